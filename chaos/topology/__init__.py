@@ -1,0 +1,1 @@
+"""What the nodes are: a Redis Cluster, a MySQL/MariaDB source→replica pair."""

@@ -1,0 +1,330 @@
+"""A Redis Cluster of local nodes: N masters, each with R replicas, one loopback address each.
+
+Node ``i`` (1-based) is ``redis-i`` on ``127.0.0.(10+i):(base_port+i-1)``, bound to that address
+alone with ``bind-source-addr`` set to it too, so every connection it opens (cluster bus,
+replication) carries its own address and a firewall rule can target exactly one link.
+Masters come first (redis-1..redis-N), then replicas; replica ``k`` follows master ``k mod N``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from chaos.backends.base import NodeSpec, NodeStatus
+from chaos.backends.process import ProcessBackend, find_binary
+from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
+from chaos.state import StateDir
+from chaos.topology.redis_info import (
+    SLOTS,
+    ClusterNode,
+    format_slots,
+    parse_cluster_nodes,
+    parse_info,
+    split_slots,
+)
+
+NAME = "redis-cluster"
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class RedisClusterConfig:
+    masters: int = 3
+    replicas_per_master: int = 1
+    node_timeout_ms: int = 3000
+    base_port: int = 7001
+    base_host: str = "127.0.0.11"
+
+    def validate(self) -> None:
+        if not 1 <= self.masters <= 100:
+            raise ChaosError(f"--masters must be between 1 and 100, got {self.masters}")
+        if not 0 <= self.replicas_per_master <= 5:
+            raise ChaosError(
+                f"--replicas-per-master must be between 0 and 5, got {self.replicas_per_master}"
+            )
+        if self.node_timeout_ms < 100:
+            raise ChaosError(f"--node-timeout-ms must be at least 100, got {self.node_timeout_ms}")
+        if not 1024 <= self.base_port <= 55535 - self.size:
+            raise ChaosError(
+                f"--base-port must leave room for {self.size} nodes and their cluster-bus ports "
+                f"(port + 10000) below 65536, got {self.base_port}"
+            )
+        host = ipaddress.IPv4Address(self.base_host)
+        if not host.is_loopback or int(host) + self.size > int(ipaddress.IPv4Address("127.255.255.254")):
+            raise ChaosError(f"node addresses must be in 127.0.0.0/8, got {self.base_host}")
+
+    @property
+    def size(self) -> int:
+        return self.masters * (1 + self.replicas_per_master)
+
+
+def node_config(spec: NodeSpec, node_timeout_ms: int) -> str:
+    return "\n".join(
+        [
+            f"port {spec.port}",
+            f"bind {spec.host}",
+            f"bind-source-addr {spec.host}",
+            "protected-mode no",
+            "daemonize no",
+            f"dir {spec.dir}",
+            f"logfile {spec.log_path}",
+            "cluster-enabled yes",
+            "cluster-config-file nodes.conf",
+            f"cluster-node-timeout {node_timeout_ms}",
+            "appendonly yes",
+            'save ""',
+            "enable-debug-command local",
+            "repl-diskless-sync-delay 0",
+            "",
+        ]
+    )
+
+
+class RedisCluster:
+    """Provision, inspect and tear down a Redis Cluster on a backend."""
+
+    def __init__(self, state: StateDir, config: RedisClusterConfig, backend: ProcessBackend | None = None):
+        self.state = state
+        self.config = config
+        self.backend = backend or ProcessBackend()
+        self.specs = self._node_specs()
+
+    # -- construction ------------------------------------------------------------------------
+    def _node_specs(self) -> list[NodeSpec]:
+        base = ipaddress.IPv4Address(self.config.base_host)
+        root = self.state.topology_dir(NAME)
+        specs = []
+        for i in range(self.config.size):
+            name = f"redis-{i + 1}"
+            port = self.config.base_port + i
+            spec = NodeSpec(
+                name=name,
+                kind="redis",
+                host=str(base + i),
+                port=port,
+                dir=root / name,
+                argv=["redis-server", str(root / name / "redis.conf")],
+                extra_ports=[port + 10000],
+                log_file="redis.log",
+            )
+            specs.append(spec)
+        return specs
+
+    @classmethod
+    def attach(cls, state: StateDir, backend: ProcessBackend | None = None) -> RedisCluster:
+        """The cluster recorded in ``state``; raises :class:`NotUp` if there is none."""
+        record = state.topology(NAME)
+        if record is None:
+            raise NotUp(f"no redis-cluster is up in {state.path}; start one with `chaos up redis-cluster`")
+        cluster = cls(state, RedisClusterConfig(**record["config"]), backend)
+        cluster.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
+        for node, spec in zip(record["nodes"], cluster.specs, strict=True):
+            cluster.backend.adopt(spec, node.get("pid"))
+        return cluster
+
+    def _record(self) -> dict[str, Any]:
+        return {
+            "kind": NAME,
+            "backend": self.backend.name,
+            "config": asdict(self.config),
+            "nodes": [{"spec": s.to_dict(), "pid": self.backend.pid(s.name)} for s in self.specs],
+        }
+
+    def save(self) -> None:
+        self.state.put_topology(NAME, self._record())
+
+    @property
+    def masters(self) -> list[NodeSpec]:
+        return self.specs[: self.config.masters]
+
+    @property
+    def replicas(self) -> list[NodeSpec]:
+        return self.specs[self.config.masters :]
+
+    def spec(self, name_or_address: str) -> NodeSpec:
+        for s in self.specs:
+            if name_or_address in (s.name, s.address):
+                return s
+        raise ChaosError(
+            f"unknown node {name_or_address!r}; nodes are "
+            + ", ".join(f"{s.name} ({s.address})" for s in self.specs)
+        )
+
+    def client(self, spec: NodeSpec, timeout: float = 1.0) -> redis.Redis:
+        return redis.Redis(
+            host=spec.host, port=spec.port, socket_timeout=timeout, socket_connect_timeout=timeout,
+            decode_responses=True,
+        )
+
+    # -- up / down ---------------------------------------------------------------------------
+    def up(self, timeout: float = 30.0, say: Say = _quiet) -> float:
+        """Start every node, form the cluster, wait until healthy; return the seconds it took.
+
+        Anything started is stopped again if this fails or is interrupted."""
+        self.config.validate()
+        self.state.ensure()
+        if self.state.topology(NAME) is not None:
+            raise AlreadyUp(
+                f"a redis-cluster is already up in {self.state.path}; use it, or run `chaos down` first"
+            )
+        find_binary("redis-server")
+        for spec in self.specs:  # all ports checked before anything starts
+            self.backend.check_ports(spec)
+        started = time.monotonic()
+        self.save()
+        try:
+            for spec in self.specs:
+                if spec.dir.exists():
+                    shutil.rmtree(spec.dir)
+                spec.dir.mkdir(parents=True)
+                (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
+                self.backend.start(spec)
+                self.save()
+            say(f"started {len(self.specs)} redis-server processes on "
+                f"{self.specs[0].address} … {self.specs[-1].address}")
+            self._form(timeout)
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.down()
+            raise
+        return time.monotonic() - started
+
+    def _form(self, timeout: float) -> None:
+        clients = [self.client(s) for s in self.specs]
+        for i, (spec, c) in enumerate(zip(self.specs, clients)):
+            c.execute_command("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
+        for (lo, hi), c in zip(split_slots(self.config.masters), clients):
+            c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
+        first = self.specs[0]
+        for c in clients[1:]:
+            c.execute_command("CLUSTER", "MEET", first.host, first.port)
+        ids = [c.execute_command("CLUSTER", "MYID") for c in clients]
+        self._wait(
+            lambda: all(self._knows_all(c, ids) for c in clients),
+            timeout, "the nodes did not all learn about each other",
+        )
+        for k, c in enumerate(clients[self.config.masters :]):
+            c.execute_command("CLUSTER", "REPLICATE", ids[k % self.config.masters])
+
+    @staticmethod
+    def _knows_all(client: redis.Redis, ids: list[str]) -> bool:
+        nodes = parse_cluster_nodes(client.execute_command("CLUSTER", "NODES"))
+        ready = {n.node_id for n in nodes if not ({"handshake", "noaddr"} & n.flags)}
+        return ready >= set(ids)
+
+    def health_problems(self) -> list[str]:
+        """What keeps the cluster from being healthy right now (empty list: healthy)."""
+        problems = []
+        replicas = 0
+        for spec in self.specs:
+            try:
+                c = self.client(spec)
+                info = parse_info(c.execute_command("CLUSTER", "INFO"))
+                repl = c.info("replication")
+            except redis.RedisError as exc:
+                problems.append(f"{spec.name} ({spec.address}) does not answer: {exc}")
+                continue
+            if info.get("cluster_state") != "ok":
+                problems.append(f"{spec.name} reports cluster_state:{info.get('cluster_state')}")
+            if info.get("cluster_slots_ok") != str(SLOTS):
+                problems.append(f"{spec.name} sees {info.get('cluster_slots_ok')}/{SLOTS} slots ok")
+            if repl.get("role") == "slave":
+                replicas += 1
+                if repl.get("master_link_status") != "up":
+                    problems.append(f"{spec.name} has master_link_status:{repl.get('master_link_status')}")
+        want = self.config.masters * self.config.replicas_per_master
+        if not problems and replicas != want:
+            problems.append(f"{replicas} replicas linked, expected {want}")
+        return problems
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        self._wait(lambda: not self.health_problems(), timeout, "the cluster did not become healthy")
+
+    def _wait(self, ok: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if ok():
+                    return
+            except redis.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                detail = "; ".join(self.health_problems()[:3]) or "no detail"
+                raise TopologyError(f"{what} within {timeout:.0f} s ({detail}); node logs are in "
+                                    f"{self.state.topology_dir(NAME)}")
+            time.sleep(0.05)
+
+    def down(self) -> int:
+        """Stop every node and remove the topology's files and state; return how many ran."""
+        stopped = 0
+        for spec in self.specs:
+            if self.backend.status(spec.name) != NodeStatus.STOPPED:
+                stopped += 1
+            self.backend.stop(spec.name, timeout=5.0)
+        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
+        self.state.drop_topology(NAME)
+        return stopped
+
+    # -- inspection --------------------------------------------------------------------------
+    def cluster_view(self) -> dict[str, ClusterNode]:
+        """address → node, as the first answering node sees the cluster."""
+        for spec in self.specs:
+            if self.backend.status(spec.name) != NodeStatus.RUNNING:
+                continue
+            try:
+                text = self.client(spec).execute_command("CLUSTER", "NODES")
+            except redis.RedisError:
+                continue
+            return {n.address: n for n in parse_cluster_nodes(text)}
+        return {}
+
+    def status(self) -> list[dict[str, Any]]:
+        """One row per node: name, address, role, follows, slots, keys, link, pid, process."""
+        by_id: dict[str, str] = {}
+        rows = []
+        for spec in self.specs:
+            process = self.backend.status(spec.name)
+            row: dict[str, Any] = {
+                "name": spec.name, "address": spec.address, "role": None, "follows": None,
+                "slots": "", "keys": None, "link": None, "pid": self.backend.pid(spec.name),
+                "process": process,
+            }
+            rows.append(row)
+            if process != NodeStatus.RUNNING:
+                continue
+            try:
+                c = self.client(spec, timeout=0.5)
+                nodes = parse_cluster_nodes(c.execute_command("CLUSTER", "NODES"))
+                repl = c.info("replication")
+                row["keys"] = c.dbsize()
+            except redis.RedisError as exc:
+                row["link"] = f"no answer: {exc}"
+                continue
+            for n in nodes:
+                by_id.setdefault(n.node_id, n.address)
+            me = next(n for n in nodes if n.is_myself)
+            row["_master_id"] = me.master_id
+            row["role"] = "master" if me.is_master else "replica"
+            row["slots"] = format_slots(me.slots)
+            if me.is_master:
+                row["link"] = f"{repl.get('connected_slaves', '0')} replica(s)"
+            else:
+                row["link"] = repl.get("master_link_status")
+        names = {s.address: s.name for s in self.specs}
+        for row in rows:
+            master_id = row.pop("_master_id", None)
+            if master_id:
+                addr = by_id.get(master_id, master_id[:8])
+                row["follows"] = names.get(addr, addr)
+        return rows

@@ -1,0 +1,3 @@
+"""One module per scenario; each registers itself in SCENARIOS (name → scenario)."""
+
+SCENARIOS: dict = {}

@@ -1,0 +1,86 @@
+"""CLI behaviour that needs no running server: errors are one line, exit 2, nothing left."""
+
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from chaos import __version__
+from chaos.cli import cli
+
+
+def run(state, *args, env=None):
+    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args], env=env)
+
+
+def test_version_and_help():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+    result = CliRunner().invoke(cli, ["up", "redis-cluster", "--help"])
+    assert result.exit_code == 0 and "Examples" in result.output and "--node-timeout-ms" in result.output
+
+
+def test_down_with_nothing_up_is_ok(state):
+    result = run(state, "down")
+    assert result.exit_code == 0
+    assert "nothing is up" in result.output
+
+
+def test_status_with_nothing_up(state):
+    result = run(state, "status")
+    assert result.exit_code == 0 and "nothing is up" in result.output
+    assert run(state, "status", "--json").output.strip() == "[]"
+
+
+def test_missing_redis_server_names_the_fix(state, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run(state, "up", "redis-cluster", env={"PATH": str(empty)})
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "redis-server is not installed" in lines[0] and "apt-get install -y redis-server" in lines[0]
+    assert state.topology("redis-cluster") is None
+
+
+def test_port_in_use_is_named_and_nothing_starts(state):
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.13", 17203))
+        sock.listen()
+        result = run(state, "up", "redis-cluster", "--base-port", "17201")
+    assert result.exit_code == 2
+    assert "127.0.0.13:17203" in result.output and "already in use" in result.output
+    assert "Traceback" not in result.output
+    assert state.topology("redis-cluster") is None
+
+
+def test_unwritable_state_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli, ["--state-dir", str(blocker / "sub"), "up", "redis-cluster"])
+    assert result.exit_code == 2
+    assert "not writable" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--masters", "0"], "--masters"),
+        (["--replicas-per-master", "9"], "--replicas-per-master"),
+        (["--base-port", "65000"], "--base-port"),
+        (["--node-timeout-ms", "5"], "--node-timeout-ms"),
+    ],
+)
+def test_bad_topology_options(state, args, message):
+    result = run(state, "up", "redis-cluster", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_unknown_command_is_usage_error(state):
+    assert run(state, "frobnicate").exit_code == 2
+
+
+def test_list_runs(state):
+    assert run(state, "list").exit_code == 0
