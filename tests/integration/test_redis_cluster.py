@@ -91,7 +91,10 @@ def test_ctrl_c_during_up_leaves_nothing_running(cluster_state):
     state = cluster_state
     env = {**os.environ, "CHAOS_STATE_DIR": str(state.path)}
     proc = subprocess.Popen([sys.executable, "-m", "chaos", "up", "redis-cluster", "--base-port", BASE_PORT],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # background jobs of a non-interactive shell (as in CI) inherit
+                            # SIGINT ignored; a terminal user's chaos process does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # interrupt once some nodes run, before the cluster is formed
         record = state.topology("redis-cluster") if state.file.exists() else None

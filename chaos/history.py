@@ -1,0 +1,133 @@
+"""The operation history every verdict is computed from (Jepsen's model).
+
+Every client operation is two records: an ``invoke`` and its completion, which is ``ok`` (it
+happened), ``fail`` (it certainly did not happen) or ``info`` (unknown: e.g. a timeout after the
+request was sent). Faults are recorded in the same history with ``process == "nemesis"``.
+One JSON object per line; ``time`` is seconds since the run started on the monotonic clock
+(shared by all processes of the machine), ``wall`` is unix time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
+COMPLETIONS = (OK, FAIL, INFO)
+NEMESIS = "nemesis"
+FIELDS = ("index", "time", "wall", "type", "process", "f", "key", "value", "node", "error")
+
+
+class HistoryError(ValueError):
+    """The history breaks its own rules (two operations in flight on one process, ...)."""
+
+
+@dataclass(slots=True)
+class Op:
+    index: int
+    time: float
+    wall: float
+    type: str
+    process: Any  # worker id (str/int) or "nemesis"
+    f: str
+    key: str | None = None
+    value: Any = None
+    node: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({f: getattr(self, f) for f in FIELDS}, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Op:
+        return cls(d["index"], d["time"], d["wall"], d["type"], d["process"], d["f"], d.get("key"),
+                   d.get("value"), d.get("node"), d.get("error"))
+
+
+class HistoryWriter:
+    """Appends records to a JSONL file. ``t0`` is the run's start on ``time.monotonic()``."""
+
+    def __init__(self, path: str | Path, t0: float, wall0: float | None = None, first_index: int = 0):
+        self.path = Path(path)
+        self.t0 = t0
+        self.wall_offset = (wall0 if wall0 is not None else time.time()) - (time.monotonic() - t0) - t0
+        self.index = first_index
+        self._out: TextIO = open(self.path, "a", buffering=1 << 16)
+
+    def record(self, type: str, process: Any, f: str, key: str | None = None, value: Any = None,
+               node: str | None = None, error: str | None = None, at: float | None = None) -> Op:
+        now = time.monotonic() if at is None else at
+        op = Op(self.index, round(now - self.t0, 6), round(now + self.wall_offset, 6), type, process, f,
+                key, value, node, error)
+        self.index += 1
+        self._out.write(op.to_json())
+        self._out.write("\n")
+        return op
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_history(path: str | Path) -> Iterator[Op]:
+    """Records of one JSONL file, in file order; a torn last line (crash mid-write) is skipped."""
+    with open(path) as lines:
+        for line in lines:
+            if not line.endswith("\n"):
+                break
+            yield Op.from_dict(json.loads(line))
+
+
+def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
+    """Merge shards (each sorted by time) into one file ordered by time, renumbering ``index``.
+
+    Returns the number of records written."""
+    streams = [read_history(p) for p in paths]
+    count = 0
+    with open(out, "w") as dest:
+        for op in heapq.merge(*streams, key=lambda o: o.time):
+            op.index = count
+            dest.write(op.to_json())
+            dest.write("\n")
+            count += 1
+    return count
+
+
+def pair(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:
+    """(invoke, completion) for every client operation, in completion order, then the ones
+    never completed (completion ``None``). Nemesis records pass through as (op, op).
+
+    Raises :class:`HistoryError` when a process invokes while it still has an operation in
+    flight, or completes an operation it never invoked."""
+    in_flight: dict[Any, Op] = {}
+    for op in history:
+        if op.process == NEMESIS:
+            yield op, op
+        elif op.type == INVOKE:
+            if op.process in in_flight:
+                raise HistoryError(
+                    f"process {op.process} invoked op {op.index} while op "
+                    f"{in_flight[op.process].index} was still in flight"
+                )
+            in_flight[op.process] = op
+        else:
+            invoke = in_flight.pop(op.process, None)
+            if invoke is None:
+                raise HistoryError(f"process {op.process} completed op {op.index} it never invoked")
+            yield invoke, op
+    for invoke in in_flight.values():
+        yield invoke, None
