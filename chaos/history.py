@@ -55,14 +55,16 @@ class HistoryWriter:
     def __init__(self, path: str | Path, t0: float, wall0: float | None = None, first_index: int = 0):
         self.path = Path(path)
         self.t0 = t0
-        self.wall_offset = (wall0 if wall0 is not None else time.time()) - (time.monotonic() - t0) - t0
+        # unix time at t0: given by the orchestrator so every process agrees, or derived here
+        self.wall0 = wall0 if wall0 is not None else time.time() - (time.monotonic() - t0)
         self.index = first_index
         self._out: TextIO = open(self.path, "a", buffering=1 << 16)
 
     def record(self, type: str, process: Any, f: str, key: str | None = None, value: Any = None,
                node: str | None = None, error: str | None = None, at: float | None = None) -> Op:
         now = time.monotonic() if at is None else at
-        op = Op(self.index, round(now - self.t0, 6), round(now + self.wall_offset, 6), type, process, f,
+        elapsed = now - self.t0
+        op = Op(self.index, round(elapsed, 6), round(self.wall0 + elapsed, 6), type, process, f,
                 key, value, node, error)
         self.index += 1
         self._out.write(op.to_json())

@@ -1,0 +1,121 @@
+"""The load process: Locust in library mode, the only place that imports locust (and gevent).
+
+Run as ``python -m loadgen.locust_main SETTINGS.json``. It writes its history shard to
+``<out_dir>/history-<worker>.jsonl`` and one JSON line per second to stdout with the figures
+of that second (ok/fail/info, p50/p99 ms) counted by its own request listener; Locust's
+``current_rps`` (a 10 s average) is too coarse to see a failover. SIGTERM or SIGINT ends the
+load early; the shard is flushed either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+
+import gevent
+import locust
+from locust import User, constant, constant_throughput, task
+from locust.env import Environment
+
+from chaos.clients.resp import ClusterClient
+from chaos.history import HistoryWriter
+from loadgen.redis_workload import RedisWorkload
+from loadgen.settings import LoadSettings
+
+
+class SecondStats:
+    """Per-second counts and latencies, fed by Locust's request event (a side output)."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts = {"ok": 0, "fail": 0, "info": 0}
+        self.latencies: list[float] = []
+
+    def on_request(self, request_type: str, name: str, response_time: float, **_: object) -> None:
+        self.counts[name] += 1
+        self.latencies.append(response_time)
+
+    def line(self) -> str:
+        lat = sorted(self.latencies)
+        pick = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)) if lat else (lambda q: None)
+        data = {"t": round(time.monotonic() - self.t0, 3), **self.counts, "p50": pick(0.5),
+                "p99": pick(0.99)}
+        self.reset()
+        return json.dumps(data)
+
+
+def make_user_class(settings: LoadSettings, history: HistoryWriter) -> type[User]:
+    wait = constant(0) if not settings.rate else constant_throughput(settings.rate / settings.users)
+    counter = iter(range(settings.worker_index * 100_000, (settings.worker_index + 1) * 100_000))
+
+    def report(f: str, outcome: str, ms: float, error: str | None) -> None:
+        locust.events.request.fire(request_type=f, name=outcome, response_time=ms, response_length=0,
+                                   exception=None, context={})
+
+    class RedisUser(User):
+        wait_time = wait
+
+        def on_start(self) -> None:
+            user = next(counter)
+            client = ClusterClient(list(settings.seeds), timeout=settings.timeout)
+            client.refresh()
+            self.workload = RedisWorkload(
+                user, settings.run_id, client, history, report, random.Random(settings.seed * 1_000_003 + user),
+                (settings.write_weight, settings.read_weight, settings.incr_weight), settings.counters,
+                sleep=gevent.sleep,
+            )
+
+        @task
+        def step(self) -> None:
+            self.workload.step()
+
+        def on_stop(self) -> None:
+            self.workload.client.close()
+
+    return RedisUser
+
+
+def main(path: str) -> int:
+    settings = LoadSettings.from_file(path)
+    if settings.workload != "redis":
+        print(f"unsupported workload {settings.workload}", file=sys.stderr)
+        return 2
+    shard = os.path.join(settings.out_dir, f"history-{settings.worker_index}.jsonl")
+    history = HistoryWriter(shard, settings.t0, settings.wall0)
+    history.index = settings.worker_index * 10**12  # unique across shards until the merge
+    stats = SecondStats(settings.t0)
+    locust.events.request.add_listener(stats.on_request)
+    env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events)
+    runner = env.create_local_runner()
+
+    def stop(*_: object) -> None:
+        gevent.spawn(runner.quit)
+
+    gevent.signal_handler(signal.SIGTERM, stop)
+    gevent.signal_handler(signal.SIGINT, stop)
+
+    def tick() -> None:
+        while True:
+            gevent.sleep(1.0 - (time.monotonic() - settings.t0) % 1.0)
+            print(stats.line(), flush=True)
+
+    ticker = gevent.spawn(tick)
+    runner.start(settings.users, spawn_rate=settings.spawn_rate)
+    gevent.spawn_later(settings.duration, stop)
+    runner.greenlet.join()
+    ticker.kill()
+    print(stats.line(), flush=True)
+    history.close()
+    print(json.dumps({"done": True, "shard": shard}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

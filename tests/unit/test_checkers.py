@@ -1,0 +1,114 @@
+from chaos.checkers import run
+from chaos.checkers.availability import AvailabilityChecker
+from chaos.checkers.counts import OpCounter
+from chaos.checkers.latency import LatencyChecker, percentile
+from chaos.checkers.writes import CounterChecker, WriteSetChecker
+from tests.unit.histories import h
+
+
+def writes(history, final):
+    checker = WriteSetChecker()
+    run(history, checker)
+    return checker.result(final)
+
+
+def test_acknowledged_write_missing_is_lost_and_wrong_value_too():
+    history = h(("invoke", 1, "write", "a", "1:0", 0.0), ("ok", 1, "write", "a", "1:0", 0.1),
+                ("invoke", 1, "write", "b", "1:1", 0.2), ("ok", 1, "write", "b", "1:1", 0.3),
+                ("invoke", 1, "write", "c", "1:2", 0.4), ("ok", 1, "write", "c", "1:2", 0.5))
+    result = writes(history, {"a": "1:0", "b": None, "c": "other"})
+    assert result["acknowledged"] == 3
+    assert result["lost"] == 2 and result["lost_sample"] == ["b", "c"]
+    assert result["unacked_applied"] == 0
+
+
+def test_info_write_that_turns_up_is_recovered_not_lost():
+    history = h(("invoke", 1, "write", "a", "1:0", 0.0), ("info", 1, "write", "a", "1:0", 1.0, "timeout"),
+                ("invoke", 2, "write", "b", "2:0", 0.0), ("info", 2, "write", "b", "2:0", 1.0, "timeout"))
+    result = writes(history, {"a": "1:0"})
+    assert result["lost"] == 0 and result["recovered"] == 1
+    assert result["unacked_applied"] == 1 and result["never_acked"] == 1
+
+
+def test_fail_write_that_turns_up_is_reported():
+    history = h(("invoke", 1, "write", "a", "1:0", 0.0), ("fail", 1, "write", "a", "1:0", 0.1, "CLUSTERDOWN"))
+    result = writes(history, {"a": "1:0"})
+    assert result["failed_applied"] == 1 and result["failed_applied_sample"] == ["a"]
+    assert result["lost"] == 0
+
+
+def test_write_never_completed_counts_as_indeterminate():
+    result = writes(h(("invoke", 1, "write", "a", "1:0", 0.0)), {})
+    assert result["indeterminate"] == 1 and result["never_acked"] == 1
+
+
+def test_empty_history():
+    assert writes([], {})["attempted"] == 0
+    counter = CounterChecker()
+    avail = AvailabilityChecker(lambda op: "all")
+    lat = LatencyChecker()
+    ops = OpCounter()
+    run([], counter, avail, lat, ops)
+    assert counter.result({})["lost_increments"] == 0
+    assert avail.result() == {}
+    assert lat.result() == {"run": {"count": 0, "p50": None, "p95": None, "p99": None, "max": None}}
+    assert ops.result() == {"ok": 0, "fail": 0, "info": 0, "by_f": {}}
+
+
+def test_counters_lost_and_unacknowledged_increments():
+    history = h(
+        ("invoke", 1, "incr", "c1", None, 0.0), ("ok", 1, "incr", "c1", 1, 0.1),
+        ("invoke", 1, "incr", "c1", None, 0.2), ("ok", 1, "incr", "c1", 2, 0.3),
+        ("invoke", 1, "incr", "c1", None, 0.4), ("ok", 1, "incr", "c1", 3, 0.5),
+        ("invoke", 2, "incr", "c2", None, 0.0), ("info", 2, "incr", "c2", None, 0.1),
+        ("invoke", 2, "incr", "c2", None, 0.2), ("fail", 2, "incr", "c2", None, 0.3),
+    )
+    checker = CounterChecker()
+    run(history, checker)
+    result = checker.result({"c1": "1", "c2": "2"})
+    assert result["acknowledged_increments"] == 3
+    assert result["lost_increments"] == 2
+    assert result["unacked_applied_increments"] == 2
+    assert result["failed_applied_increments"] == 1  # c2 = 2 but only one increment was unknown
+    assert result["per_key"]["c2"] == {"acked": 0, "indeterminate": 1, "failed": 1, "final": 2}
+
+
+def test_availability_windows_per_group():
+    history = h(
+        ("invoke", 1, "write", "a", "v", 0.0), ("ok", 1, "write", "a", "v", 0.1),
+        ("invoke", 1, "write", "a", "v", 0.2), ("fail", 1, "write", "a", "v", 0.3, "CLUSTERDOWN"),
+        ("invoke", 1, "write", "a", "v", 0.4), ("info", 1, "write", "a", "v", 1.4, "timeout"),
+        ("invoke", 1, "write", "a", "v", 2.0), ("ok", 1, "write", "a", "v", 2.6),
+        ("invoke", 2, "write", "b", "v", 0.0), ("ok", 2, "write", "b", "v", 0.2),
+        ("invoke", 2, "write", "b", "v", 0.3), ("ok", 2, "write", "b", "v", 0.4),
+        ("invoke", 2, "read", "b", "v", 0.5), ("fail", 2, "read", "b", "v", 5.0),
+    )
+    checker = AvailabilityChecker(lambda op: {"a": "m1", "b": "m2"}[op.key], fs=("write",))
+    run(history, checker)
+    result = checker.result()
+    assert result["m1"]["longest_unavailable_seconds"] == 2.5
+    assert result["m1"]["longest_window"] == [0.1, 2.6]
+    assert result["m1"]["windows"] == [[0.1, 2.6]]
+    assert result["m1"]["first_failure"] == 0.3 and result["m1"]["first_success_after_failure"] == 2.6
+    assert result["m1"]["failed"] == 2
+    assert result["m2"]["windows"] == [] and result["m2"]["failed"] == 0  # the read is not counted
+
+
+def test_latency_per_phase():
+    history = h(
+        ("invoke", 1, "write", "a", "v", 0.0), ("ok", 1, "write", "a", "v", 0.001),
+        ("invoke", 1, "write", "a", "v", 0.01), ("ok", 1, "write", "a", "v", 0.013),
+        ("invoke", 1, "write", "a", "v", 5.0), ("ok", 1, "write", "a", "v", 5.5),
+        ("invoke", 1, "write", "a", "v", 6.0), ("fail", 1, "write", "a", "v", 6.1),
+    )
+    checker = LatencyChecker([("warmup", 0.0), ("fault", 4.0)])
+    run(history, checker)
+    result = checker.result()
+    assert result["warmup"] == {"count": 2, "p50": 1.0, "p95": 3.0, "p99": 3.0, "max": 3.0}
+    assert result["fault"]["count"] == 1 and result["fault"]["p99"] == 500.0
+
+
+def test_percentile_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 0.5) == 50 and percentile(values, 0.99) == 99 and percentile(values, 1.0) == 100
+    assert percentile([7], 0.5) == 7 and percentile([], 0.5) is None

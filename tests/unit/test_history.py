@@ -1,0 +1,41 @@
+import pytest
+
+from chaos.history import HistoryError, HistoryWriter, merge_histories, pair, read_history
+from tests.unit.histories import h
+
+
+def test_pair_matches_completions_to_invokes_per_process():
+    ops = h(("invoke", 1, "write", "a", "1", 0.0), ("invoke", 2, "write", "b", "2", 0.1),
+            ("ok", 2, "write", "b", "2", 0.2), ("info", "nemesis", "kill", None, "n1", 0.25),
+            ("fail", 1, "write", "a", "1", 0.3), ("invoke", 1, "read", "b", None, 0.4))
+    pairs = list(pair(ops))
+    assert [(i.key, c.type if c else None) for i, c in pairs] == [
+        ("b", "ok"), (None, "info"), ("a", "fail"), ("b", None)]
+    assert pairs[1][0] is pairs[1][1]  # nemesis passes through
+
+
+def test_two_ops_in_flight_on_one_process_is_an_error():
+    ops = h(("invoke", 1, "write", "a", "1", 0.0), ("invoke", 1, "write", "b", "2", 0.1))
+    with pytest.raises(HistoryError, match="still in flight"):
+        list(pair(ops))
+
+
+def test_completion_without_invoke_is_an_error():
+    with pytest.raises(HistoryError, match="never invoked"):
+        list(pair(h(("ok", 1, "write", "a", "1", 0.0))))
+
+
+def test_writer_reader_roundtrip_and_merge(tmp_path):
+    t0 = 100.0
+    with HistoryWriter(tmp_path / "history-0.jsonl", t0, wall0=1_700_000_000.0) as w:
+        w.record("invoke", 1, "write", "a", "1", at=101.0)
+        w.record("ok", 1, "write", "a", "1", node="127.0.0.11:7001", at=101.5)
+    with HistoryWriter(tmp_path / "history-1.jsonl", t0, wall0=1_700_000_000.0) as w:
+        w.record("invoke", "nemesis", "kill", None, "redis-2", at=101.2)
+    (tmp_path / "history-1.jsonl").open("a").write('{"index": 9, "ti')  # torn last line
+    ops = list(read_history(tmp_path / "history-0.jsonl"))
+    assert ops[1].time == 1.5 and ops[1].wall == 1_700_000_001.5 and ops[1].node == "127.0.0.11:7001"
+    n = merge_histories(sorted(tmp_path.glob("history-*.jsonl")), tmp_path / "history.jsonl")
+    merged = list(read_history(tmp_path / "history.jsonl"))
+    assert n == 3
+    assert [(o.index, o.process, o.time) for o in merged] == [(0, 1, 1.0), (1, "nemesis", 1.2), (2, 1, 1.5)]
