@@ -150,6 +150,39 @@ def down(state: StateDir) -> None:
         say(f"redis-cluster down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
 
 
+@cli.group()
+def load() -> None:
+    """Run load alone against the topology that is up (no faults), and summarise it."""
+
+
+@load.command("redis")
+@click.option("--duration", default=30.0, show_default=True, help="Seconds of load.")
+@click.option("--users", default=20, show_default=True, help="Concurrent Locust users (connections).")
+@click.option("--rate", type=float, default=None, help="Target ops/s over all users (paced); "
+              "default: as fast as possible.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the operation mix.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory [default: runs/load-redis-<UTC timestamp>].")
+@click.pass_obj
+def load_redis(state: StateDir, duration: float, users: int, rate: float | None, seed: int,
+               out: str | None) -> None:
+    """Drive the Redis workload through the redis-cluster that is up: unique-key writes,
+    read-backs and counters, every attempt recorded in history.jsonl; then read every key back
+    and report lost writes.
+
+    \b
+    Examples:
+      chaos up redis-cluster && chaos load redis --duration 10 --users 50
+      chaos load redis --rate 2000 --out runs/paced
+    """
+    from chaos.loadrun import run_redis_load
+
+    if duration <= 0 or users < 1 or (rate is not None and rate <= 0):
+        raise ChaosError("--duration and --rate must be positive and --users at least 1")
+    summary = run_redis_load(state, duration=duration, users=users, rate=rate, seed=seed, out=out)
+    click.echo(summary)
+
+
 @cli.command("list")
 def list_scenarios() -> None:
     """List the scenarios `chaos run` knows, with a one-line description each."""

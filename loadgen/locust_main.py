@@ -92,11 +92,18 @@ def main(path: str) -> int:
     history.index = settings.worker_index * 10**12  # unique across shards until the merge
     stats = SecondStats(settings.t0)
     locust.events.request.add_listener(stats.on_request)
-    env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events)
+    # stop_timeout: on stop, each user finishes the attempt it is in, so the history ends with
+    # completions rather than with operations cut off mid-flight (which would read as `info`)
+    env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events,
+                      stop_timeout=settings.timeout * 3 + 1)
     runner = env.create_local_runner()
 
+    def graceful_quit() -> None:
+        runner.stop()
+        runner.quit()
+
     def stop(*_: object) -> None:
-        gevent.spawn(runner.quit)
+        gevent.spawn(graceful_quit)
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)

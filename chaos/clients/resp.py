@@ -16,6 +16,8 @@ Works with plain sockets and under gevent's monkey-patching alike.
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from redis.crc import key_slot
@@ -194,6 +196,31 @@ class ClusterClient:
 
     def call_key(self, key: str, *args: Any) -> tuple[str, Any]:
         return self.call_slot(key_slot(key.encode()), *args)
+
+    def read_keys(self, keys: Iterable[str], batch: int = 500, attempts: int = 50,
+                  pause: float = 0.1) -> dict[str, str | None]:
+        """Final read: key → value (None when absent), with MGET batches per slot. Retries
+        (with a slot-map refresh) until every batch was answered; raises :class:`RespError`
+        if the cluster never answers, since a verdict needs a complete read."""
+        by_slot: dict[int, list[str]] = {}
+        for key in keys:
+            by_slot.setdefault(key_slot(key.encode()), []).append(key)
+        out: dict[str, str | None] = {}
+        for slot, slot_keys in by_slot.items():
+            for i in range(0, len(slot_keys), batch):
+                chunk = slot_keys[i : i + batch]
+                for attempt in range(attempts):
+                    try:
+                        _, values = self.call_slot(slot, "MGET", *chunk)
+                        break
+                    except RespError:
+                        if attempt == attempts - 1:
+                            raise
+                        self.refresh()
+                        time.sleep(pause)
+                for key, value in zip(chunk, values):
+                    out[key] = value.decode() if value is not None else None
+        return out
 
     def close(self) -> None:
         for c in self._conns.values():

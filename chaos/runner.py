@@ -1,0 +1,152 @@
+"""Run machinery shared by every scenario: the run directory, the clock, the nemesis history,
+phases, Redis load start/stop, history merge and the one-pass analysis.
+
+Data flows one way: scenario → runner → (topology, loadgen, faults, observe) → files → checkers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.checkers import run as run_checkers
+from chaos.checkers.availability import AvailabilityChecker
+from chaos.checkers.counts import OpCounter
+from chaos.checkers.latency import LatencyChecker
+from chaos.checkers.writes import CounterChecker, WriteSetChecker
+from chaos.clients.resp import ClusterClient, RespError
+from chaos.errors import ChaosError, StateDirError
+from chaos.events import EventBus
+from chaos.history import NEMESIS, HistoryWriter, merge_histories, read_history
+from loadgen.controller import LoadController
+from loadgen.settings import LoadSettings
+
+
+def utc_stamp(wall: float | None = None) -> str:
+    return dt.datetime.fromtimestamp(wall or time.time(), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def iso(wall: float) -> str:
+    return dt.datetime.fromtimestamp(wall, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_run_dir(scenario: str, out: str | None, base: str = "runs") -> Path:
+    path = Path(out) if out else Path(base) / f"{scenario}-{utc_stamp()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if any(path.glob("history*.jsonl")) or (path / "result.json").exists():
+            raise ChaosError(f"{path} already holds a run; choose another --out")
+        (path / ".write-test").write_text("")
+        (path / ".write-test").unlink()
+    except OSError as exc:
+        raise StateDirError(f"cannot write the run directory {path} ({exc.strerror or exc}); "
+                            "choose another with --out") from None
+    return path.absolute()
+
+
+@dataclass
+class Run:
+    """One run: its directory, clock (``t0`` on time.monotonic()), event bus and nemesis shard."""
+
+    scenario: str
+    dir: Path
+    bus: EventBus = field(default_factory=EventBus)
+    t0: float = field(default_factory=time.monotonic)
+    wall0: float = 0.0
+    phases: list[tuple[str, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.wall0 = self.wall0 or time.time() - (time.monotonic() - self.t0)
+        self.run_id = self.dir.name
+        self.nemesis = HistoryWriter(self.dir / "history-nemesis.jsonl", self.t0, self.wall0,
+                                     first_index=10**15)
+
+    def elapsed(self, at: float | None = None) -> float:
+        return (time.monotonic() if at is None else at) - self.t0
+
+    def wall(self, at: float) -> float:
+        return self.wall0 + (at - self.t0)
+
+    def say(self, message: str) -> None:
+        self.bus.fire("say", elapsed=self.elapsed(), message=message)
+
+    def phase(self, name: str) -> None:
+        self.phases.append((name, self.elapsed()))
+        self.bus.fire("phase", name=name, elapsed=self.elapsed())
+
+    def fault(self, type: str, f: str, value: Any, error: str | None = None) -> float:
+        """Record a nemesis op (invoke / ok / fail / info) in the history; returns its monotonic time."""
+        at = time.monotonic()
+        self.nemesis.record(type, NEMESIS, f, None, value, error=error, at=at)
+        self.nemesis.flush()
+        return at
+
+
+def redis_load(run: Run, seeds: list[str], users: int, duration: float, rate: float | None,
+               seed: int, env: dict[str, str] | None = None) -> LoadController:
+    settings = LoadSettings(workload="redis", run_id=run.run_id, out_dir=str(run.dir), t0=run.t0,
+                            wall0=run.wall0, users=users, spawn_rate=max(users * 10.0, 100.0),
+                            duration=duration, rate=rate, seed=seed, seeds=seeds)
+    controller = LoadController(settings, on_second=lambda s: run.bus.fire("second", **s), env=env)
+    controller.start()
+    return controller
+
+
+def merge_run_history(run: Run) -> Path:
+    """history-*.jsonl shards (load processes + nemesis) → history.jsonl ordered by time."""
+    run.nemesis.close()
+    shards = sorted(run.dir.glob("history-*.jsonl"))
+    target = run.dir / "history.jsonl"
+    merge_histories(shards, target)
+    for shard in shards:
+        shard.unlink()
+    return target
+
+
+@dataclass
+class RedisAnalysis:
+    """Everything the checkers say about a Redis run's history and final read."""
+
+    ops: dict[str, Any]
+    writes: dict[str, Any]
+    counters: dict[str, Any]
+    availability: dict[str, Any]
+    latency: dict[str, Any]
+
+
+def analyze_redis(history: Path, read_final: Callable[[set[str]], dict[str, Any]],
+                  group: Callable[[Any], str | None], phases: list[tuple[str, float]]) -> RedisAnalysis:
+    """One pass over the history feeds every checker; then one final read of every key written."""
+    writes, counters, ops = WriteSetChecker(), CounterChecker(), OpCounter()
+    availability = AvailabilityChecker(group, fs=("write",))
+    latency = LatencyChecker(phases or None)
+    run_checkers(read_history(history), writes, counters, availability, latency, ops)
+    final = read_final(writes.attempted_keys() | set(counters.counters))
+    return RedisAnalysis(ops.result(), writes.result(final), counters.result(final),
+                         availability.result(), latency.result())
+
+
+def cluster_final_read(seeds: list[str]) -> Callable[[set[str]], dict[str, Any]]:
+    def read(keys: set[str]) -> dict[str, Any]:
+        client = ClusterClient(seeds, timeout=2.0)
+        try:
+            client.refresh()
+            return client.read_keys(sorted(keys))
+        except RespError as exc:
+            raise ChaosError(f"the final read failed ({exc}); the cluster never answered, so no "
+                             "verdict on lost writes can be given") from None
+        finally:
+            client.close()
+    return read
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
