@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from chaos.errors import ChaosError
 from chaos.progress import Progress
-from chaos.runner import Run, analyze_redis, cluster_final_read, make_run_dir, merge_run_history, redis_load, write_json
+from chaos.runner import (
+    Run,
+    analyze_redis,
+    cluster_final_read,
+    make_run_dir,
+    merge_run_history,
+    redis_load,
+    write_json,
+)
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster
 
@@ -38,7 +46,9 @@ def run_redis_load(state: StateDir, duration: float, users: int, rate: float | N
     lat = analysis.latency["load"]
     w = analysis.writes
     return (f"ops: {ops['ok']} ok, {ops['fail']} fail, {ops['info']} info over {len(seconds)} s "
-            f"({rate_seen:.0f} ops/s); latency p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms\n"
+            f"({rate_seen:.0f} ops/s); latency p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
+            f"max {lat['max']} ms\n"
             f"writes: {w['acknowledged']} acknowledged, {w['lost']} lost, {w['unacked_applied']} "
-            f"applied without acknowledgement; counters: {analysis.counters['lost_increments']} lost increments\n"
+            f"applied without acknowledgement; counters: "
+            f"{analysis.counters['lost_increments']} lost increments\n"
             f"run directory: {run.dir}")

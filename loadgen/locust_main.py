@@ -67,7 +67,8 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter) -> type[User
             client = ClusterClient(list(settings.seeds), timeout=settings.timeout)
             client.refresh()
             self.workload = RedisWorkload(
-                user, settings.run_id, client, history, report, random.Random(settings.seed * 1_000_003 + user),
+                user, settings.run_id, client, history, report,
+                random.Random(settings.seed * 1_000_003 + user),
                 (settings.write_weight, settings.read_weight, settings.incr_weight), settings.counters,
                 sleep=gevent.sleep,
             )

@@ -202,7 +202,7 @@ class RedisCluster:
 
     def _form(self, timeout: float) -> None:
         clients = [self.client(s) for s in self.specs]
-        for i, (spec, c) in enumerate(zip(self.specs, clients)):
+        for i, c in enumerate(clients):
             c.execute_command("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
         for (lo, hi), c in zip(split_slots(self.config.masters), clients):
             c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)

@@ -1,0 +1,101 @@
+"""Checkers over a synthetic 1,000,000-operation history: time and peak memory.
+
+    .venv/bin/python bench/checkers_1m.py [--ops 1000000] [--from-file]
+
+The history (2 records per operation: invoke + completion; 60% writes, 30% reads, 10%
+increments over 50 processes, 2% fail, 0.5% info, a nemesis kill in the middle) is generated
+on the fly; --from-file first writes it as JSONL and times the checkers reading it back, as
+`chaos analyze` does. Targets: under 5 s and under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chaos.checkers import run  # noqa: E402
+from chaos.checkers.availability import AvailabilityChecker  # noqa: E402
+from chaos.checkers.counts import OpCounter  # noqa: E402
+from chaos.checkers.latency import LatencyChecker  # noqa: E402
+from chaos.checkers.writes import CounterChecker, WriteSetChecker  # noqa: E402
+from chaos.history import HistoryWriter, Op, read_history  # noqa: E402
+
+PROCESSES = 50
+
+
+def synthetic(ops: int, seed: int = 1) -> Iterator[Op]:
+    rng = random.Random(seed)
+    t = 0.0
+    index = 0
+    seq = [0] * PROCESSES
+    for n in range(ops):
+        p = n % PROCESSES
+        t += 0.00005
+        r = rng.random()
+        if r < 0.6:
+            f, key, value = "write", f"chaos:{{t{n % 1024}}}:run:{p}:{seq[p]}", f"{p}:{seq[p]}"
+            seq[p] += 1
+        elif r < 0.9:
+            f, key, value = "read", f"chaos:{{t{n % 1024}}}:run:{p}:{max(0, seq[p] - 1)}", None
+        else:
+            f, key, value = "incr", f"chaos:{{t{n % 16}}}:run:ctr:{n % 16}", None
+        yield Op(index, t, 1.7e9 + t, "invoke", p, f, key, value)
+        index += 1
+        if n == ops // 2:
+            yield Op(index, t, 1.7e9 + t, "info", "nemesis", "kill", None, "redis-2")
+            index += 1
+        o = rng.random()
+        outcome = "fail" if o < 0.02 else "info" if o < 0.025 else "ok"
+        yield Op(index, t + 0.0003, 1.7e9 + t, outcome, p, f, key, value, "127.0.0.11:7001")
+        index += 1
+
+
+def checkers() -> tuple:
+    return (WriteSetChecker(), CounterChecker(), OpCounter(),
+            AvailabilityChecker(lambda op: op.key[7:11], fs=("write",)),
+            LatencyChecker([("warmup", 0.0), ("fault", 25.0)]))
+
+
+def measure(history, ops: int) -> tuple[float, float]:
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    writes, counters, counts, avail, lat = checkers()
+    run(history, writes, counters, counts, avail, lat)
+    final = {k: v for k, v in writes.acked.items()}  # the final read: every acknowledged write
+    results = [writes.result(final), counters.result({}), counts.result(), avail.result(), lat.result()]
+    seconds = time.perf_counter() - started
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    assert results[2]["ok"] + results[2]["fail"] + results[2]["info"] == ops
+    return seconds, peak_mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ops", type=int, default=1_000_000)
+    parser.add_argument("--from-file", action="store_true")
+    args = parser.parse_args()
+    if args.from_file:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "history.jsonl"
+            with HistoryWriter(path, 0.0, 1.7e9) as w:
+                for op in synthetic(args.ops):
+                    w.record(op.type, op.process, op.f, op.key, op.value, op.node, op.error, at=op.time)
+            seconds, peak = measure(read_history(path), args.ops)
+            source = f"read from a {path.stat().st_size / 1e6:.0f} MB JSONL file"
+    else:
+        seconds, peak = measure(synthetic(args.ops), args.ops)
+        source = "generated in memory (generator time included)"
+    print(f"checkers over {args.ops:,} operations ({source}): {seconds:.2f} s, peak memory +{peak:.0f} MB")
+    print(f"time ratio to the 5 s target: {seconds / 5:.2f}; memory ratio to 300 MB: {peak / 300:.2f}")
+
+
+if __name__ == "__main__":
+    main()
