@@ -7,6 +7,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# upper bounds (ms) of the latency buckets each load process reports per second; the last
+# bucket (index len) is everything above
+LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
+
 
 @dataclass
 class LoadSettings:

@@ -1,0 +1,82 @@
+"""Failover verdicts from the probe timeline (pure: samples in, numbers out).
+
+Samples are dicts as written by :mod:`chaos.observe.redis_probe`; times are run seconds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+Sample = dict[str, Any]
+
+
+def by_node(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    out: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        if s.get("source", "probe") == "probe":
+            out[s["node"]].append(s)
+    for seq in out.values():
+        seq.sort(key=lambda s: s["time"])
+    return out
+
+
+def cluster_down(samples: Iterable[Sample]) -> dict[str, Any]:
+    """Total time any answering node reported ``cluster_state:fail`` (union over nodes), and the
+    intervals. A node's state holds from one of its samples to its next one."""
+    intervals = []
+    for seq in by_node(samples).values():
+        for s, nxt in zip(seq, seq[1:] + [None]):
+            if s.get("up") and s.get("cluster_state") == "fail":
+                intervals.append((s["time"], nxt["time"] if nxt else s["time"]))
+    merged: list[list[float]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return {"cluster_down_seconds": round(sum(hi - lo for lo, hi in merged), 6),
+            "intervals": [[round(lo, 6), round(hi, 6)] for lo, hi in merged]}
+
+
+def first_promotion(samples: Iterable[Sample], candidates: dict[str, str], slot: int,
+                    after: float) -> dict[str, Any] | None:
+    """First sample after ``after`` in which a candidate (name → address) reports itself master
+    and, in its own view, the owner of ``slot``. Returns {'node', 'address', 'time'} or None."""
+    best = None
+    for name, seq in by_node(samples).items():
+        if name not in candidates:
+            continue
+        for s in seq:
+            if s["time"] < after or not s.get("up"):
+                continue
+            if s.get("role") == "master" and s.get("owners", {}).get(str(slot)) == candidates[name]:
+                if best is None or s["time"] < best["time"]:
+                    best = {"node": name, "address": candidates[name], "time": s["time"]}
+                break
+    return best
+
+
+def first_rejoin(samples: Iterable[Sample], node: str, master_address: str,
+                 after: float) -> float | None:
+    """First time after ``after`` that ``node`` is a replica of ``master_address`` with its
+    replication link up."""
+    for s in by_node(samples).get(node, []):
+        if s["time"] >= after and s.get("up") and s.get("role") == "replica" \
+                and s.get("master") == master_address and s.get("link") == "up":
+            return s["time"]
+    return None
+
+
+def cluster_ok_again(samples: Iterable[Sample], after: float, skip: set[str]) -> float | None:
+    """First time after ``after`` from which every answering node (except ``skip``) last said
+    ``cluster_state:ok``."""
+    seqs = {n: seq for n, seq in by_node(samples).items() if n not in skip}
+    events = sorted((s["time"], n, s.get("up") and s.get("cluster_state") == "ok")
+                    for n, seq in seqs.items() for s in seq if s["time"] >= after)
+    state: dict[str, bool] = {}
+    for t, n, ok in events:
+        state[n] = bool(ok)
+        if len(state) == len(seqs) and all(state.values()):
+            return t
+    return None

@@ -1,0 +1,146 @@
+"""Prometheus metrics of a run: a listener on the run's event bus (never in the control path).
+
+Served live on ``--metrics-port`` (127.0.0.1), written to ``metrics.prom`` at the end, and
+pushed to ``--pushgateway`` when given. Every series carries ``scenario`` and ``run_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    push_to_gateway,
+    start_http_server,
+    write_to_textfile,
+)
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from chaos.errors import ChaosError
+from chaos.events import EventBus
+from loadgen.settings import LATENCY_BUCKETS_MS
+
+FINAL_GAUGES = {
+    "failover_seconds": "Seconds from the fault to the replica owning the victim's slots",
+    "write_unavailable_seconds": "Longest window with no acknowledged write to the victim's slots",
+    "rejoin_seconds": "Seconds from restart to the old master replicating the promoted node",
+    "cluster_down_seconds": "Total seconds any node reported cluster_state:fail",
+    "lost_writes": "Acknowledged writes missing from the final read",
+    "unacked_applied_writes": "Writes not acknowledged that were applied",
+    "lost_increments": "Acknowledged increments missing from the counters",
+    "replication_lag_seconds": "Replication lag",
+    "replica_catchup_seconds": "Seconds from replica restart to caught up",
+    "lost_rows": "Rows acknowledged on the source missing on the replica",
+    "max_lag_seconds": "Largest replication lag seen",
+}
+
+
+class _LatencyHistogram(Collector):
+    """Cumulative op latency from the per-second bucket counts of the load processes."""
+
+    def __init__(self, labels: dict[str, str]):
+        self.labels = labels
+        self.counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+        self.sum_seconds = 0.0
+
+    def add(self, buckets: list[int], sum_ms: float) -> None:
+        for i, n in enumerate(buckets[: len(self.counts)]):
+            self.counts[i] += n
+        self.sum_seconds += sum_ms / 1000.0
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily("chaos_op_latency_seconds", "Latency of acknowledged operations",
+                                       labels=list(self.labels))
+        cumulative, buckets = 0, []
+        for bound, n in zip([*LATENCY_BUCKETS_MS, float("inf")], self.counts):
+            cumulative += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound / 1000.0), cumulative))
+        family.add_metric(list(self.labels.values()), buckets, self.sum_seconds)
+        yield family
+
+
+class RunMetrics:
+    def __init__(self, scenario: str, run_id: str):
+        self.labels = {"scenario": scenario, "run_id": run_id}
+        names = list(self.labels)
+        self.registry = CollectorRegistry()
+        self.ops = Counter("chaos_ops", "Client operations by result", [*names, "result"],
+                           registry=self.registry)
+        self.latency = _LatencyHistogram(self.labels)
+        self.registry.register(self.latency)
+        self.cluster_state = Gauge("chaos_cluster_state", "1 if the node reports cluster_state:ok, "
+                                   "0 if fail, -1 if it does not answer", [*names, "node"], registry=self.registry)
+        self.node_up = Gauge("chaos_node_up", "1 if the node answers", [*names, "node", "role"],
+                             registry=self.registry)
+        self.fault_active = Gauge("chaos_fault_active", "1 while a fault is injected", [*names, "fault"],
+                                  registry=self.registry)
+        self.final = {name: Gauge(f"chaos_{name}", help_, names, registry=self.registry)
+                      for name, help_ in FINAL_GAUGES.items()}
+        self.lag = Gauge("chaos_replication_lag_seconds", "Replication lag by method", [*names, "method"],
+                         registry=self.registry)
+        self.passed = Gauge("chaos_run_passed", "1 if every check passed", names, registry=self.registry)
+        self._server: Any = None
+        self._roles: dict[str, str] = {}
+
+    def attach(self, bus: EventBus) -> RunMetrics:
+        bus.on("second", self.on_second)
+        bus.on("sample", self.on_sample)
+        bus.on("fault", self.on_fault)
+        return self
+
+    def on_second(self, ok: int = 0, fail: int = 0, info: int = 0, buckets: list[int] | None = None,
+                  sum_ms: float = 0.0, **_: Any) -> None:
+        for result, n in (("ok", ok), ("fail", fail), ("info", info)):
+            if n:
+                self.ops.labels(**self.labels, result=result).inc(n)
+        if buckets:
+            self.latency.add(buckets, sum_ms)
+
+    def on_sample(self, node: str, up: bool, cluster_state: str | None = None, role: str | None = None,
+                  **_: Any) -> None:
+        state = -1 if not up else (1 if cluster_state == "ok" else 0)
+        self.cluster_state.labels(**self.labels, node=node).set(state)
+        if up and role:
+            old = self._roles.get(node)
+            if old and old != role:
+                self.node_up.remove(*self.labels.values(), node, old)
+            self._roles[node] = role
+        self.node_up.labels(**self.labels, node=node, role=self._roles.get(node, "unknown")).set(1 if up else 0)
+
+    def on_fault(self, fault: str, active: bool, **_: Any) -> None:
+        self.fault_active.labels(**self.labels, fault=fault).set(1 if active else 0)
+
+    def set_final(self, measurements: dict[str, Any], passed: bool) -> None:
+        for name, gauge in self.final.items():
+            value = measurements.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                gauge.labels(**self.labels).set(value)
+        self.passed.labels(**self.labels).set(1 if passed else 0)
+
+    def serve(self, port: int) -> None:
+        try:
+            self._server, _ = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        except OSError as exc:
+            raise ChaosError(f"cannot serve metrics on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                             "choose another --metrics-port") from None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def write(self, path: Path) -> None:
+        write_to_textfile(str(path), self.registry)
+
+    def push(self, url: str) -> str | None:
+        """Push to a Pushgateway; returns an error message instead of raising (a side output)."""
+        try:
+            push_to_gateway(url, job="chaos", registry=self.registry, grouping_key=self.labels, timeout=5)
+        except Exception as exc:
+            return f"push to {url} failed: {exc}"
+        return None
