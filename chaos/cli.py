@@ -56,6 +56,39 @@ def cli(ctx: click.Context, state_dir: str) -> None:
     ctx.obj = StateDir(state_dir)
 
 
+class ScenarioGroup(click.Group):
+    """`chaos run NAME`: the scenarios' own commands, found in the scenario registry."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from chaos.scenarios_registry import available
+
+        return [name for name, _ in available()]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from chaos.scenarios_registry import command
+
+        return command(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0]
+        cmd = self.get_command(ctx, name)
+        if cmd is None and not name.startswith("-"):
+            known = ", ".join(self.list_commands(ctx)) or "none"
+            raise ChaosError(f"unknown scenario {name!r}; known scenarios: {known} (see `chaos list`)")
+        return super().resolve_command(ctx, args)
+
+
+@cli.group(cls=ScenarioGroup)
+def run() -> None:
+    """Run a scenario: provision (or attach), load, fault, measure, report.
+
+    \b
+    Examples:
+      chaos run master-kill
+      chaos run master-kill --node-timeout-ms 1000 --slo 'failover_seconds<=5'
+    """
+
+
 @cli.group()
 def up() -> None:
     """Start a topology on local processes and wait until it is healthy."""
@@ -138,13 +171,17 @@ def down(state: StateDir) -> None:
     Example:
       chaos down
     """
+    from chaos.faults.iptables import heal_recorded_rules
     from chaos.topology.redis_cluster import NAME, RedisCluster
 
-    topologies = state.load()["topologies"]
-    if not topologies:
+    data = state.load()
+    topologies = data["topologies"]
+    if not topologies and not data["rules"]:
         say(f"nothing is up in {state.path}; nothing to do")
         return
     started = time.monotonic()
+    if data["rules"]:
+        say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
     if NAME in topologies:
         stopped = RedisCluster.attach(state).down()
         say(f"redis-cluster down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")

@@ -32,7 +32,6 @@ FINAL_GAUGES = {
     "lost_writes": "Acknowledged writes missing from the final read",
     "unacked_applied_writes": "Writes not acknowledged that were applied",
     "lost_increments": "Acknowledged increments missing from the counters",
-    "replication_lag_seconds": "Replication lag",
     "replica_catchup_seconds": "Seconds from replica restart to caught up",
     "lost_rows": "Rows acknowledged on the source missing on the replica",
     "max_lag_seconds": "Largest replication lag seen",

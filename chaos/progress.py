@@ -10,9 +10,9 @@ from chaos.events import EventBus
 
 
 class Progress:
-    def __init__(self, stream: TextIO = sys.stderr, every: int = 1):
-        self.stream = stream
-        self.live = stream.isatty()
+    def __init__(self, stream: TextIO | None = None, every: int = 1):
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
         self.every = every
         self._pending_live = False
         self._n = 0

@@ -13,4 +13,14 @@ def available() -> list[tuple[str, str]]:
     except ImportError:
         return []
     registry = getattr(module, "SCENARIOS", {})
-    return sorted((name, s.summary) for name, s in registry.items())
+    return sorted((name, s.SUMMARY) for name, s in registry.items())
+
+
+def command(name: str):  # -> click.Command | None
+    """The Click command of scenario ``name``, or None."""
+    try:
+        module = importlib.import_module("scenarios")
+    except ImportError:
+        return None
+    scenario = getattr(module, "SCENARIOS", {}).get(name)
+    return getattr(scenario, "command", None)

@@ -57,6 +57,7 @@ class WriteSetChecker:
             "unacked_applied": len(recovered) + len(failed_applied),
             "never_acked": len(self.failed) + len(self.unknown) - len(recovered) - len(failed_applied),
             "lost_sample": sorted(lost)[:SAMPLE],
+            "lost_keys": sorted(lost),
             "failed_applied_sample": sorted(failed_applied)[:SAMPLE],
         }
 

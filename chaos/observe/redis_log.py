@@ -11,7 +11,7 @@ LINE = re.compile(r"^(\d+):([A-Z]) (\d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3}
 EVENTS = [
     ("marked_failing", re.compile(r"Marking node (\S+) (?:\(\S*\) )?as failing")),
     ("election_delayed", re.compile(r"Start of election delayed for (\d+) milliseconds")),
-    ("election_won", re.compile(r"Failover election won for epoch (\d+)")),
+    ("election_won", re.compile(r"Failover election won(?: for epoch (\d+))?")),
     ("cluster_state", re.compile(r"Cluster state changed: (\w+)")),
     ("reconfigured_as_replica", re.compile(r"Configuration change detected\. Reconfiguring myself as a replica of (\S+)")),
     ("sync_finished", re.compile(r"MASTER <-> REPLICA sync: Finished with success")),

@@ -41,7 +41,7 @@ def test_parse_redis_log_events():
     lines = [
         "4100:S 29 Nov 2026 14:52:55.123 * Marking node 9f3e8a1b as failing (quorum reached).",
         "4100:S 29 Nov 2026 14:52:55.124 # Start of election delayed for 612 milliseconds (rank #0, offset 1234).",
-        "4100:S 29 Nov 2026 14:52:55.800 # Failover election won for epoch 7.",
+        "4100:S 29 Nov 2026 14:52:55.800 # Failover election won: I'm the new master.",
         "4100:M 29 Nov 2026 14:52:55.801 # Cluster state changed: ok",
         "4100:M 29 Nov 2026 14:52:56.000 * Background saving started",
         "garbage line",

@@ -1,0 +1,78 @@
+"""report.md: what happened in a run, for people. A pure function of result.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def render(result: dict[str, Any]) -> str:
+    m = result.get("measurements", {})
+    fault = result.get("fault") or {}
+    verdict = "INTERRUPTED" if result.get("interrupted") else ("PASSED" if result.get("passed") else "FAILED")
+    lines = [
+        f"# {result.get('scenario')} — {verdict}",
+        "",
+        f"Run `{result.get('run_id')}`, backend `{result.get('backend')}`, seed {result.get('seed')}, "
+        f"{result.get('started_at')} → {result.get('finished_at')}.",
+        "",
+    ]
+    if fault:
+        lines += [f"Fault: **{fault.get('kind')}** of `{fault.get('target')}` ({fault.get('target_role')}"
+                  + (f", slots {fault['target_slots']}" if fault.get("target_slots") else "") + ")"
+                  + (f" at {fault.get('injected_at_iso')}" if fault.get("injected_at_iso") else "") + ".", ""]
+    if result.get("error"):
+        lines += [f"Error: {result['error']}", ""]
+    lines += ["## Checks", "", "| check | passed | value | threshold |", "|---|---|---|---|"]
+    for c in result.get("checks", []):
+        lines.append(f"| {c['name']} | {'yes' if c['passed'] else '**no**'} | {_fmt(c.get('value'))} | "
+                     f"{c.get('threshold') or ''} |")
+    lines += ["", "## Measurements", "", "| measurement | value |", "|---|---|"]
+    for key, value in m.items():
+        if not isinstance(value, dict | list):
+            lines.append(f"| {key} | {_fmt(value)} |")
+    if m.get("rejoin_seconds") is None and m.get("rejoin_reason"):
+        lines += ["", f"The old master did not rejoin: {m['rejoin_reason']}."]
+    ops = m.get("ops")
+    if ops:
+        lines += ["", "## Operations", "", "| kind | ok | fail | info |", "|---|---|---|---|"]
+        for f, c in ops.get("by_f", {}).items():
+            lines.append(f"| {f} | {c['ok']} | {c['fail']} | {c['info']} |")
+        lines.append(f"| **all** | {ops['ok']} | {ops['fail']} | {ops['info']} |")
+    latency = m.get("latency_ms")
+    if latency:
+        lines += ["", "## Latency of acknowledged operations (ms)", "",
+                  "| phase | count | p50 | p95 | p99 | max |", "|---|---|---|---|---|---|"]
+        for phase, l in latency.items():
+            lines.append(f"| {phase} | {l['count']} | {_fmt(l['p50'])} | {_fmt(l['p95'])} | {_fmt(l['p99'])} | "
+                         f"{_fmt(l['max'])} |")
+    server = m.get("server_view")
+    if server:
+        lines += ["", "## The servers' own view (from their logs, seconds after the fault)", "",
+                  "| t | node | event |", "|---|---|---|"]
+        for e in server:
+            lines.append(f"| {e['after_fault']:+.3f} | {e['node']} | {e['message']} |")
+    consistency = m.get("consistency")
+    if isinstance(consistency, dict) and consistency.get("pairs"):
+        lines += ["", "## Replicas against their masters", "",
+                  "| master | replica | keys (master/replica) | digest equal | mismatches |", "|---|---|---|---|---|"]
+        for p in consistency["pairs"]:
+            lines.append(f"| {p['master']} | {p['replica']} | {p['master_keys']}/{p['replica_keys']} | "
+                         f"{'yes' if p['digest_match'] else '**no**'} | {p['mismatches']} |")
+    topo = result.get("topology", {})
+    for when in ("before", "after"):
+        nodes = topo.get(when)
+        if nodes:
+            lines += ["", f"## Topology {when}", "", "| node | address | role | follows | slots |", "|---|---|---|---|---|"]
+            for n in nodes:
+                lines.append(f"| {n['name']} | {n['address']} | {n.get('role') or 'down'} | "
+                             f"{n.get('follows') or ''} | {n.get('slots') or ''} |")
+    lines += ["", "Files: `result.json`, `history.jsonl`, `timeline.jsonl`, `metrics.prom`, `nodes/`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""What every scenario shares: the run skeleton (steady state → method → verify, with healing
+and teardown always run), SLO checks and the output files."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chaos.metrics import RunMetrics
+from chaos.progress import Progress
+from chaos.runner import Run, iso, write_json
+from chaos.slo import Slo, parse_slo
+from reports import SCHEMA_VERSION
+from reports.markdown import render
+
+
+@dataclass
+class Outcome:
+    """What a scenario hands back to the skeleton: the result fields it measured."""
+
+    measurements: dict[str, Any] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    fault: dict[str, Any] | None = None
+    topology: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def resolve_seed(seed: int | None) -> int:
+    return seed if seed is not None else random.SystemRandom().randrange(2**31)
+
+
+def parse_slos(texts: tuple[str, ...] | list[str], known: set[str]) -> list[Slo]:
+    return [parse_slo(t, known) for t in texts]
+
+
+def check(name: str, passed: bool, value: Any, threshold: str | None = None) -> dict[str, Any]:
+    return {"name": name, "passed": bool(passed), "value": value, "threshold": threshold}
+
+
+def finish(run: Run, config: Any, outcome: Outcome, slos: list[Slo], metrics: RunMetrics,
+           started_wall: float, interrupted: bool, pushgateway: str | None, backend: str, seed: int) -> dict[str, Any]:
+    """Checks, result.json, report.md, metrics.prom (and push). Returns the result."""
+    checks = outcome.checks + [slo.check(outcome.measurements) for slo in slos]
+    passed = not interrupted and outcome.error is None and all(c["passed"] for c in checks)
+    config_dict = asdict(config) if hasattr(config, "__dataclass_fields__") else dict(config)
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": run.scenario,
+        "run_id": run.run_id,
+        "backend": backend,
+        "seed": seed,
+        "started_at": iso(started_wall),
+        "finished_at": iso(time.time()),
+        "interrupted": interrupted,
+        "passed": passed,
+        "config": config_dict,
+        "topology": outcome.topology,
+        "fault": outcome.fault,
+        "measurements": outcome.measurements,
+        "checks": checks,
+    }
+    if outcome.error:
+        result["error"] = outcome.error
+    write_json(run.dir / "result.json", result)
+    (run.dir / "report.md").write_text(render(result))
+    metrics.set_final(outcome.measurements, passed)
+    metrics.write(run.dir / "metrics.prom")
+    if pushgateway:
+        problem = metrics.push(pushgateway)
+        if problem:
+            run.say(f"warning: {problem}")
+    return result
+
+
+def summary_table(result: dict[str, Any], keys: list[str]) -> str:
+    m = result["measurements"]
+    width = max(len(k) for k in keys + [c["name"] for c in result["checks"]]) + 2
+    lines = ["measurements:"]
+    for k in keys:
+        v = m.get(k)
+        lines.append(f"  {k:<{width}}{'-' if v is None else (f'{v:.3f}' if isinstance(v, float) else v)}")
+    lines.append("checks:")
+    for c in result["checks"]:
+        v = c.get("value")
+        shown = f"{v:.3f}" if isinstance(v, float) else v
+        lines.append(f"  {c['name']:<{width}}{'PASS' if c['passed'] else 'FAIL'}  ({shown})")
+    verdict = "interrupted" if result["interrupted"] else ("PASSED" if result["passed"] else "FAILED")
+    lines.append(f"verdict: {verdict}")
+    return "\n".join(lines)
+
+
+def attach_outputs(run: Run, metrics_port: int | None) -> tuple[Progress, RunMetrics]:
+    progress = Progress().attach(run.bus)
+    metrics = RunMetrics(run.scenario, run.run_id).attach(run.bus)
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+        run.say(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
+    return progress, metrics
