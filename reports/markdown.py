@@ -50,9 +50,9 @@ def render(result: dict[str, Any]) -> str:
     if latency:
         lines += ["", "## Latency of acknowledged operations (ms)", "",
                   "| phase | count | p50 | p95 | p99 | max |", "|---|---|---|---|---|---|"]
-        for phase, l in latency.items():
-            lines.append(f"| {phase} | {l['count']} | {_fmt(l['p50'])} | {_fmt(l['p95'])} | {_fmt(l['p99'])} | "
-                         f"{_fmt(l['max'])} |")
+        for phase, lat in latency.items():
+            lines.append(f"| {phase} | {lat['count']} | {_fmt(lat['p50'])} | {_fmt(lat['p95'])} | "
+                         f"{_fmt(lat['p99'])} | {_fmt(lat['max'])} |")
     server = m.get("server_view")
     if server:
         lines += ["", "## The servers' own view (from their logs, seconds after the fault)", "",

@@ -203,7 +203,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         if new_master is None:
             run.say(f"no replica took over {victim['slots']} within {failover_timeout:g} s")
         else:
-            run.say(f"promoted {replicas[new_master]} ({new_master}) after {probe.latest[new_master]['time'] - kill_t:.2f} s")
+            seconds = probe.latest[new_master]["time"] - kill_t
+            run.say(f"promoted {replicas[new_master]} ({new_master}) after {seconds:.2f} s")
         run.phase("recovery")
         # 6. restart the old master, wait for it to rejoin as a replica
         run.fault(INVOKE, "restart", victim_name)
