@@ -22,6 +22,7 @@ from chaos.checkers.failover import cluster_down, first_promotion, first_rejoin
 from chaos.errors import ChaosError
 from chaos.faults.iptables import DropLink
 from chaos.history import INFO, INVOKE, OK
+from chaos.interrupts import deferred_interrupts
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import Run, analyze_redis, cluster_final_read, iso, make_run_dir, merge_run_history, redis_load
@@ -299,33 +300,36 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         outcome.error = str(exc)
         raise
     finally:
-        progress.close()
-        if load is not None:
-            try:
-                load.stop()
-            except ChaosError as exc:
-                outcome.error = outcome.error or str(exc)
-        if probe is not None:
-            probe.stop()
-        if link is not None:
-            link.heal(state)
-        if cluster is not None and victim_name and cluster.backend.status(victim_name) == NodeStatus.STOPPED \
-                and not (provisioned and not config.keep):
-            try:
-                cluster.backend.restart(victim_name)  # leave the user's cluster as we found it
-                cluster.save()
-            except ChaosError:
-                pass
-        if cluster is not None:
-            copy_node_logs(cluster, run)
-        if interrupted or outcome.error:
-            result = finish(run, config, outcome, [], metrics, started_wall, interrupted,
-                            config.pushgateway, config.backend, seed)
-        metrics.stop()
-        if cluster is not None and provisioned and not config.keep:
-            cluster.down()
-        elif cluster is not None and provisioned:
-            run.say("cluster kept (--keep); stop it with `chaos down`")
+        with deferred_interrupts():  # a second Ctrl-C must not cut the cleanup short
+            progress.close()
+            if load is not None:
+                try:
+                    load.stop()
+                except ChaosError as exc:
+                    outcome.error = outcome.error or str(exc)
+            if probe is not None:
+                probe.stop()
+            if not (run.dir / "history.jsonl").exists():
+                merge_run_history(run)  # the partial history of an interrupted or failed run
+            if link is not None:
+                link.heal(state)
+            if cluster is not None and victim_name and cluster.backend.status(victim_name) == NodeStatus.STOPPED \
+                    and not (provisioned and not config.keep):
+                try:
+                    cluster.backend.restart(victim_name)  # leave the user's cluster as we found it
+                    cluster.save()
+                except ChaosError:
+                    pass
+            if cluster is not None:
+                copy_node_logs(cluster, run)
+            if interrupted or outcome.error:
+                result = finish(run, config, outcome, [], metrics, started_wall, interrupted,
+                                config.pushgateway, config.backend, seed)
+            metrics.stop()
+            if cluster is not None and provisioned and not config.keep:
+                cluster.down()
+            elif cluster is not None and provisioned:
+                run.say("cluster kept (--keep); stop it with `chaos down`")
     if interrupted:
         raise KeyboardInterrupt
     result = finish(run, config, outcome, slos, metrics, started_wall, False, config.pushgateway, config.backend, seed)

@@ -11,14 +11,12 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from chaos.backends.base import NodeSpec, NodeStatus, check_port_free, wait_port_open
 from chaos.errors import MissingBinary, TopologyError
+from chaos.interrupts import deferred_interrupts
 
 INSTALL_HINTS = {
     "redis-server": "apt-get install -y redis-server",
@@ -205,26 +203,6 @@ class ProcessBackend:
                 return True
             time.sleep(0.02)
         return self.status(name) == NodeStatus.STOPPED
-
-
-@contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM for the duration of the block, then raise KeyboardInterrupt if one came.
-
-    Handlers (not masks) are swapped, so a child exec'd inside the block gets default handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum))
-           for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-    if pending:
-        raise KeyboardInterrupt
 
 
 def last_line(spec: NodeSpec) -> str:

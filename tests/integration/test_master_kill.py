@@ -130,3 +130,35 @@ def test_replica_as_target_is_a_one_line_error_and_nothing_is_left(state_dir, tm
     assert result.exit_code == 2
     assert "redis-4 is a replica" in result.output and "Traceback" not in result.output
     assert state_dir.topology("redis-cluster") is None
+
+
+def test_ctrl_c_mid_run_heals_cleans_up_and_writes_a_partial_result(state_dir, tmp_path):
+    import os
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "interrupted"
+    env = {**os.environ, "CHAOS_STATE_DIR": str(state_dir.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "run", "master-kill", *BASE, "--stale-replica", "1", "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:  # interrupt right after the kill, with the firewall rule in place
+        lines.append(line)
+        if "killed" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, "".join(lines) + err
+    r = json.loads((out / "result.json").read_text())
+    assert r["interrupted"] is True and r["passed"] is False
+    assert r["fault"]["kind"] == "kill"
+    assert (out / "history.jsonl").exists() and (out / "metrics.prom").exists()
+    rules = subprocess.run(["iptables", "-S", "OUTPUT"], capture_output=True, text=True, check=False).stdout
+    assert "chaos-harness" not in rules
+    assert state_dir.topology("redis-cluster") is None
+    pids = [n["pid"] for n in r["topology"]["before"]]
+    assert all(pid_status(p, "redis-server") == "stopped" for p in pids)
