@@ -198,11 +198,16 @@ def load() -> None:
 @click.option("--rate", type=float, default=None, help="Target ops/s over all users (paced); "
               "default: as fast as possible.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the operation mix.")
+@click.option("--workers", default=1, show_default=True,
+              help="Load processes; more than 1 runs Locust's master/worker mode (users are spread over them).")
+@click.option("--master-bind", default="127.0.0.1", show_default=True,
+              help="Address the Locust master listens on for workers (with --workers).")
+@click.option("--master-port", default=5557, show_default=True, help="Port of the Locust master.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory [default: runs/load-redis-<UTC timestamp>].")
 @click.pass_obj
-def load_redis(state: StateDir, duration: float, users: int, rate: float | None, seed: int,
-               out: str | None) -> None:
+def load_redis(state: StateDir, duration: float, users: int, rate: float | None, seed: int, workers: int,
+               master_bind: str, master_port: int, out: str | None) -> None:
     """Drive the Redis workload through the redis-cluster that is up: unique-key writes,
     read-backs and counters, every attempt recorded in history.jsonl; then read every key back
     and report lost writes.
@@ -211,12 +216,16 @@ def load_redis(state: StateDir, duration: float, users: int, rate: float | None,
     Examples:
       chaos up redis-cluster && chaos load redis --duration 10 --users 50
       chaos load redis --rate 2000 --out runs/paced
+      chaos load redis --workers 2 --users 100      # Locust master + 2 worker processes
     """
     from chaos.loadrun import run_redis_load
 
-    if duration <= 0 or users < 1 or (rate is not None and rate <= 0):
-        raise ChaosError("--duration and --rate must be positive and --users at least 1")
-    summary = run_redis_load(state, duration=duration, users=users, rate=rate, seed=seed, out=out)
+    if duration <= 0 or users < 1 or (rate is not None and rate <= 0) or workers < 1:
+        raise ChaosError("--duration and --rate must be positive, --users and --workers at least 1")
+    if workers > users:
+        raise ChaosError(f"--workers {workers} is more than --users {users}: every worker needs a user")
+    summary = run_redis_load(state, duration=duration, users=users, rate=rate, seed=seed, out=out,
+                             workers=workers, master_bind=master_bind, master_port=master_port)
     click.echo(summary)
 
 

@@ -18,7 +18,8 @@ from chaos.topology.redis_cluster import RedisCluster
 
 
 def run_redis_load(state: StateDir, duration: float, users: int, rate: float | None, seed: int,
-                   out: str | None) -> str:
+                   out: str | None, workers: int = 1, master_bind: str = "127.0.0.1",
+                   master_port: int = 5557) -> str:
     cluster = RedisCluster.attach(state)
     problems = cluster.health_problems()
     if problems:
@@ -28,7 +29,11 @@ def run_redis_load(state: StateDir, duration: float, users: int, rate: float | N
     seeds = [s.address for s in cluster.specs]
     run.say(f"load: {users} users for {duration:g} s against {len(seeds)} nodes"
             + (f", paced at {rate:g} ops/s" if rate else ""))
-    controller = redis_load(run, seeds, users, duration, rate, seed)
+    controller = redis_load(run, seeds, users, duration, rate, seed, workers=workers,
+                            master_bind=master_bind, master_port=master_port)
+    if workers > 1:
+        run.say(f"{workers} load workers via Locust master/worker on {master_bind}:{master_port}; a worker on "
+                f"another machine: {' '.join(controller.worker_command(workers, '<this host>'))}")
     try:
         controller.wait(duration + 30)
     finally:

@@ -89,10 +89,12 @@ class Run:
 
 
 def redis_load(run: Run, seeds: list[str], users: int, duration: float, rate: float | None,
-               seed: int, env: dict[str, str] | None = None) -> LoadController:
+               seed: int, env: dict[str, str] | None = None, workers: int = 1,
+               master_bind: str = "127.0.0.1", master_port: int = 5557) -> LoadController:
     settings = LoadSettings(workload="redis", run_id=run.run_id, out_dir=str(run.dir), t0=run.t0,
-                            wall0=run.wall0, users=users, spawn_rate=max(users * 10.0, 100.0),
-                            duration=duration, rate=rate, seed=seed, seeds=seeds)
+                            wall0=run.wall0, users=users, spawn_rate=min(max(users * 10.0, 100.0), 100.0 * workers),
+                            duration=duration, rate=rate, seed=seed, seeds=seeds, workers=workers,
+                            master_bind=master_bind, master_port=master_port)
     controller = LoadController(settings, on_second=lambda s: run.bus.fire("second", **s), env=env)
     controller.start()
     return controller

@@ -27,7 +27,8 @@ class LoadController:
         self.env = env or {}
         self.seconds: list[Second] = []
         self.out_dir = Path(settings.out_dir)
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[str] | None = None  # the process whose stdout carries the seconds
+        self._workers: list[subprocess.Popen[bytes]] = []
         self._reader: threading.Thread | None = None
         self.done = threading.Event()
 
@@ -39,19 +40,33 @@ class LoadController:
     def log_path(self) -> Path:
         return self.out_dir / "load.log"
 
+    def worker_command(self, index: int, master_host: str = "127.0.0.1") -> list[str]:
+        """The command line of load worker ``index``; on another machine, run it with a copy of
+        the settings file and ``master_host`` set to this machine's --master-bind address."""
+        return [sys.executable, "-m", "loadgen.locust_main", str(self.settings_path), "--role", "worker",
+                "--index", str(index), "--master-host", master_host]
+
+    @property
+    def settings_path(self) -> Path:
+        return self.out_dir / "load-settings.json"
+
     def start(self) -> None:
+        """One local Locust process, or (workers > 1) a Locust master and N worker processes."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"load-settings-{self.settings.worker_index}.json"
-        path.write_text(self.settings.to_json())
-        log = open(self.log_path, "ab")
-        try:
+        self.settings_path.write_text(self.settings.to_json())
+        env = {**os.environ, **self.env}
+        role = "local" if self.settings.workers <= 1 else "master"
+        with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "loadgen.locust_main", str(path)],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
-                env={**os.environ, **self.env}, start_new_session=True,
+                [sys.executable, "-m", "loadgen.locust_main", str(self.settings_path), "--role", role],
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=env,
+                start_new_session=True,
             )
-        finally:
-            log.close()
+            if role == "master":
+                for i in range(self.settings.workers):
+                    self._workers.append(subprocess.Popen(
+                        self.worker_command(i), stdout=subprocess.DEVNULL, stderr=log,
+                        stdin=subprocess.DEVNULL, env=env, start_new_session=True))
         self._reader = threading.Thread(target=self._read, name="load-reader", daemon=True)
         self._reader.start()
 
@@ -78,21 +93,17 @@ class LoadController:
     def wait(self, timeout: float | None = None) -> None:
         if self._proc is not None:
             self._proc.wait(timeout)
+            for worker in self._workers:
+                _terminate(worker, 15.0)
             self.done.wait(5)
             self._check_exit()
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Ask the load process to finish (SIGTERM), wait, SIGKILL if it hangs. Idempotent."""
-        proc = self._proc
-        if proc is None:
+        """Ask the load processes to finish (SIGTERM), wait, SIGKILL if they hang. Idempotent."""
+        if self._proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for proc in [self._proc, *self._workers]:  # the master first: it tells its workers to quit
+            _terminate(proc, timeout)
         self.done.wait(5)
         self._check_exit()
 
@@ -114,3 +125,13 @@ class LoadController:
             for k in out:
                 out[k] += s.get(k, 0)
         return out
+
+
+def _terminate(proc: subprocess.Popen, timeout: float) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

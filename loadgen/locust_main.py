@@ -9,6 +9,7 @@ load early; the shard is flushed either way.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -44,17 +45,24 @@ class SecondStats:
         if name == "ok":
             self.latencies.append(response_time)
 
-    def line(self) -> str:
-        lat = sorted(self.latencies)
-        pick = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)) if lat else (lambda q: None)
-        # finer than Locust's whole-millisecond buckets: loopback Redis answers in ~0.3 ms
-        buckets = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-        for ms in lat:
-            buckets[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
-        data = {"t": round(time.monotonic() - self.t0, 3), **self.counts, "p50": pick(0.5),
-                "p99": pick(0.99), "buckets": buckets, "sum_ms": round(sum(lat), 3)}
+    def snapshot(self) -> dict:
+        """This second's raw figures (sent from a worker to the master), then start afresh."""
+        data = {"sec": round(time.monotonic() - self.t0), **self.counts, "lat": self.latencies}
         self.reset()
-        return json.dumps(data)
+        return data
+
+
+def second_line(t: float, snapshots: list[dict]) -> str:
+    """One JSON line for the orchestrator from one or more processes' snapshots of a second."""
+    lat = sorted(x for snap in snapshots for x in snap["lat"])
+    pick = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)) if lat else (lambda q: None)
+    # finer than Locust's whole-millisecond buckets: loopback Redis answers in ~0.3 ms
+    buckets = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+    for ms in lat:
+        buckets[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
+    data = {"t": round(t, 3), **{k: sum(snap[k] for snap in snapshots) for k in ("ok", "fail", "info")},
+            "p50": pick(0.5), "p99": pick(0.99), "buckets": buckets, "sum_ms": round(sum(lat), 3)}
+    return json.dumps(data)
 
 
 def make_user_class(settings: LoadSettings, history: HistoryWriter) -> type[User]:
@@ -89,24 +97,62 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter) -> type[User
     return RedisUser
 
 
-def main(path: str) -> int:
-    settings = LoadSettings.from_file(path)
+def every_second(t0: float, action) -> gevent.Greenlet:
+    def loop() -> None:
+        while True:
+            gevent.sleep(1.0 - (time.monotonic() - t0) % 1.0)
+            action()
+    return gevent.spawn(loop)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadgen.locust_main",
+                                     description="A chaos load process (Locust library mode).")
+    parser.add_argument("settings", help="LoadSettings JSON file")
+    parser.add_argument("--role", choices=["local", "master", "worker"], default="local")
+    parser.add_argument("--index", type=int, default=0, help="worker index (unique per worker)")
+    parser.add_argument("--master-host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    settings = LoadSettings.from_file(args.settings)
     if settings.workload != "redis":
         print(f"unsupported workload {settings.workload}", file=sys.stderr)
         return 2
-    shard = os.path.join(settings.out_dir, f"history-{settings.worker_index}.jsonl")
-    history = HistoryWriter(shard, settings.t0, settings.wall0)
-    history.index = settings.worker_index * 10**12  # unique across shards until the merge
+    settings.worker_index = args.index
+    history = None
+    if args.role != "master":
+        shard = os.path.join(settings.out_dir, f"history-{settings.worker_index}.jsonl")
+        history = HistoryWriter(shard, settings.t0, settings.wall0)
+        history.index = settings.worker_index * 10**12  # unique across shards until the merge
     stats = SecondStats(settings.t0)
     locust.events.request.add_listener(stats.on_request)
     # stop_timeout: on stop, each user finishes the attempt it is in, so the history ends with
     # completions rather than with operations cut off mid-flight (which would read as `info`)
     env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events,
                       stop_timeout=settings.timeout * 3 + 1)
-    runner = env.create_local_runner()
+    if args.role == "local":
+        runner = env.create_local_runner()
+        ticker = every_second(settings.t0, lambda: print(
+            second_line(time.monotonic() - settings.t0, [stats.snapshot()]), flush=True))
+    elif args.role == "worker":
+        runner = env.create_worker_runner(args.master_host, settings.master_port)
+        ticker = every_second(settings.t0, lambda: runner.send_message("chaos_second", stats.snapshot()))
+    else:
+        runner = env.create_master_runner(settings.master_bind, settings.master_port)
+        pending: dict[int, list[dict]] = {}
+        runner.register_message("chaos_second",
+                                lambda msg, **_: pending.setdefault(msg.data["sec"], []).append(msg.data))
+
+        def flush() -> None:  # a second is printed once every worker had time to report it
+            now = time.monotonic() - settings.t0
+            for sec in sorted(pending):
+                if sec < now - 0.5:
+                    print(second_line(sec, pending.pop(sec)), flush=True)
+
+        ticker = every_second(settings.t0 + 0.5, flush)
 
     def graceful_quit() -> None:
-        runner.stop()
+        if args.role != "worker":
+            runner.stop()
         runner.quit()
 
     def stop(*_: object) -> None:
@@ -114,22 +160,26 @@ def main(path: str) -> int:
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
-
-    def tick() -> None:
-        while True:
-            gevent.sleep(1.0 - (time.monotonic() - settings.t0) % 1.0)
-            print(stats.line(), flush=True)
-
-    ticker = gevent.spawn(tick)
-    runner.start(settings.users, spawn_rate=settings.spawn_rate)
-    gevent.spawn_later(settings.duration, stop)
+    if args.role == "master":
+        deadline = time.monotonic() + 30
+        while runner.worker_count < settings.workers:
+            if time.monotonic() > deadline:
+                print(f"only {runner.worker_count} of {settings.workers} load workers connected", file=sys.stderr)
+                runner.quit()
+                return 2
+            gevent.sleep(0.05)
+    if args.role != "worker":
+        runner.start(settings.users, spawn_rate=settings.spawn_rate)
+        gevent.spawn_later(settings.duration, stop)
     runner.greenlet.join()
     ticker.kill()
-    print(stats.line(), flush=True)
-    history.close()
-    print(json.dumps({"done": True, "shard": shard}), flush=True)
+    if args.role == "local":
+        print(second_line(time.monotonic() - settings.t0, [stats.snapshot()]), flush=True)
+    if history is not None:
+        history.close()
+    print(json.dumps({"done": True}), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -31,6 +31,9 @@ class LoadSettings:
     counters: int = 16
     timeout: float = 1.0  # socket timeout of one attempt
     worker_index: int = 0
+    workers: int = 1  # load processes; >1 runs Locust's master/worker mode
+    master_bind: str = "127.0.0.1"  # where the Locust master listens for workers
+    master_port: int = 5557
     mysql: dict = field(default_factory=dict)  # host, port, user, database (password via env)
 
     def to_json(self) -> str:
