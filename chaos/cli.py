@@ -125,6 +125,30 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
         f"replicas, all {16384} slots covered, in {seconds:.2f} s")
 
 
+@up.command("mysql-replication")
+@click.option("--base-port", default=3307, show_default=True,
+              help="Port of the source; the replica uses BASE_PORT+1.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
+@click.pass_obj
+def up_mysql_replication(state: StateDir, base_port: int, timeout: float) -> None:
+    """Start a MariaDB (or MySQL) source and a replica replicating from it.
+
+    The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
+    binary log on, binlog_format=mixed, log_slave_updates, replica read_only, GTID positioning.
+    Generated passwords stay in the state dir (mode 0600), never in arguments or reports.
+
+    \b
+    Examples:
+      chaos up mysql-replication
+      chaos up mysql-replication --base-port 4407 && chaos status
+    """
+    from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
+
+    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port))
+    seconds = topo.up(timeout=timeout, say=say)
+    say(f"mysql-replication up: {topo.source.address} → {topo.replica.address} replicating, in {seconds:.2f} s")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_obj
@@ -136,20 +160,23 @@ def status(state: StateDir, as_json: bool) -> None:
       chaos status
       chaos status --json | jq '.[] | select(.role=="master") | .address'
     """
-    from chaos.topology.redis_cluster import NAME, RedisCluster
+    from chaos.topology import registry
 
     topologies = state.load()["topologies"]
+    tables = []
     rows: list[dict[str, Any]] = []
-    if NAME in topologies:
-        rows += [{"topology": NAME, **r} for r in RedisCluster.attach(state).status()]
+    for name, cls in registry().items():
+        if name in topologies:
+            these = cls.attach(state).status()
+            rows += [{"topology": name, **r} for r in these]
+            tables.append(f"{name}:\n" + render_table(these, cls.STATUS_COLUMNS))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         say(f"nothing is up in {state.path}")
         return
-    click.echo(render_table(rows, ["name", "address", "role", "follows", "slots", "keys", "link",
-                                   "pid", "process"]))
+    click.echo("\n\n".join(tables))
 
 
 def render_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -172,8 +199,7 @@ def down(state: StateDir) -> None:
       chaos down
     """
     from chaos.faults.iptables import heal_recorded_rules
-    from chaos.topology.redis_cluster import NAME, RedisCluster
-
+    from chaos.topology import registry
     data = state.load()
     topologies = data["topologies"]
     if not topologies and not data["rules"]:
@@ -182,51 +208,10 @@ def down(state: StateDir) -> None:
     started = time.monotonic()
     if data["rules"]:
         say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
-    if NAME in topologies:
-        stopped = RedisCluster.attach(state).down()
-        say(f"redis-cluster down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
-
-
-@cli.group()
-def load() -> None:
-    """Run load alone against the topology that is up (no faults), and summarise it."""
-
-
-@load.command("redis")
-@click.option("--duration", default=30.0, show_default=True, help="Seconds of load.")
-@click.option("--users", default=20, show_default=True, help="Concurrent Locust users (connections).")
-@click.option("--rate", type=float, default=None, help="Target ops/s over all users (paced); "
-              "default: as fast as possible.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the operation mix.")
-@click.option("--workers", default=1, show_default=True,
-              help="Load processes; more than 1 runs Locust's master/worker mode (users are spread over them).")
-@click.option("--master-bind", default="127.0.0.1", show_default=True,
-              help="Address the Locust master listens on for workers (with --workers).")
-@click.option("--master-port", default=5557, show_default=True, help="Port of the Locust master.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run directory [default: runs/load-redis-<UTC timestamp>].")
-@click.pass_obj
-def load_redis(state: StateDir, duration: float, users: int, rate: float | None, seed: int, workers: int,
-               master_bind: str, master_port: int, out: str | None) -> None:
-    """Drive the Redis workload through the redis-cluster that is up: unique-key writes,
-    read-backs and counters, every attempt recorded in history.jsonl; then read every key back
-    and report lost writes.
-
-    \b
-    Examples:
-      chaos up redis-cluster && chaos load redis --duration 10 --users 50
-      chaos load redis --rate 2000 --out runs/paced
-      chaos load redis --workers 2 --users 100      # Locust master + 2 worker processes
-    """
-    from chaos.loadrun import run_redis_load
-
-    if duration <= 0 or users < 1 or (rate is not None and rate <= 0) or workers < 1:
-        raise ChaosError("--duration and --rate must be positive, --users and --workers at least 1")
-    if workers > users:
-        raise ChaosError(f"--workers {workers} is more than --users {users}: every worker needs a user")
-    summary = run_redis_load(state, duration=duration, users=users, rate=rate, seed=seed, out=out,
-                             workers=workers, master_bind=master_bind, master_port=master_port)
-    click.echo(summary)
+    for name, cls in registry().items():
+        if name in topologies:
+            stopped = cls.attach(state).down()
+            say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
 
 
 @cli.command("list")

@@ -31,9 +31,10 @@ def find_binary(name: str) -> str:
     """Absolute path of a server binary, or a one-line error saying how to install it."""
     found = shutil.which(name)
     if not found and os.sep not in name:
-        path = os.environ.get("PATH", "")
-        if path:  # sbin dirs are often missing from PATH for non-root users
-            found = shutil.which(name, path=os.pathsep.join(EXTRA_BIN_DIRS))
+        # sbin dirs are often missing from PATH for non-root users; CHAOS_SBIN_DIRS overrides them
+        extra = os.environ.get("CHAOS_SBIN_DIRS", os.pathsep.join(EXTRA_BIN_DIRS))
+        if extra:
+            found = shutil.which(name, path=extra)
     if not found:
         hint = INSTALL_HINTS.get(name, f"install {name}")
         raise MissingBinary(f"{name} is not installed (not found on PATH); install it with `{hint}`")

@@ -94,6 +94,8 @@ def node_config(spec: NodeSpec, node_timeout_ms: int) -> str:
 class RedisCluster:
     """Provision, inspect and tear down a Redis Cluster on a backend."""
 
+    STATUS_COLUMNS = ["name", "address", "role", "follows", "slots", "keys", "link", "pid", "process"]
+
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: ProcessBackend | None = None):
         self.state = state
         self.config = config

@@ -35,7 +35,7 @@ def test_status_with_nothing_up(state):
 def test_missing_redis_server_names_the_fix(state, tmp_path):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    result = run(state, "up", "redis-cluster", env={"PATH": str(empty)})
+    result = run(state, "up", "redis-cluster", env={"PATH": str(empty), "CHAOS_SBIN_DIRS": ""})
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
@@ -84,3 +84,24 @@ def test_unknown_command_is_usage_error(state):
 
 def test_list_runs(state):
     assert run(state, "list").exit_code == 0
+
+
+def test_missing_mariadbd_names_the_fix(state, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run(state, "up", "mysql-replication", env={"PATH": str(empty), "CHAOS_SBIN_DIRS": ""})
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "mariadbd is not installed" in result.output and "apt-get install -y mariadb-server" in result.output
+    assert state.topology("mysql-replication") is None
+
+
+def test_mysql_port_in_use_is_named(state):
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.22", 17308))
+        sock.listen()
+        result = run(state, "up", "mysql-replication", "--base-port", "17307")
+    assert result.exit_code == 2
+    assert "127.0.0.22:17308" in result.output and "already in use" in result.output
+    assert state.topology("mysql-replication") is None

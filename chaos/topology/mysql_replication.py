@@ -1,0 +1,352 @@
+"""A MySQL/MariaDB source → replica pair of local server processes.
+
+``mysql-1`` (source) on 127.0.0.21:3307 and ``mysql-2`` (replica) on 127.0.0.22:3308 by default,
+each with its own datadir, config, socket and error log, set up the way operators set up such a
+pair by hand: unique ``server_id``, binary log on, ``binlog_format=mixed``, ``relay_log``,
+``log_slave_updates``, replica ``read_only=1``, GTID positioning.
+
+Credentials: the harness creates an admin user and a replication user with generated
+passwords, kept in ``<state>/mysql-replication/secrets.json`` (mode 0600). They never appear in
+process arguments, logs or reports: servers get only ``--defaults-file``, the load process gets
+its password in the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from chaos.backends.base import NodeSpec, NodeStatus
+from chaos.backends.process import ProcessBackend, find_binary
+from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
+from chaos.state import StateDir
+
+NAME = "mysql-replication"
+ADMIN_USER = "chaos"
+REPL_USER = "repl"
+SYSTEM_SCHEMAS = {"mysql", "information_schema", "performance_schema", "sys"}
+META_DB = "chaos_meta"
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class MysqlReplicationConfig:
+    base_port: int = 3307
+    base_host: str = "127.0.0.21"
+    server: str = "mariadbd"  # or mysqld
+
+    def validate(self) -> None:
+        if not 1024 <= self.base_port <= 65534:
+            raise ChaosError(f"--base-port must be between 1024 and 65534, got {self.base_port}")
+        if not ipaddress.IPv4Address(self.base_host).is_loopback:
+            raise ChaosError(f"node addresses must be in 127.0.0.0/8, got {self.base_host}")
+
+
+def server_config(spec: NodeSpec, server_id: int, replica: bool) -> str:
+    lines = [
+        "[mysqld]",
+        f"datadir={spec.dir / 'data'}",
+        f"socket={spec.dir / 'mysqld.sock'}",
+        f"pid-file={spec.dir / 'mysqld.pid'}",
+        f"log-error={spec.log_path}",
+        f"bind-address={spec.host}",
+        f"port={spec.port}",
+        "user=root",
+        f"server_id={server_id}",
+        f"log_bin={spec.dir / 'data' / 'binlog'}",
+        "binlog_format=mixed",
+        f"relay_log={spec.dir / 'data' / 'relay-bin'}",
+        "log_slave_updates=1",
+        "skip-name-resolve",
+        "innodb_buffer_pool_size=64M",
+        "innodb_flush_log_at_trx_commit=1",
+        "sync_binlog=1",
+        "max_connections=500",
+        "skip-slave-start",
+    ]
+    if replica:
+        lines.append("read_only=1")
+    return "\n".join(lines) + "\n"
+
+
+def parse_gtid(text: str | None) -> dict[tuple[int, int] | int, int]:
+    """MariaDB '0-1-1234,1-2-5' → {domain: seq}; MySQL 'uuid:1-1234' → {uuid: last}."""
+    out: dict[Any, int] = {}
+    for part in filter(None, (p.strip() for p in (text or "").replace("\n", "").split(","))):
+        if re.fullmatch(r"\d+-\d+-\d+", part):
+            domain, _, seq = part.split("-")
+            out[int(domain)] = max(out.get(int(domain), 0), int(seq))
+        elif ":" in part:
+            uuid, _, ranges = part.partition(":")
+            out[uuid] = max(int(r.split("-")[-1]) for r in ranges.split(":"))
+    return out
+
+
+def gtid_reached(replica: str | None, target: str | None) -> bool:
+    """True when the replica's executed GTID position includes ``target``'s, domain by domain."""
+    have, want = parse_gtid(replica), parse_gtid(target)
+    return all(have.get(d, 0) >= seq for d, seq in want.items())
+
+
+class MysqlReplication:
+    """Provision, inspect and tear down a source → replica pair on a backend."""
+
+    STATUS_COLUMNS = ["name", "address", "role", "follows", "io_thread", "sql_thread", "lag", "gtid", "pid",
+                      "process"]
+
+    def __init__(self, state: StateDir, config: MysqlReplicationConfig, backend: ProcessBackend | None = None):
+        self.state = state
+        self.config = config
+        self.backend = backend or ProcessBackend()
+        base = ipaddress.IPv4Address(config.base_host)
+        root = state.topology_dir(NAME)
+        self.specs = []
+        for i in range(2):
+            name = f"mysql-{i + 1}"
+            self.specs.append(NodeSpec(
+                name=name, kind="mysql", host=str(base + i), port=config.base_port + i, dir=root / name,
+                argv=[config.server, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
+            ))
+        self._secrets: dict[str, str] | None = None
+
+    @property
+    def source(self) -> NodeSpec:
+        return self.specs[0]
+
+    @property
+    def replica(self) -> NodeSpec:
+        return self.specs[1]
+
+    @property
+    def secrets_path(self) -> Path:
+        return self.state.topology_dir(NAME) / "secrets.json"
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        if self._secrets is None:
+            try:
+                self._secrets = json.loads(self.secrets_path.read_text())
+            except (OSError, ValueError):
+                raise ChaosError(f"cannot read {self.secrets_path}; run `chaos down` and `chaos up "
+                                 "mysql-replication` again") from None
+        return self._secrets
+
+    @classmethod
+    def attach(cls, state: StateDir, backend: ProcessBackend | None = None) -> MysqlReplication:
+        record = state.topology(NAME)
+        if record is None:
+            raise NotUp(f"no mysql-replication is up in {state.path}; start one with `chaos up mysql-replication`")
+        topo = cls(state, MysqlReplicationConfig(**record["config"]), backend)
+        topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
+        for node, spec in zip(record["nodes"], topo.specs):
+            topo.backend.adopt(spec, node.get("pid"))
+        return topo
+
+    def save(self) -> None:
+        self.state.put_topology(NAME, {
+            "kind": NAME, "backend": self.backend.name, "config": asdict(self.config),
+            "nodes": [{"spec": s.to_dict(), "pid": self.backend.pid(s.name)} for s in self.specs],
+        })
+
+    # -- connections -------------------------------------------------------------------------
+    def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> pymysql.Connection:
+        """Admin connection over TCP with the generated credentials; one-line errors."""
+        return connect(spec.host, spec.port, ADMIN_USER, self.secrets["admin"], database, timeout)
+
+    def _root(self, spec: NodeSpec) -> pymysql.Connection:
+        return pymysql.connect(unix_socket=str(spec.dir / "mysqld.sock"), user="root", password="",
+                               autocommit=True, connect_timeout=5)
+
+    # -- up / down ---------------------------------------------------------------------------
+    def up(self, timeout: float = 60.0, say: Say = _quiet) -> float:
+        self.config.validate()
+        self.state.ensure()
+        if self.state.topology(NAME) is not None:
+            raise AlreadyUp(f"a mysql-replication is already up in {self.state.path}; use it, or run "
+                            "`chaos down` first")
+        find_binary(self.config.server)
+        install = find_binary("mariadb-install-db")
+        for spec in self.specs:
+            self.backend.check_ports(spec)
+        started = time.monotonic()
+        self.save()
+        try:
+            root = self.state.topology_dir(NAME)
+            root.mkdir(parents=True, exist_ok=True)
+            self._secrets = {"admin": secrets.token_urlsafe(18), "repl": secrets.token_urlsafe(18)}
+            fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(self._secrets, out)
+            for i, spec in enumerate(self.specs):
+                if spec.dir.exists():
+                    shutil.rmtree(spec.dir)
+                (spec.dir / "data").mkdir(parents=True)
+                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0))
+                run = subprocess.run([install, "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
+                                      "--auth-root-authentication-method=normal", "--skip-name-resolve",
+                                      "--skip-test-db"], capture_output=True, text=True, check=False)
+                if run.returncode != 0:
+                    raise TopologyError(f"mariadb-install-db failed for {spec.name}: "
+                                        f"{(run.stderr or run.stdout).strip().splitlines()[-1:]}")
+                self.backend.start(spec, ready_timeout=timeout)
+                self.save()
+                self._create_users(spec)
+            say(f"started {self.config.server} source {self.source.address} and replica {self.replica.address}")
+            self._start_replication()
+            self.wait_replicating(timeout)
+        except BaseException:
+            self.down()
+            raise
+        return time.monotonic() - started
+
+    def _create_users(self, spec: NodeSpec) -> None:
+        conn = self._root(spec)
+        with conn.cursor() as cur:
+            cur.execute("SET sql_log_bin=0")  # the same users on both servers: never replicated
+            cur.execute("SELECT User, Host FROM mysql.user WHERE User=''")
+            for user, host in cur.fetchall():  # anonymous accounts shadow 'x'@'%' from localhost
+                cur.execute("DROP USER %s@%s", (user, host))
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (ADMIN_USER, self.secrets["admin"]))
+            cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (ADMIN_USER,))
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (REPL_USER, self.secrets["repl"]))
+            cur.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (REPL_USER,))
+        conn.close()
+
+    def server_version(self, conn: pymysql.Connection) -> str:
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            return cur.fetchone()[0]
+
+    def _start_replication(self) -> None:
+        conn = self.admin(self.replica)
+        version = self.server_version(conn)
+        src = self.source
+        with conn.cursor() as cur:
+            if "mariadb" in version.lower():
+                cur.execute("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+                            "MASTER_USE_GTID=slave_pos",
+                            (src.host, src.port, REPL_USER, self.secrets["repl"]))
+                cur.execute("START SLAVE")
+            else:  # MySQL >= 8.0.23 (GTID auto-positioning needs gtid_mode=ON on both)
+                cur.execute("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, "
+                            "SOURCE_PASSWORD=%s, GET_SOURCE_PUBLIC_KEY=1",
+                            (src.host, src.port, REPL_USER, self.secrets["repl"]))
+                cur.execute("START REPLICA")
+        conn.close()
+        conn = self.admin(self.source)
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {META_DB}")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {META_DB}.heartbeat (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)")
+            cur.execute(f"REPLACE INTO {META_DB}.heartbeat VALUES (1, NOW(6))")
+        conn.close()
+
+    def replica_status(self, conn: pymysql.Connection | None = None) -> dict[str, Any]:
+        """SHOW SLAVE STATUS of the replica as a dict ({} when replication is not configured)."""
+        own = conn is None
+        conn = conn or self.admin(self.replica)
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute("SHOW SLAVE STATUS")
+                row = cur.fetchone() or {}
+        finally:
+            if own:
+                conn.close()
+        return row
+
+    def replication_problems(self) -> list[str]:
+        problems = []
+        for spec in self.specs:
+            if self.backend.status(spec.name) != NodeStatus.RUNNING:
+                problems.append(f"{spec.name} ({spec.address}) is {self.backend.status(spec.name)}")
+        if problems:
+            return problems
+        try:
+            status = self.replica_status()
+        except ChaosError as exc:
+            return [str(exc)]
+        if status.get("Slave_IO_Running") != "Yes":
+            problems.append(f"replica IO thread: {status.get('Slave_IO_Running')} "
+                            f"({status.get('Last_IO_Error') or 'no error'})")
+        if status.get("Slave_SQL_Running") != "Yes":
+            problems.append(f"replica SQL thread: {status.get('Slave_SQL_Running')} "
+                            f"({status.get('Last_SQL_Error') or 'no error'})")
+        return problems
+
+    def wait_replicating(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            problems = self.replication_problems()
+            if not problems:
+                return
+            if time.monotonic() > deadline:
+                raise TopologyError(f"replication did not start within {timeout:.0f} s ({problems[0]}); "
+                                    f"see {self.replica.log_path}")
+            time.sleep(0.1)
+
+    def down(self) -> int:
+        stopped = 0
+        for spec in reversed(self.specs):
+            if self.backend.status(spec.name) != NodeStatus.STOPPED:
+                stopped += 1
+            self.backend.stop(spec.name, timeout=30.0)
+        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
+        self.state.drop_topology(NAME)
+        return stopped
+
+    # -- inspection --------------------------------------------------------------------------
+    def status(self) -> list[dict[str, Any]]:
+        rows = []
+        for i, spec in enumerate(self.specs):
+            process = self.backend.status(spec.name)
+            row: dict[str, Any] = {"name": spec.name, "address": spec.address,
+                                   "role": "source" if i == 0 else "replica",
+                                   "follows": None if i == 0 else self.source.name, "io_thread": None,
+                                   "sql_thread": None, "lag": None, "gtid": None,
+                                   "pid": self.backend.pid(spec.name), "process": process}
+            rows.append(row)
+            if process != NodeStatus.RUNNING:
+                continue
+            try:
+                conn = self.admin(spec, timeout=2)
+            except ChaosError as exc:
+                row["error"] = str(exc)
+                continue
+            with conn.cursor() as cur:
+                cur.execute("SELECT @@gtid_binlog_pos, @@gtid_slave_pos")
+                binlog_pos, slave_pos = cur.fetchone()
+            row["gtid"] = binlog_pos if i == 0 else slave_pos
+            if i > 0:
+                s = self.replica_status(conn)
+                row.update(io_thread=s.get("Slave_IO_Running"), sql_thread=s.get("Slave_SQL_Running"),
+                           lag=s.get("Seconds_Behind_Master"))
+            conn.close()
+        return rows
+
+
+def connect(host: str, port: int, user: str, password: str, database: str | None = None,
+            timeout: float = 5.0) -> pymysql.Connection:
+    try:
+        return pymysql.connect(host=host, port=port, user=user, password=password, database=database,
+                               autocommit=True, connect_timeout=timeout, read_timeout=30, write_timeout=30)
+    except pymysql.err.OperationalError as exc:
+        code = exc.args[0] if exc.args else 0
+        if code == 1045:
+            raise ChaosError(f"MySQL at {host}:{port} refused the credentials of {user!r} (access denied); "
+                             "the saved password does not match the server: run `chaos down` and up again") from None
+        raise ChaosError(f"cannot connect to MySQL at {host}:{port} ({exc.args[-1] if exc.args else exc})") from None
