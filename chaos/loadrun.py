@@ -1,36 +1,60 @@
-"""`chaos load redis`: load alone against the cluster that is up, then a summary."""
+"""`chaos load redis|mysql`: load alone against the topology that is up, then a summary."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from chaos.errors import ChaosError
 from chaos.progress import Progress
 from chaos.runner import (
     Run,
-    analyze_redis,
+    analyze_history,
     cluster_final_read,
     make_run_dir,
     merge_run_history,
-    redis_load,
+    start_load,
     write_json,
 )
 from chaos.state import StateDir
-from chaos.topology.redis_cluster import RedisCluster
 
 
-def run_redis_load(state: StateDir, duration: float, users: int, rate: float | None, seed: int,
-                   out: str | None, workers: int = 1, master_bind: str = "127.0.0.1",
-                   master_port: int = 5557) -> str:
+def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Callable[[set[str]], dict], str, str]:
+    from chaos.topology.redis_cluster import RedisCluster
+
     cluster = RedisCluster.attach(state)
     problems = cluster.health_problems()
     if problems:
         raise ChaosError(f"the redis-cluster is not healthy ({problems[0]}); see `chaos status`")
-    run = Run("load-redis", make_run_dir("load-redis", out))
-    progress = Progress().attach(run.bus)
     seeds = [s.address for s in cluster.specs]
-    run.say(f"load: {users} users for {duration:g} s against {len(seeds)} nodes"
-            + (f", paced at {rate:g} ops/s" if rate else ""))
-    controller = redis_load(run, seeds, users, duration, rate, seed, workers=workers,
-                            master_bind=master_bind, master_port=master_port)
+    return {"seeds": seeds}, {}, cluster_final_read(seeds), "write", f"{len(seeds)} Redis nodes"
+
+
+def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Callable[[set[str]], dict], str, str]:
+    from chaos.topology.mysql_replication import ADMIN_USER, MysqlReplication, read_rows
+    from loadgen.mysql_workload import SCHEMA
+
+    topo = MysqlReplication.attach(state)
+    conn = topo.admin(topo.source)
+    with conn.cursor() as cur:
+        for statement in SCHEMA:
+            cur.execute(statement)
+    conn.close()
+    source = topo.source
+    return ({"mysql": {"host": source.host, "port": source.port, "user": ADMIN_USER}},
+            {"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
+            lambda keys: read_rows(topo, source, sorted(keys)), "insert", f"the MySQL source {source.address}")
+
+
+def run_load(state: StateDir, workload: str, duration: float, users: int, rate: float | None, seed: int,
+             out: str | None, workers: int = 1, master_bind: str = "127.0.0.1", master_port: int = 5557) -> str:
+    target, env, read_final, write_f, what = (_redis_target if workload == "redis" else _mysql_target)(state)
+    name = f"load-{workload}"
+    run = Run(name, make_run_dir(name, out))
+    progress = Progress().attach(run.bus)
+    run.say(f"load: {users} users for {duration:g} s against {what}" + (f", paced at {rate:g} ops/s" if rate else ""))
+    controller = start_load(run, workload, users, duration, rate, seed, env=env, workers=workers,
+                            master_bind=master_bind, master_port=master_port, **target)
     if workers > 1:
         run.say(f"{workers} load workers via Locust master/worker on {master_bind}:{master_port}; a worker on "
                 f"another machine: {' '.join(controller.worker_command(workers, '<this host>'))}")
@@ -40,21 +64,22 @@ def run_redis_load(state: StateDir, duration: float, users: int, rate: float | N
         controller.stop()
         progress.close()
     history = merge_run_history(run)
-    run.say("reading back every key written")
-    analysis = analyze_redis(history, cluster_final_read(seeds), lambda op: None, [("load", 0.0)])
+    run.say("reading back every row/key written")
+    analysis = analyze_history(history, read_final, lambda op: None, [("load", 0.0)], write_f=write_f)
     analysis.writes.pop("lost_keys")
     summary = {"ops": analysis.ops, "writes": analysis.writes, "counters": {
         k: v for k, v in analysis.counters.items() if k != "per_key"}, "latency_ms": analysis.latency}
     write_json(run.dir / "summary.json", summary)
     ops = analysis.ops
-    seconds = [s for s in controller.seconds if s.get("ok", 0) + s.get("fail", 0) + s.get("info", 0)]
     rate_seen = (ops["ok"] + ops["fail"] + ops["info"]) / max(duration, 1e-9)
     lat = analysis.latency["load"]
     w = analysis.writes
-    return (f"ops: {ops['ok']} ok, {ops['fail']} fail, {ops['info']} info over {len(seconds)} s "
-            f"({rate_seen:.0f} ops/s); latency p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
-            f"max {lat['max']} ms\n"
-            f"writes: {w['acknowledged']} acknowledged, {w['lost']} lost, {w['unacked_applied']} "
-            f"applied without acknowledgement; counters: "
-            f"{analysis.counters['lost_increments']} lost increments\n"
-            f"run directory: {run.dir}")
+    lines = [
+        f"ops: {ops['ok']} ok, {ops['fail']} fail, {ops['info']} info ({rate_seen:.0f} ops/s); "
+        f"latency p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms",
+        f"writes: {w['acknowledged']} acknowledged, {w['lost']} lost, {w['unacked_applied']} applied "
+        "without acknowledgement" + (f"; counters: {analysis.counters['lost_increments']} lost increments"
+                                     if analysis.counters["counters"] else ""),
+        f"run directory: {run.dir}",
+    ]
+    return "\n".join(lines)

@@ -88,16 +88,25 @@ class Run:
         return at
 
 
-def redis_load(run: Run, seeds: list[str], users: int, duration: float, rate: float | None,
-               seed: int, env: dict[str, str] | None = None, workers: int = 1,
-               master_bind: str = "127.0.0.1", master_port: int = 5557) -> LoadController:
-    settings = LoadSettings(workload="redis", run_id=run.run_id, out_dir=str(run.dir), t0=run.t0,
-                            wall0=run.wall0, users=users, spawn_rate=min(max(users * 10.0, 100.0), 100.0 * workers),
-                            duration=duration, rate=rate, seed=seed, seeds=seeds, workers=workers,
-                            master_bind=master_bind, master_port=master_port)
+def start_load(run: Run, workload: str, users: int, duration: float, rate: float | None, seed: int,
+               env: dict[str, str] | None = None, workers: int = 1, master_bind: str = "127.0.0.1",
+               master_port: int = 5557, **target: Any) -> LoadController:
+    """Start the load processes; ``target`` is ``seeds=[...]`` (redis) or ``mysql={...}``."""
+    settings = LoadSettings(workload=workload, run_id=run.run_id, out_dir=str(run.dir), t0=run.t0,
+                            wall0=run.wall0, users=users,
+                            spawn_rate=min(max(users * 10.0, 100.0), 100.0 * workers),
+                            duration=duration, rate=rate, seed=seed, workers=workers,
+                            master_bind=master_bind, master_port=master_port, **target)
+    if workload == "mysql":  # inserts / reads / updates
+        settings.write_weight, settings.read_weight, settings.incr_weight = 6, 3, 1
     controller = LoadController(settings, on_second=lambda s: run.bus.fire("second", **s), env=env)
     controller.start()
     return controller
+
+
+def redis_load(run: Run, seeds: list[str], users: int, duration: float, rate: float | None,
+               seed: int, **options: Any) -> LoadController:
+    return start_load(run, "redis", users, duration, rate, seed, seeds=seeds, **options)
 
 
 def merge_run_history(run: Run) -> Path:
@@ -112,8 +121,8 @@ def merge_run_history(run: Run) -> Path:
 
 
 @dataclass
-class RedisAnalysis:
-    """Everything the checkers say about a Redis run's history and final read."""
+class Analysis:
+    """Everything the checkers say about a run's history and final read."""
 
     ops: dict[str, Any]
     writes: dict[str, Any]
@@ -122,15 +131,17 @@ class RedisAnalysis:
     latency: dict[str, Any]
 
 
-def analyze_redis(history: Path, read_final: Callable[[set[str]], dict[str, Any]],
-                  group: Callable[[Any], str | None], phases: list[tuple[str, float]]) -> RedisAnalysis:
-    """One pass over the history feeds every checker; then one final read of every key written."""
-    writes, counters, ops = WriteSetChecker(), CounterChecker(), OpCounter()
-    availability = AvailabilityChecker(group, fs=("write",))
+def analyze_history(history: Path, read_final: Callable[[set[str]], dict[str, Any]],
+                    group: Callable[[Any], str | None], phases: list[tuple[str, float]],
+                    write_f: str = "write") -> Analysis:
+    """One pass over the history feeds every checker; then one final read of every key written
+    (``write_f`` operations) and every counter."""
+    writes, counters, ops = WriteSetChecker(write_f), CounterChecker(), OpCounter()
+    availability = AvailabilityChecker(group, fs=(write_f,))
     latency = LatencyChecker(phases or None)
     run_checkers(read_history(history), writes, counters, availability, latency, ops)
     final = read_final(writes.attempted_keys() | set(counters.counters))
-    return RedisAnalysis(ops.result(), writes.result(final), counters.result(final),
+    return Analysis(ops.result(), writes.result(final), counters.result(final),
                          availability.result(), latency.result())
 
 

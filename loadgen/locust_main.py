@@ -20,13 +20,16 @@ from bisect import bisect_left
 
 import gevent
 import locust
+import pymysql
 from locust import User, constant, constant_throughput, task
 from locust.env import Environment
 
 from chaos.clients.resp import ClusterClient
 from chaos.history import HistoryWriter
+from loadgen.mysql_workload import MysqlWorkload
 from loadgen.redis_workload import RedisWorkload
 from loadgen.settings import LATENCY_BUCKETS_MS, LoadSettings
+from loadgen.workload import Drain
 
 
 class SecondStats:
@@ -65,36 +68,50 @@ def second_line(t: float, snapshots: list[dict]) -> str:
     return json.dumps(data)
 
 
-def make_user_class(settings: LoadSettings, history: HistoryWriter) -> type[User]:
+def make_user_class(settings: LoadSettings, history: HistoryWriter | None) -> type[User]:
     wait = constant(0) if not settings.rate else constant_throughput(settings.rate / settings.users)
     counter = iter(range(settings.worker_index * 100_000, (settings.worker_index + 1) * 100_000))
+    weights = (settings.write_weight, settings.read_weight, settings.incr_weight)
 
     def report(f: str, outcome: str, ms: float, error: str | None) -> None:
         locust.events.request.fire(request_type=f, name=outcome, response_time=ms, response_length=0,
                                    exception=None, context={})
 
-    class RedisUser(User):
+    def redis_workload(user: int, rng: random.Random) -> RedisWorkload:
+        client = ClusterClient(list(settings.seeds), timeout=settings.timeout)
+        client.refresh()
+        return RedisWorkload(user, settings.run_id, client, history, report, rng, weights, settings.counters,
+                             sleep=gevent.sleep)
+
+    def mysql_workload(user: int, rng: random.Random) -> MysqlWorkload:
+        m = settings.mysql
+        password = os.environ.get("CHAOS_MYSQL_PASSWORD", "")
+
+        def connect() -> pymysql.Connection:
+            return pymysql.connect(host=m["host"], port=m["port"], user=m["user"], password=password,
+                                   autocommit=True, connect_timeout=settings.timeout,
+                                   read_timeout=settings.timeout, write_timeout=settings.timeout)
+
+        return MysqlWorkload(user, connect, history, report, rng, weights, f"{m['host']}:{m['port']}",
+                             sleep=gevent.sleep)
+
+    make = redis_workload if settings.workload == "redis" else mysql_workload
+
+    class RecordingUser(User):
         wait_time = wait
 
         def on_start(self) -> None:
             user = next(counter)
-            client = ClusterClient(list(settings.seeds), timeout=settings.timeout)
-            client.refresh()
-            self.workload = RedisWorkload(
-                user, settings.run_id, client, history, report,
-                random.Random(settings.seed * 1_000_003 + user),
-                (settings.write_weight, settings.read_weight, settings.incr_weight), settings.counters,
-                sleep=gevent.sleep,
-            )
+            self.workload = make(user, random.Random(settings.seed * 1_000_003 + user))
 
         @task
         def step(self) -> None:
             self.workload.step()
 
         def on_stop(self) -> None:
-            self.workload.client.close()
+            self.workload.close()
 
-    return RedisUser
+    return RecordingUser
 
 
 def every_second(t0: float, action) -> gevent.Greenlet:
@@ -114,7 +131,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--master-host", default="127.0.0.1")
     args = parser.parse_args(argv)
     settings = LoadSettings.from_file(args.settings)
-    if settings.workload != "redis":
+    if settings.workload not in ("redis", "mysql"):
         print(f"unsupported workload {settings.workload}", file=sys.stderr)
         return 2
     settings.worker_index = args.index
@@ -125,10 +142,15 @@ def main(argv: list[str]) -> int:
         history.index = settings.worker_index * 10**12  # unique across shards until the merge
     stats = SecondStats(settings.t0)
     locust.events.request.add_listener(stats.on_request)
-    # stop_timeout: on stop, each user finishes the attempt it is in, so the history ends with
-    # completions rather than with operations cut off mid-flight (which would read as `info`)
-    env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events,
-                      stop_timeout=settings.timeout * 3 + 1)
+    env = Environment(user_classes=[make_user_class(settings, history)], events=locust.events)
+
+    def drain(**_: object) -> None:  # before Locust stops the users: let attempts in flight finish
+        Drain.stopping = True
+        deadline = time.monotonic() + settings.timeout * 3 + 1
+        while Drain.in_flight and time.monotonic() < deadline:
+            gevent.sleep(0.005)
+
+    locust.events.test_stopping.add_listener(drain)
     if args.role == "local":
         runner = env.create_local_runner()
         ticker = every_second(settings.t0, lambda: print(

@@ -3,8 +3,7 @@
 Keys carry a hash tag from a fixed table so their slot is known without hashing on the hot
 path and every slot range (every master) gets traffic: ``chaos:{<tag>}:<run>:<user>:<seq>``.
 The value of a write is derived from its key (``<user>:<seq>``), so a final read can check it.
-One attempt is one recorded operation; after a failed attempt the user refreshes its slot map
-and backs off, and the next attempt is a new operation in the history.
+After a failed attempt the user refreshes its slot map; the next attempt is a new operation.
 """
 
 from __future__ import annotations
@@ -12,17 +11,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any
 
 from redis.crc import key_slot
 
 from chaos.clients.resp import ClusterClient, Indeterminate, NotSent, ReplyError
-from chaos.history import FAIL, INFO, INVOKE, OK, HistoryWriter
+from chaos.history import FAIL, INFO, OK, HistoryWriter
+from loadgen.workload import RecordingWorkload, Report
 
 TAG_COUNT = 1024
 TAGS = [f"t{i}" for i in range(TAG_COUNT)]
 TAG_SLOTS = [key_slot(t.encode()) for t in TAGS]
-BACKOFF_MIN, BACKOFF_MAX = 0.005, 0.1
 
 
 def write_key(run_id: str, user: int, seq: int) -> tuple[str, int]:
@@ -39,62 +37,45 @@ def write_value(user: int, seq: int) -> str:
     return f"{user}:{seq}"
 
 
-# (request name, response time ms, error or None) → None; the Locust side fires its events here
-Report = Callable[[str, str, float, str | None], None]
-
-
-class RedisWorkload:
+class RedisWorkload(RecordingWorkload):
     def __init__(self, user: int, run_id: str, client: ClusterClient, history: HistoryWriter,
                  report: Report, rng: random.Random, weights: tuple[int, int, int], counters: int,
                  sleep: Callable[[float], None] = time.sleep):
-        self.user, self.run_id, self.client, self.history = user, run_id, client, history
-        self.report, self.rng, self.counters, self.sleep = report, rng, counters, sleep
+        super().__init__(user, history, report, sleep)
+        self.run_id, self.client, self.rng, self.counters = run_id, client, rng, counters
         self.seq = 0
         self.acked: list[str] = []  # recent acknowledged keys, for read-backs
-        self.failures = 0
         write_w, read_w, incr_w = weights
         self.choices = ["write"] * write_w + ["read"] * read_w + (["incr"] * incr_w if counters else [])
 
+    def classify(self, exc: Exception) -> tuple[str, str | None, str]:
+        if isinstance(exc, ReplyError | NotSent):
+            return FAIL, exc.node, f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Indeterminate):
+            return INFO, exc.node, f"Indeterminate: {exc}"
+        raise exc
+
+    def recover(self) -> None:
+        self.client.refresh()
+
+    def close(self) -> None:
+        self.client.close()
+
     def step(self) -> None:
         kind = self.rng.choice(self.choices)
+        call_slot = self.client.call_slot
         if kind == "read" and self.acked:
             key = self.rng.choice(self.acked)
-            self.attempt("read", key, key_slot(key.encode()), None, ("GET", key))
+            slot = key_slot(key.encode())
+            self.attempt("read", key, None, lambda: call_slot(slot, "GET", key))
         elif kind == "incr":
             key, slot = counter_key(self.run_id, self.rng.randrange(self.counters))
-            self.attempt("incr", key, slot, None, ("INCR", key))
+            self.attempt("incr", key, None, lambda: call_slot(slot, "INCR", key))
         else:
             key, slot = write_key(self.run_id, self.user, self.seq)
             value = write_value(self.user, self.seq)
             self.seq += 1
-            if self.attempt("write", key, slot, value, ("SET", key, value)) == OK:
+            if self.attempt("write", key, value, lambda: call_slot(slot, "SET", key, value), keep_value=True) == OK:
                 self.acked.append(key)
                 if len(self.acked) > 64:
                     del self.acked[:32]
-
-    def attempt(self, f: str, key: str, slot: int, value: Any, command: tuple[Any, ...]) -> str:
-        record = self.history.record
-        started = time.monotonic()
-        record(INVOKE, self.user, f, key, value, at=started)
-        node = error = None
-        try:
-            node, reply = self.client.call_slot(slot, *command)
-            outcome = OK
-            if f != "write":
-                value = reply.decode() if isinstance(reply, bytes) else reply
-        except ReplyError as exc:
-            outcome, node, error = FAIL, exc.node, f"ReplyError: {exc}"
-        except NotSent as exc:
-            outcome, node, error = FAIL, exc.node, f"NotSent: {exc}"
-        except Indeterminate as exc:
-            outcome, node, error = INFO, exc.node, f"Indeterminate: {exc}"
-        finished = time.monotonic()
-        record(outcome, self.user, f, key, value, node, error, at=finished)
-        self.report(f, outcome, (finished - started) * 1000.0, error)
-        if outcome == OK:
-            self.failures = 0
-        else:
-            self.failures += 1
-            self.client.refresh()
-            self.sleep(min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (self.failures - 1)))
-        return outcome

@@ -3,6 +3,6 @@ and ``command`` (the Click command `chaos run NAME`)."""
 
 from types import ModuleType
 
-from scenarios import master_kill
+from scenarios import master_kill, replica_stop
 
-SCENARIOS: dict[str, ModuleType] = {master_kill.NAME: master_kill}
+SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (master_kill, replica_stop)}

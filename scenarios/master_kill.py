@@ -25,7 +25,7 @@ from chaos.history import INFO, INVOKE, OK
 from chaos.interrupts import deferred_interrupts
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
-from chaos.runner import Run, analyze_redis, cluster_final_read, iso, make_run_dir, merge_run_history, redis_load
+from chaos.runner import Run, analyze_history, cluster_final_read, iso, make_run_dir, merge_run_history, redis_load
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
 from scenarios.base import Outcome, attach_outputs, check, finish, parse_slos, resolve_seed, summary_table
@@ -247,7 +247,7 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
             slot = key_slot(op.key.encode())
             return "victim" if any(lo <= slot <= hi for lo, hi in victim_slot_set) else "others"
 
-        analysis = analyze_redis(history, cluster_final_read([s.address for s in cluster.specs]), group, run.phases)
+        analysis = analyze_history(history, cluster_final_read([s.address for s in cluster.specs]), group, run.phases)
         consistency = compare_replicas(cluster)
         samples = read_timeline(run.dir / "timeline.jsonl")
         promotion = first_promotion(samples, replicas, first_slot, after=kill_t)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -30,6 +29,7 @@ import pymysql
 
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.backends.process import ProcessBackend, find_binary
+from chaos.checkers.replication import gtid_reached
 from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
 from chaos.state import StateDir
 
@@ -83,25 +83,6 @@ def server_config(spec: NodeSpec, server_id: int, replica: bool) -> str:
     if replica:
         lines.append("read_only=1")
     return "\n".join(lines) + "\n"
-
-
-def parse_gtid(text: str | None) -> dict[tuple[int, int] | int, int]:
-    """MariaDB '0-1-1234,1-2-5' → {domain: seq}; MySQL 'uuid:1-1234' → {uuid: last}."""
-    out: dict[Any, int] = {}
-    for part in filter(None, (p.strip() for p in (text or "").replace("\n", "").split(","))):
-        if re.fullmatch(r"\d+-\d+-\d+", part):
-            domain, _, seq = part.split("-")
-            out[int(domain)] = max(out.get(int(domain), 0), int(seq))
-        elif ":" in part:
-            uuid, _, ranges = part.partition(":")
-            out[uuid] = max(int(r.split("-")[-1]) for r in ranges.split(":"))
-    return out
-
-
-def gtid_reached(replica: str | None, target: str | None) -> bool:
-    """True when the replica's executed GTID position includes ``target``'s, domain by domain."""
-    have, want = parse_gtid(replica), parse_gtid(target)
-    return all(have.get(d, 0) >= seq for d, seq in want.items())
 
 
 class MysqlReplication:
@@ -350,3 +331,110 @@ def connect(host: str, port: int, user: str, password: str, database: str | None
             raise ChaosError(f"MySQL at {host}:{port} refused the credentials of {user!r} (access denied); "
                              "the saved password does not match the server: run `chaos down` and up again") from None
         raise ChaosError(f"cannot connect to MySQL at {host}:{port} ({exc.args[-1] if exc.args else exc})") from None
+
+
+def _scalar(conn: pymysql.Connection, sql: str, args: tuple = ()) -> Any:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def source_position(topo: MysqlReplication) -> str:
+    conn = topo.admin(topo.source)
+    try:
+        return _scalar(conn, "SELECT @@gtid_binlog_pos")
+    finally:
+        conn.close()
+
+
+def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 60.0) -> bool:
+    """Wait until the replica has executed everything up to the source's GTID ``target``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = topo.admin(topo.replica)
+            try:
+                if gtid_reached(_scalar(conn, "SELECT @@gtid_slave_pos"), target):
+                    return True
+            finally:
+                conn.close()
+        except ChaosError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def user_tables(conn: pymysql.Connection) -> list[tuple[str, str]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type='BASE TABLE'")
+        return sorted((db, t) for db, t in cur.fetchall() if db.lower() not in SYSTEM_SCHEMAS)
+
+
+def table_digest(conn: pymysql.Connection, db: str, table: str) -> tuple[int, int | None]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{db}`.`{table}`")
+        rows = cur.fetchone()[0]
+        cur.execute(f"CHECKSUM TABLE `{db}`.`{table}` EXTENDED")
+        checksum = cur.fetchone()[1]
+    return rows, checksum
+
+
+def compare_tables(topo: MysqlReplication) -> dict[str, Any]:
+    """Row count and CHECKSUM TABLE of every table in every non-system database, on both sides
+    (what pt-table-checksum covers, not only the workload's table)."""
+    source, replica = topo.admin(topo.source, 30), topo.admin(topo.replica, 30)
+    try:
+        s_tables, r_tables = user_tables(source), user_tables(replica)
+        tables = []
+        for db, table in sorted(set(s_tables) | set(r_tables)):
+            entry: dict[str, Any] = {"database": db, "table": table}
+            for side, conn, present in (("source", source, s_tables), ("replica", replica, r_tables)):
+                rows, checksum = table_digest(conn, db, table) if (db, table) in present else (None, None)
+                entry[f"{side}_rows"], entry[f"{side}_checksum"] = rows, checksum
+            entry["match"] = entry["source_rows"] == entry["replica_rows"] \
+                and entry["source_checksum"] == entry["replica_checksum"] and entry["source_rows"] is not None
+            tables.append(entry)
+    finally:
+        source.close()
+        replica.close()
+    mismatched = [f"{t['database']}.{t['table']}" for t in tables if not t["match"]]
+    return {"tables": tables, "checksum_match": not mismatched, "mismatched_tables": mismatched}
+
+
+def read_rows(topo: MysqlReplication, spec: NodeSpec, ids: list[str], batch: int = 1000) -> dict[str, Any]:
+    """Final read of workload rows: id → value (absent ids are missing)."""
+    from loadgen.mysql_workload import DATABASE, TABLE
+
+    conn = topo.admin(spec, 30)
+    out: dict[str, Any] = {}
+    try:
+        with conn.cursor() as cur:
+            for i in range(0, len(ids), batch):
+                chunk = [int(x) for x in ids[i : i + batch]]
+                marks = ",".join(["%s"] * len(chunk))
+                cur.execute(f"SELECT id, value FROM {DATABASE}.{TABLE} WHERE id IN ({marks})", chunk)
+                out.update((str(row_id), value) for row_id, value in cur.fetchall())
+    finally:
+        conn.close()
+    return out
+
+
+def replication_errors(topo: MysqlReplication) -> dict[str, Any]:
+    """Errors and error-hiding settings of the replica: Last_*_Errno, slave_skip_errors and the
+    count of skipped errors (a setting like slave_skip_errors can hide divergence)."""
+    conn = topo.admin(topo.replica)
+    try:
+        status = topo.replica_status(conn)
+        skip_setting = _scalar(conn, "SELECT @@slave_skip_errors")
+        with conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Slave_skipped_errors'")
+            row = cur.fetchone()
+        skipped = int(row[1]) if row else 0
+    finally:
+        conn.close()
+    errors = {k: status.get(k) for k in ("Last_Errno", "Last_Error", "Last_IO_Errno", "Last_IO_Error",
+                                          "Last_SQL_Errno", "Last_SQL_Error")}
+    count = sum(1 for k in ("Last_Errno", "Last_IO_Errno", "Last_SQL_Errno") if status.get(k)) + skipped
+    return {"count": count, "skipped_errors": skipped, "slave_skip_errors": skip_setting, **errors}

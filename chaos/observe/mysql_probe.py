@@ -1,0 +1,142 @@
+"""Replication lag measured properly (the pt-heartbeat method) and replica state sampling.
+
+A heartbeat writer updates ``chaos_meta.heartbeat`` on the source with ``NOW(6)`` every 100 ms;
+the replica probe reads the newest applied heartbeat and ``SHOW SLAVE STATUS`` every 100 ms.
+Heartbeat lag = now − newest heartbeat applied (same machine, same clock).
+``Seconds_Behind_Master`` is recorded beside it as the server gives it (NULL stays null: it is
+NULL while a replication thread is stopped, and 0 when the SQL thread caught up with a lagging
+IO thread, so it is never used alone)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from chaos.errors import ChaosError
+from chaos.topology.mysql_replication import META_DB
+
+Sample = dict[str, Any]
+
+
+class HeartbeatWriter:
+    def __init__(self, connect: Callable[[], Any], interval: float = 0.1):
+        self.connect, self.interval = connect, interval
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        conn = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = self.connect()
+                with conn.cursor() as cur:
+                    cur.execute(f"REPLACE INTO {META_DB}.heartbeat VALUES (1, NOW(6))")
+                self.beats += 1
+            except (pymysql.err.MySQLError, OSError, ChaosError):
+                conn = None
+            self._stop.wait(self.interval)
+        if conn is not None:
+            conn.close()
+
+
+class ReplicaProbe:
+    def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
+                 wall0: float, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None):
+        self.node, self.address, self.connect = node, address, connect
+        self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
+        self.latest: Sample | None = None
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="replica-probe", daemon=True)
+
+    def start(self) -> None:
+        self._out = open(self.path, "a", buffering=1 << 14)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(5)
+        self._out.close()
+
+    def sample(self, conn: Any) -> Sample:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(f"SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 AS lag, @@gtid_slave_pos AS gtid "
+                        f"FROM {META_DB}.heartbeat WHERE id = 1")
+            beat = cur.fetchone() or {}
+            cur.execute("SHOW SLAVE STATUS")
+            status = cur.fetchone() or {}
+        return {
+            "up": True,
+            "heartbeat_lag": float(beat["lag"]) if beat.get("lag") is not None else None,
+            "seconds_behind_master": status.get("Seconds_Behind_Master"),
+            "io_thread": status.get("Slave_IO_Running"),
+            "sql_thread": status.get("Slave_SQL_Running"),
+            "gtid": beat.get("gtid"),
+            "last_errno": status.get("Last_Errno"),
+            "last_error": status.get("Last_Error") or None,
+        }
+
+    def _loop(self) -> None:
+        conn = None
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            started = time.monotonic()
+            sample: Sample = {"source": "probe", "time": round(started - self.t0, 6),
+                              "wall": round(self.wall0 + started - self.t0, 6), "node": self.node,
+                              "address": self.address}
+            try:
+                if conn is None:
+                    conn = self.connect()
+                sample.update(self.sample(conn))
+            except (pymysql.err.MySQLError, OSError, ChaosError) as exc:
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:
+                        pass
+                conn = None
+                sample.update({"up": False, "error": f"{type(exc).__name__}: {exc}"})
+            self.latest = sample
+            self.samples += 1
+            self._out.write(json.dumps(sample, separators=(",", ":"), default=str) + "\n")
+            if self.on_sample is not None:
+                try:
+                    self.on_sample(sample)
+                except Exception:
+                    pass
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_at = time.monotonic()
+        if conn is not None:
+            conn.close()
+
+    def wait_for(self, condition: Callable[[Sample], Any], timeout: float, poll: float = 0.01) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sample = self.latest
+            if sample is not None:
+                result = condition(sample)
+                if result:
+                    return result
+            time.sleep(poll)
+        return None

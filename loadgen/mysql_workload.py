@@ -1,0 +1,93 @@
+"""What one MySQL load user does, free of Locust: unique-id inserts, updates and reads of
+rows it inserted, on ``chaos.items`` through PyMySQL. Autocommit: every statement is its own
+transaction, so an acknowledged statement is a committed one.
+
+Outcomes: a server error reply, a refused connection, or a connection that broke while sending
+(2006) is ``fail``; a connection lost or timed out while waiting for the answer (2013, socket
+timeout) is ``info``: the statement may have committed."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pymysql
+
+from chaos.history import FAIL, INFO, OK, HistoryWriter
+from loadgen.workload import RecordingWorkload, Report
+
+DATABASE, TABLE = "chaos", "items"
+SCHEMA = [
+    f"CREATE DATABASE IF NOT EXISTS {DATABASE}",
+    f"CREATE TABLE IF NOT EXISTS {DATABASE}.{TABLE} (id BIGINT PRIMARY KEY, value VARCHAR(64) NOT NULL, "
+    "updates INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+]
+ID_SPACE = 10**9  # row id = user * ID_SPACE + seq
+
+
+def row_value(user: int, seq: int) -> str:
+    return f"{user}:{seq}"
+
+
+class MysqlWorkload(RecordingWorkload):
+    def __init__(self, user: int, connect: Callable[[], Any], history: HistoryWriter, report: Report,
+                 rng: random.Random, weights: tuple[int, int, int], node: str,
+                 sleep: Callable[[float], None] = time.sleep):
+        super().__init__(user, history, report, sleep)
+        self.connect, self.rng, self.node = connect, rng, node
+        self.conn: Any = None
+        self.seq = 0
+        self.acked: list[int] = []
+        insert_w, read_w, update_w = weights
+        self.choices = ["insert"] * insert_w + ["read"] * read_w + ["update"] * update_w
+
+    def classify(self, exc: Exception) -> tuple[str, str | None, str]:
+        text = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] == 2013:
+            return INFO, self.node, text  # lost while waiting for the answer: maybe committed
+        if isinstance(exc, pymysql.err.MySQLError):
+            return FAIL, self.node, text  # a server error, refused or broken before sending
+        if isinstance(exc, OSError):  # socket timeout / reset while waiting
+            return INFO, self.node, text
+        raise exc
+
+    def recover(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+        self.conn = None
+
+    close = recover
+
+    def _execute(self, sql: str, args: tuple) -> tuple[str, Any]:
+        if self.conn is None:
+            self.conn = self.connect()
+        with self.conn.cursor() as cur:
+            cur.execute(sql, args)
+            row = cur.fetchone() if sql.startswith("SELECT") else cur.rowcount
+        return self.node, row[0] if isinstance(row, tuple) else row
+
+    def step(self) -> None:
+        kind = self.rng.choice(self.choices)
+        if kind == "read" and self.acked:
+            row_id = self.rng.choice(self.acked)
+            self.attempt("read", str(row_id), None,
+                         lambda: self._execute(f"SELECT value FROM {DATABASE}.{TABLE} WHERE id=%s", (row_id,)))
+        elif kind == "update" and self.acked:
+            row_id = self.rng.choice(self.acked)
+            self.attempt("update", str(row_id), None, lambda: self._execute(
+                f"UPDATE {DATABASE}.{TABLE} SET updates = updates + 1 WHERE id=%s", (row_id,)))
+        else:
+            row_id = self.user * ID_SPACE + self.seq
+            value = row_value(self.user, self.seq)
+            self.seq += 1
+            outcome = self.attempt("insert", str(row_id), value, lambda: self._execute(
+                f"INSERT INTO {DATABASE}.{TABLE} (id, value) VALUES (%s, %s)", (row_id, value)), keep_value=True)
+            if outcome == OK:
+                self.acked.append(row_id)
+                if len(self.acked) > 64:
+                    del self.acked[:32]

@@ -1,0 +1,357 @@
+"""replica-stop: stop the MySQL/MariaDB replica under write load, measure lag and catch-up,
+and compare the data.
+
+Steady state (both servers up, IO and SQL threads running) → heartbeat + replica probe + load →
+warm-up → stop the replica (``stop``: graceful shutdown; ``kill``: SIGKILL; ``sql-thread``:
+``STOP SLAVE SQL_THREAD`` so relay logs pile up) for --down-seconds while writes go on → start
+it again → wait until it has caught up → cool-down → stop load → wait for the last writes →
+compare every table of every non-system database, and read back every acknowledged insert.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from chaos.backends.base import NodeStatus
+from chaos.checkers.replication import gtid_reached, lag_summary
+from chaos.errors import ChaosError
+from chaos.history import INVOKE, OK
+from chaos.interrupts import deferred_interrupts
+from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
+from chaos.runner import Run, analyze_history, iso, make_run_dir, merge_run_history, start_load
+from chaos.state import StateDir
+from chaos.topology.mysql_replication import (
+    ADMIN_USER,
+    MysqlReplication,
+    MysqlReplicationConfig,
+    compare_tables,
+    read_rows,
+    replication_errors,
+    source_position,
+    wait_replica_reached,
+)
+from loadgen.mysql_workload import SCHEMA
+from scenarios.base import Outcome, attach_outputs, check, finish, parse_slos, resolve_seed, summary_table
+
+NAME = "replica-stop"
+SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"
+MODES = ("stop", "kill", "sql-thread")
+MEASUREMENTS = ["replica_down_seconds", "max_lag_seconds", "catchup_seconds", "writes_during_outage",
+                "lost_rows", "checksum_match", "replication_errors"]
+KNOWN = set(MEASUREMENTS) | {"ops.ok", "ops.fail", "ops.info", "max_seconds_behind_master", "lost_rows_on_source"}
+
+
+@dataclass
+class ReplicaStopConfig:
+    backend: str = "process"
+    duration: float = 30.0
+    warmup: float = 5.0
+    users: int = 8
+    rate: float | None = 1000.0
+    seed: int | None = None
+    down_seconds: float = 5.0
+    mode: str = "stop"
+    base_port: int = 3307
+    catchup_timeout: float = 180.0
+    out: str | None = None
+    keep: bool = False
+    metrics_port: int | None = None
+    pushgateway: str | None = None
+    slo: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if self.backend != "process":
+            raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
+        if self.mode not in MODES:
+            raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.duration <= 0 or self.warmup < 0 or self.down_seconds <= 0 or self.users < 1:
+            raise ChaosError("--duration and --down-seconds must be positive, --warmup not negative, --users >= 1")
+
+
+def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
+    config.validate()
+    slos = parse_slos(config.slo, KNOWN)
+    seed = resolve_seed(config.seed)
+    run = Run(NAME, make_run_dir(NAME, config.out))
+    started_wall = time.time()
+    progress, metrics = attach_outputs(run, config.metrics_port)
+    outcome = Outcome()
+    interrupted = provisioned = False
+    topo: MysqlReplication | None = None
+    heartbeat: HeartbeatWriter | None = None
+    probe: ReplicaProbe | None = None
+    load = None
+    sql_thread_stopped = False
+    try:
+        if state.topology("mysql-replication") is None:
+            topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port))
+            run.say("starting a MariaDB source and replica")
+            provisioned = True
+            run.say(f"replication up in {topo.up(say=run.say):.2f} s")
+        else:
+            topo = MysqlReplication.attach(state)
+            run.say(f"using the mysql-replication already up in {state.path}")
+        problems = topo.replication_problems()
+        if problems:
+            raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it or `chaos down` and run again")
+        outcome.topology["before"] = topo.status()
+        source, replica = topo.source, topo.replica
+        admin = topo.admin(source)
+        with admin.cursor() as cur:
+            for statement in SCHEMA:
+                cur.execute(statement)
+        admin.close()
+        if not wait_replica_reached(topo, source_position(topo), 30):
+            raise ChaosError("the replica did not receive the workload's table within 30 s")
+        heartbeat = HeartbeatWriter(lambda: topo.admin(source, 2))
+        heartbeat.start()
+        probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
+                             run.t0, run.wall0, on_sample=lambda s: run.bus.fire("mysql_sample", **s))
+        probe.start()
+        run.phase("warmup")
+        load = start_load(run, "mysql", config.users, config.duration + 600, config.rate or None, seed,
+                          env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
+                          mysql={"host": source.host, "port": source.port, "user": ADMIN_USER})
+        pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
+        run.say(f"load: {config.users} users, {pace}, into {source.address}; warm-up {config.warmup:g} s")
+        sleep_until(run, run.elapsed() + config.warmup, load)
+        # the fault
+        run.phase("fault")
+        fault_mono = run.fault(INVOKE, config.mode, replica.name)
+        if config.mode == "stop":
+            topo.backend.stop(replica.name, timeout=60)
+        elif config.mode == "kill":
+            topo.backend.kill(replica.name)
+        else:
+            conn = topo.admin(replica)
+            with conn.cursor() as cur:
+                cur.execute("STOP SLAVE SQL_THREAD")
+            conn.close()
+            sql_thread_stopped = True
+        run.fault(OK, config.mode, replica.name)
+        fault_t = run.elapsed(fault_mono)
+        run.bus.fire("fault", fault=config.mode, active=True)
+        outcome.fault = {"kind": config.mode, "target": replica.address, "target_name": replica.name,
+                         "target_role": "replica", "injected_at": run.wall(fault_mono),
+                         "injected_at_iso": iso(run.wall(fault_mono)), "down_seconds": config.down_seconds}
+        run.say({"stop": "stopped", "kill": "killed", "sql-thread": "stopped the SQL thread of"}[config.mode]
+                + f" the replica {replica.address} for {config.down_seconds:g} s")
+        sleep_until(run, fault_t + config.down_seconds, load)
+        # start it again
+        run.phase("recovery")
+        target = source_position(topo)
+        restart_mono = run.fault(INVOKE, "start", replica.name)
+        start_replica(topo, config.mode)
+        sql_thread_stopped = False
+        run.fault(OK, "start", replica.name)
+        restart_t = run.elapsed(restart_mono)
+        if config.mode != "sql-thread":
+            topo.save()
+        run.bus.fire("fault", fault=config.mode, active=False)
+        run.say(f"replica started again; source at GTID {target}")
+
+        def caught_up(s: dict[str, Any]) -> bool:
+            return bool(s["time"] >= restart_t and s.get("up") and s.get("heartbeat_lag") is not None
+                        and s["heartbeat_lag"] < 1.0 and s.get("sql_thread") == "Yes"
+                        and gtid_reached(s.get("gtid"), target))
+
+        if probe.wait_for(caught_up, config.catchup_timeout):
+            run.say(f"replica caught up after {probe.latest['time'] - restart_t:.2f} s")
+        else:
+            run.say(f"replica did not catch up within {config.catchup_timeout:g} s")
+        run.phase("cooldown")
+        sleep_until(run, max(run.elapsed() + 2.0, config.duration), load)
+        load.stop()
+        heartbeat.stop()
+        final_target = source_position(topo)
+        settled = wait_replica_reached(topo, final_target, config.catchup_timeout)
+        probe.stop()
+        run.say(f"load stopped after {run.elapsed():.1f} s; replica {'has' if settled else 'has NOT'} "
+                f"applied everything ({final_target})")
+        history = merge_run_history(run)
+        outcome.topology["after"] = topo.status()
+        run.say("reading back every insert on both servers; checksumming every table")
+        on_source: dict[str, Any] = {}
+
+        def read_final(keys: set[str]) -> dict[str, Any]:
+            ids = sorted(k for k in keys if k.isdigit())
+            on_source.update(read_rows(topo, source, ids))
+            return read_rows(topo, replica, ids)
+
+        analysis = analyze_history(history, read_final, lambda op: "chaos.items", run.phases, write_f="insert")
+        lost_keys = analysis.writes.pop("lost_keys")
+        (run.dir / "lost-rows.txt").write_text("".join(f"{k}\n" for k in lost_keys))
+        lost_on_source = sum(1 for k in lost_keys if k not in on_source)
+        comparison = compare_tables(topo)
+        errors = replication_errors(topo)
+        samples = read_timeline(run.dir / "timeline.jsonl")
+        lag = lag_summary(samples, fault_t, restart_t, target)
+        during = count_acked_between(history, "insert", fault_t, restart_t)
+        m: dict[str, Any] = {
+            "mode": config.mode,
+            "replica_down_seconds": round(restart_t - fault_t, 6),
+            "max_lag_seconds": lag["max_lag_seconds"],
+            "max_lag_before_fault_seconds": lag["max_lag_before_fault_seconds"],
+            "max_seconds_behind_master": lag["max_seconds_behind_master"],
+            "catchup_seconds": lag["catchup_seconds"],
+            "writes_during_outage": during,
+            "lost_rows": analysis.writes["lost"],
+            "lost_rows_on_source": lost_on_source,
+            "unacked_applied_rows": analysis.writes["unacked_applied"],
+            "checksum_match": comparison["checksum_match"],
+            "replication_errors": errors["count"],
+            "replication_error_detail": errors,
+            "ops": analysis.ops,
+            "latency_ms": analysis.latency,
+            "inserts": analysis.writes,
+            "availability": analysis.availability,
+            "tables": comparison,
+            "heartbeats": heartbeat.beats,
+            "probe_samples": probe.samples,
+        }
+        outcome.measurements = m
+        outcome.checks = [
+            check("replica_caught_up", lag["catchup_seconds"] is not None, lag["catchup_seconds"]),
+            check("no_lost_rows", m["lost_rows"] == 0, m["lost_rows"], "==0"),
+            check("checksums_match", comparison["checksum_match"], ", ".join(comparison["mismatched_tables"]) or 0),
+            check("no_replication_errors", errors["count"] == 0 and errors["slave_skip_errors"] in (None, "OFF", ""),
+                  errors["count"], "==0"),
+        ]
+    except KeyboardInterrupt:
+        interrupted = True
+        run.say("interrupted: restarting the replica and cleaning up")
+    except ChaosError as exc:
+        outcome.error = str(exc)
+        raise
+    finally:
+        with deferred_interrupts():
+            progress.close()
+            if load is not None:
+                try:
+                    load.stop()
+                except ChaosError as exc:
+                    outcome.error = outcome.error or str(exc)
+            if heartbeat is not None:
+                heartbeat.stop()
+            if probe is not None:
+                probe.stop()
+            if not (run.dir / "history.jsonl").exists():
+                merge_run_history(run)
+            if topo is not None and not (provisioned and not config.keep):
+                heal(topo, sql_thread_stopped)  # leave the user's pair replicating, as we found it
+            if topo is not None:
+                copy_node_logs(topo, run)
+            if interrupted or outcome.error:
+                finish(run, config, outcome, [], metrics, started_wall, interrupted, config.pushgateway,
+                       config.backend, seed)
+            metrics.stop()
+            if topo is not None and provisioned and not config.keep:
+                topo.down()
+            elif topo is not None and provisioned:
+                run.say("servers kept (--keep); stop them with `chaos down`")
+    if interrupted:
+        raise KeyboardInterrupt
+    result = finish(run, config, outcome, slos, metrics, started_wall, False, config.pushgateway, config.backend, seed)
+    click.echo(summary_table(result, MEASUREMENTS))
+    click.echo(f"run directory: {run.dir}")
+    return 0 if result["passed"] else 1
+
+
+def start_replica(topo: MysqlReplication, mode: str) -> None:
+    if mode != "sql-thread":
+        topo.backend.restart(topo.replica.name, ready_timeout=120)
+    conn = topo.admin(topo.replica)
+    with conn.cursor() as cur:
+        cur.execute("START SLAVE SQL_THREAD" if mode == "sql-thread" else "START SLAVE")
+    conn.close()
+
+
+def heal(topo: MysqlReplication, sql_thread_stopped: bool) -> None:
+    try:
+        if topo.backend.status(topo.replica.name) == NodeStatus.STOPPED:
+            start_replica(topo, "start")
+        elif sql_thread_stopped:
+            start_replica(topo, "sql-thread")
+    except ChaosError:
+        pass
+
+
+def sleep_until(run: Run, elapsed: float, load: Any) -> None:
+    while run.elapsed() < elapsed:
+        if load is not None and not load.running():
+            load.wait(1)
+            raise ChaosError(f"the load process ended early; see {load.log_path}")
+        time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
+
+
+def read_timeline(path: Any) -> list[dict[str, Any]]:
+    with open(path) as lines:
+        return [json.loads(line) for line in lines if line.endswith("\n")]
+
+
+def count_acked_between(history: Any, f: str, start: float, end: float) -> int:
+    from chaos.history import read_history
+
+    return sum(1 for op in read_history(history)
+               if op.type == OK and op.f == f and start <= op.time <= end and op.process != "nemesis")
+
+
+def copy_node_logs(topo: MysqlReplication, run: Run) -> None:
+    for spec in topo.specs:
+        dest = run.dir / "nodes" / spec.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (spec.log_file, "my.cnf"):
+            src = spec.dir / name
+            if src.exists():
+                (dest / name).write_bytes(src.read_bytes())
+
+
+@click.command(NAME, help=f"""{SUMMARY}.
+
+Starts a MariaDB source and replica unless a pair is up (`chaos up mysql-replication`), drives
+inserts, updates and reads through the source, stops the replica for --down-seconds, starts it
+again and measures how long it takes to catch up (heartbeat lag under 1 s and everything the
+source had written at the restart applied), then compares every table of every non-system
+database (row counts, CHECKSUM TABLE) and reads back every acknowledged insert on the replica.
+
+\b
+Modes:
+  stop        graceful shutdown of the replica, then start it and START SLAVE
+  kill        SIGKILL of the replica, then start it (crash recovery) and START SLAVE
+  sql-thread  STOP SLAVE SQL_THREAD: the IO thread keeps fetching, relay logs pile up
+
+\b
+Examples:
+  chaos run replica-stop
+  chaos run replica-stop --mode kill --down-seconds 10 --slo 'catchup_seconds<=30'
+  chaos run replica-stop --mode sql-thread --users 16 --metrics-port 9464
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
+""")
+@click.option("--backend", default="process", show_default=True, type=click.Choice(["process"]),
+              help="Where servers run: local processes.")
+@click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least.")
+@click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the replica stops.")
+@click.option("--users", default=8, show_default=True, help="Concurrent load users (connections to the source).")
+@click.option("--rate", type=float, default=1000.0, show_default=True,
+              help="Target statements/s over all users, paced; 0 = as fast as possible (a single-threaded "
+              "replica may then never catch up: that is worth knowing too).")
+@click.option("--seed", type=int, default=None, help="Seed of the statement mix (default: random, recorded).")
+@click.option("--down-seconds", default=5.0, show_default=True, help="How long the replica stays stopped.")
+@click.option("--mode", type=click.Choice(MODES), default="stop", show_default=True, help="How the replica stops.")
+@click.option("--base-port", default=3307, show_default=True, help="Source port of a pair this run starts.")
+@click.option("--catchup-timeout", default=180.0, show_default=True, help="Seconds to wait for the catch-up.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory.")
+@click.option("--keep", is_flag=True, help="Leave a pair this run started running.")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+@click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL.")
+@click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'catchup_seconds<=30' (repeatable).")
+@click.pass_obj
+def command(state: StateDir, **options: Any) -> None:
+    options["slo"] = list(options["slo"])
+    raise SystemExit(run_replica_stop(state, ReplicaStopConfig(**options)))
