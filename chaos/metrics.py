@@ -24,17 +24,19 @@ from chaos.errors import ChaosError
 from chaos.events import EventBus
 from loadgen.settings import LATENCY_BUCKETS_MS
 
+# metric name (chaos_<name>) → (measurement it comes from, help)
 FINAL_GAUGES = {
-    "failover_seconds": "Seconds from the fault to the replica owning the victim's slots",
-    "write_unavailable_seconds": "Longest window with no acknowledged write to the victim's slots",
-    "rejoin_seconds": "Seconds from restart to the old master replicating the promoted node",
-    "cluster_down_seconds": "Total seconds any node reported cluster_state:fail",
-    "lost_writes": "Acknowledged writes missing from the final read",
-    "unacked_applied_writes": "Writes not acknowledged that were applied",
-    "lost_increments": "Acknowledged increments missing from the counters",
-    "replica_catchup_seconds": "Seconds from replica restart to caught up",
-    "lost_rows": "Rows acknowledged on the source missing on the replica",
-    "max_lag_seconds": "Largest replication lag seen",
+    "failover_seconds": ("failover_seconds", "Seconds from the fault to the replica owning the victim's slots"),
+    "write_unavailable_seconds": ("write_unavailable_seconds",
+                                  "Longest window with no acknowledged write to the victim's slots"),
+    "rejoin_seconds": ("rejoin_seconds", "Seconds from restart to the old master replicating the promoted node"),
+    "cluster_down_seconds": ("cluster_down_seconds", "Total seconds any node reported cluster_state:fail"),
+    "lost_writes": ("lost_writes", "Acknowledged writes missing from the final read"),
+    "unacked_applied_writes": ("unacked_applied_writes", "Writes not acknowledged that were applied"),
+    "lost_increments": ("lost_increments", "Acknowledged increments missing from the counters"),
+    "replica_catchup_seconds": ("catchup_seconds", "Seconds from replica restart to caught up"),
+    "max_replication_lag_seconds": ("max_lag_seconds", "Largest heartbeat replication lag seen"),
+    "lost_rows": ("lost_rows", "Rows acknowledged on the source missing on the replica"),
 }
 
 
@@ -77,8 +79,8 @@ class RunMetrics:
                              registry=self.registry)
         self.fault_active = Gauge("chaos_fault_active", "1 while a fault is injected", [*names, "fault"],
                                   registry=self.registry)
-        self.final = {name: Gauge(f"chaos_{name}", help_, names, registry=self.registry)
-                      for name, help_ in FINAL_GAUGES.items()}
+        self.final = {key: Gauge(f"chaos_{name}", help_, names, registry=self.registry)
+                      for name, (key, help_) in FINAL_GAUGES.items()}
         self.lag = Gauge("chaos_replication_lag_seconds", "Replication lag by method", [*names, "method"],
                          registry=self.registry)
         self.passed = Gauge("chaos_run_passed", "1 if every check passed", names, registry=self.registry)
@@ -89,6 +91,7 @@ class RunMetrics:
         bus.on("second", self.on_second)
         bus.on("sample", self.on_sample)
         bus.on("fault", self.on_fault)
+        bus.on("mysql_sample", self.on_mysql_sample)
         return self
 
     def on_second(self, ok: int = 0, fail: int = 0, info: int = 0, buckets: list[int] | None = None,
@@ -109,6 +112,13 @@ class RunMetrics:
                 self.node_up.remove(*self.labels.values(), node, old)
             self._roles[node] = role
         self.node_up.labels(**self.labels, node=node, role=self._roles.get(node, "unknown")).set(1 if up else 0)
+
+    def on_mysql_sample(self, node: str, up: bool, heartbeat_lag: float | None = None,
+                        seconds_behind_master: int | None = None, **_: Any) -> None:
+        self.node_up.labels(**self.labels, node=node, role="replica").set(1 if up else 0)
+        for method, value in (("heartbeat", heartbeat_lag), ("seconds_behind_master", seconds_behind_master)):
+            # unknown (replica down, or NULL while a replication thread is stopped) → NaN, not 0
+            self.lag.labels(**self.labels, method=method).set(float("nan") if value is None else float(value))
 
     def on_fault(self, fault: str, active: bool, **_: Any) -> None:
         self.fault_active.labels(**self.labels, fault=fault).set(1 if active else 0)

@@ -257,10 +257,7 @@ class MysqlReplication:
                 problems.append(f"{spec.name} ({spec.address}) is {self.backend.status(spec.name)}")
         if problems:
             return problems
-        try:
-            status = self.replica_status()
-        except ChaosError as exc:
-            return [str(exc)]
+        status = self.replica_status()  # wrong credentials: its own one-line error
         if status.get("Slave_IO_Running") != "Yes":
             problems.append(f"replica IO thread: {status.get('Slave_IO_Running')} "
                             f"({status.get('Last_IO_Error') or 'no error'})")
@@ -272,7 +269,10 @@ class MysqlReplication:
     def wait_replicating(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            problems = self.replication_problems()
+            try:
+                problems = self.replication_problems()
+            except ChaosError as exc:
+                problems = [str(exc)]
             if not problems:
                 return
             if time.monotonic() > deadline:

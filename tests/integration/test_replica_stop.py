@@ -1,0 +1,87 @@
+"""replica-stop on real mariadbd processes, in every mode, and a replica that really diverges."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chaos.cli import cli
+from chaos.topology.mysql_replication import MysqlReplication
+from tests.conftest import require
+
+BASE = ["--base-port", "3327", "--duration", "8", "--warmup", "2", "--down-seconds", "3", "--users", "4",
+        "--rate", "600", "--seed", "3"]
+
+
+@pytest.fixture
+def state_dir(state):
+    require("mariadbd")
+    yield state
+    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+
+
+def replica_stop(state, out, *extra):
+    return CliRunner().invoke(cli, ["--state-dir", str(state.path), "run", "replica-stop", *BASE, "--out", str(out),
+                                    *extra])
+
+
+@pytest.mark.parametrize("mode", ["stop", "kill", "sql-thread"])
+def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_path, mode):
+    out = tmp_path / mode
+    result = replica_stop(state_dir, out, "--mode", mode)
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["scenario"] == "replica-stop" and r["passed"] and r["fault"]["kind"] == mode
+    for field in ("replica_down_seconds", "max_lag_seconds", "catchup_seconds", "writes_during_outage", "lost_rows",
+                  "checksum_match", "replication_errors", "ops", "latency_ms"):
+        assert field in m, field
+    assert m["max_lag_before_fault_seconds"] < 1.0
+    assert m["max_lag_seconds"] >= 0.8 * m["replica_down_seconds"]  # lag rose during the outage ...
+    assert m["catchup_seconds"] is not None  # ... and fell under 1 s after the restart
+    assert m["writes_during_outage"] > 100
+    assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
+    assert {t["table"] for t in m["tables"]["tables"]} >= {"items", "heartbeat"}
+    timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    fault = r["fault"]["injected_at"] - json.loads((out / "history.jsonl").open().readline())["wall"] + \
+        json.loads((out / "history.jsonl").open().readline())["time"]
+    outage = [s for s in timeline if fault + 0.3 < s["time"] < fault + m["replica_down_seconds"] - 0.3]
+    assert outage
+    if mode == "sql-thread":  # the replica answers; its SQL thread is stopped: NULL kept as null
+        assert all(s["up"] and s["sql_thread"] == "No" and s["seconds_behind_master"] is None for s in outage)
+    else:
+        assert all(not s["up"] for s in outage)
+    prom = (out / "metrics.prom").read_text()
+    assert "chaos_replica_catchup_seconds" in prom and "chaos_lost_rows" in prom
+    assert 'chaos_replication_lag_seconds{method="heartbeat"' in prom
+
+
+def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
+    up = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "up", "mysql-replication", "--base-port", "3327"])
+    assert up.exit_code == 0, up.output
+    topo = MysqlReplication.attach(state_dir)
+    source = topo.admin(topo.source)
+    with source.cursor() as cur:
+        cur.execute("CREATE DATABASE app")
+        cur.execute("CREATE TABLE app.accounts (id INT PRIMARY KEY, balance INT)")
+        cur.execute("INSERT INTO app.accounts VALUES (1, 100), (2, 200)")
+    source.close()
+    from chaos.topology.mysql_replication import source_position, wait_replica_reached
+
+    assert wait_replica_reached(topo, source_position(topo), 10)
+    replica = topo.admin(topo.replica)
+    with replica.cursor() as cur:  # someone "fixes" a row directly on the replica
+        cur.execute("SET GLOBAL read_only = 0")
+        cur.execute("UPDATE app.accounts SET balance = 999 WHERE id = 2")
+        cur.execute("SET GLOBAL read_only = 1")
+    replica.close()
+    out = tmp_path / "diverged"
+    result = replica_stop(state_dir, out)
+    assert result.exit_code == 1, result.output
+    r = json.loads((out / "result.json").read_text())
+    checks = {c["name"]: c for c in r["checks"]}
+    assert checks["checksums_match"]["passed"] is False and "app.accounts" in checks["checksums_match"]["value"]
+    assert r["measurements"]["tables"]["mismatched_tables"] == ["app.accounts"]
+    assert r["passed"] is False
+    assert state_dir.topology("mysql-replication") is not None  # the user's pair is left up
+    assert MysqlReplication.attach(state_dir).replication_problems() == []  # and replicating again
