@@ -3,11 +3,15 @@ and teardown always run), SLO checks and the output files."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from chaos.backends.base import NodeSpec
+from chaos.errors import ChaosError
 from chaos.metrics import RunMetrics
 from chaos.progress import Progress
 from chaos.runner import Run, iso, write_json
@@ -89,6 +93,31 @@ def summary_table(result: dict[str, Any], keys: list[str]) -> str:
     verdict = "interrupted" if result["interrupted"] else ("PASSED" if result["passed"] else "FAILED")
     lines.append(f"verdict: {verdict}")
     return "\n".join(lines)
+
+
+def sleep_until(run: Run, elapsed: float, load: Any) -> None:
+    """Sleep until the run's clock reaches ``elapsed``; fail fast if the load process died."""
+    while run.elapsed() < elapsed:
+        if load is not None and not load.running():
+            load.wait(1)
+            raise ChaosError(f"the load process ended early; see {load.log_path}")
+        time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
+
+
+def read_timeline(path: Path) -> list[dict[str, Any]]:
+    with open(path) as lines:
+        return [json.loads(line) for line in lines if line.endswith("\n")]
+
+
+def copy_node_files(specs: list[NodeSpec], run: Run, names: tuple[str, ...]) -> None:
+    """Each node's log and config into ``<run>/nodes/<name>/``."""
+    for spec in specs:
+        dest = run.dir / "nodes" / spec.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (spec.log_file, *names):
+            src = spec.dir / name
+            if src.exists():
+                (dest / name).write_bytes(src.read_bytes())
 
 
 def attach_outputs(run: Run, metrics_port: int | None) -> tuple[Progress, RunMetrics]:

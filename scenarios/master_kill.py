@@ -28,7 +28,18 @@ from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import Run, analyze_history, cluster_final_read, iso, make_run_dir, merge_run_history, redis_load
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
-from scenarios.base import Outcome, attach_outputs, check, finish, parse_slos, resolve_seed, summary_table
+from scenarios.base import (
+    Outcome,
+    attach_outputs,
+    check,
+    copy_node_files,
+    finish,
+    parse_slos,
+    read_timeline,
+    resolve_seed,
+    sleep_until,
+    summary_table,
+)
 
 NAME = "master-kill"
 SUMMARY = "SIGKILL a Redis Cluster master under load: failover, write outage, rejoin, lost writes"
@@ -321,7 +332,7 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
                 except ChaosError:
                     pass
             if cluster is not None:
-                copy_node_logs(cluster, run)
+                copy_node_files(cluster.specs, run, ("redis.conf", "nodes.conf", "stdout.log"))
             if interrupted or outcome.error:
                 result = finish(run, config, outcome, [], metrics, started_wall, interrupted,
                                 config.pushgateway, config.backend, seed)
@@ -338,17 +349,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
     return 0 if result["passed"] else 1
 
 
-def sleep_until(run: Run, elapsed: float, load: Any) -> None:
-    while run.elapsed() < elapsed:
-        if load is not None and not load.running():
-            load.wait(1)
-            raise ChaosError(f"the load process ended early; see {load.log_path}")
-        time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
 
 
-def read_timeline(path: Any) -> list[dict[str, Any]]:
-    with open(path) as lines:
-        return [json.loads(line) for line in lines if line.endswith("\n")]
 
 
 def append_timeline(path: Any, events: list[dict[str, Any]]) -> None:
@@ -372,14 +374,6 @@ def server_events(cluster: RedisCluster, run: Run, fault_t: float) -> list[dict[
     return sorted(events, key=lambda e: e["time"])
 
 
-def copy_node_logs(cluster: RedisCluster, run: Run) -> None:
-    for spec in cluster.specs:
-        dest = run.dir / "nodes" / spec.name
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in (spec.log_file, "redis.conf", "nodes.conf", "stdout.log"):
-            src = spec.dir / name
-            if src.exists():
-                (dest / name).write_bytes(src.read_bytes())
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

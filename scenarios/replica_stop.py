@@ -10,7 +10,6 @@ compare every table of every non-system database, and read back every acknowledg
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,18 @@ from chaos.topology.mysql_replication import (
     wait_replica_reached,
 )
 from loadgen.mysql_workload import SCHEMA
-from scenarios.base import Outcome, attach_outputs, check, finish, parse_slos, resolve_seed, summary_table
+from scenarios.base import (
+    Outcome,
+    attach_outputs,
+    check,
+    copy_node_files,
+    finish,
+    parse_slos,
+    read_timeline,
+    resolve_seed,
+    sleep_until,
+    summary_table,
+)
 
 NAME = "replica-stop"
 SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"
@@ -245,7 +255,7 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
             if topo is not None and not (provisioned and not config.keep):
                 heal(topo, sql_thread_stopped)  # leave the user's pair replicating, as we found it
             if topo is not None:
-                copy_node_logs(topo, run)
+                copy_node_files(topo.specs, run, ("my.cnf",))
             if interrupted or outcome.error:
                 finish(run, config, outcome, [], metrics, started_wall, interrupted, config.pushgateway,
                        config.backend, seed)
@@ -281,17 +291,8 @@ def heal(topo: MysqlReplication, sql_thread_stopped: bool) -> None:
         pass
 
 
-def sleep_until(run: Run, elapsed: float, load: Any) -> None:
-    while run.elapsed() < elapsed:
-        if load is not None and not load.running():
-            load.wait(1)
-            raise ChaosError(f"the load process ended early; see {load.log_path}")
-        time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
 
 
-def read_timeline(path: Any) -> list[dict[str, Any]]:
-    with open(path) as lines:
-        return [json.loads(line) for line in lines if line.endswith("\n")]
 
 
 def count_acked_between(history: Any, f: str, start: float, end: float) -> int:
@@ -301,14 +302,6 @@ def count_acked_between(history: Any, f: str, start: float, end: float) -> int:
                if op.type == OK and op.f == f and start <= op.time <= end and op.process != "nemesis")
 
 
-def copy_node_logs(topo: MysqlReplication, run: Run) -> None:
-    for spec in topo.specs:
-        dest = run.dir / "nodes" / spec.name
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in (spec.log_file, "my.cnf"):
-            src = spec.dir / name
-            if src.exists():
-                (dest / name).write_bytes(src.read_bytes())
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

@@ -1,0 +1,56 @@
+import socket
+import urllib.request
+
+import pytest
+
+from chaos.errors import ChaosError
+from chaos.events import EventBus
+from chaos.metrics import RunMetrics
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_follow_the_event_bus_and_are_served_and_written(tmp_path):
+    bus = EventBus()
+    metrics = RunMetrics("master-kill", "run-1").attach(bus)
+    port = free_port()
+    metrics.serve(port)
+    try:
+        bus.fire("second", t=1.0, ok=10, fail=2, info=1, buckets=[0, 3, 7] + [0] * 13, sum_ms=4.5)
+        bus.fire("sample", node="redis-1", up=True, cluster_state="fail", role="master")
+        bus.fire("sample", node="redis-4", up=True, cluster_state="ok", role="replica")
+        bus.fire("sample", node="redis-4", up=True, cluster_state="ok", role="master")  # promoted
+        bus.fire("fault", fault="kill", active=True)
+        bus.fire("mysql_sample", node="mysql-2", up=True, heartbeat_lag=0.25, seconds_behind_master=None)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        metrics.stop()
+    labels = 'run_id="run-1",scenario="master-kill"'
+    assert f'chaos_ops_total{{result="ok",{labels}}} 10.0' in body
+    assert f'chaos_ops_total{{result="info",{labels}}} 1.0' in body
+    assert f'chaos_op_latency_seconds_bucket{{le="0.00025",{labels}}} 3.0' in body
+    assert f'chaos_op_latency_seconds_count{{{labels}}} 10.0' in body
+    assert f'chaos_cluster_state{{node="redis-1",{labels}}} 0.0' in body
+    assert f'chaos_node_up{{node="redis-4",role="master",{labels}}} 1.0' in body
+    assert 'chaos_node_up{node="redis-4",role="replica"' not in body  # the old role's series is gone
+    assert f'chaos_fault_active{{fault="kill",{labels}}} 1.0' in body
+    assert f'chaos_replication_lag_seconds{{method="heartbeat",{labels}}} 0.25' in body
+    assert f'chaos_replication_lag_seconds{{method="seconds_behind_master",{labels}}} NaN' in body
+    metrics.set_final({"failover_seconds": 2.5, "lost_writes": 0, "rejoin_seconds": None}, passed=True)
+    metrics.write(tmp_path / "metrics.prom")
+    text = (tmp_path / "metrics.prom").read_text()
+    assert f"chaos_failover_seconds{{{labels}}} 2.5" in text and f"chaos_run_passed{{{labels}}} 1.0" in text
+    assert "chaos_rejoin_seconds{" not in text  # unknown stays absent, not 0
+
+
+def test_metrics_port_in_use_is_a_one_line_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(ChaosError, match=f"127.0.0.1:{port}.*--metrics-port"):
+            RunMetrics("x", "y").serve(port)
