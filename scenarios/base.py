@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import click
 
 from chaos.backends.base import NodeSpec
 from chaos.errors import ChaosError
@@ -18,6 +21,55 @@ from chaos.runner import Run, iso, write_json
 from chaos.slo import Slo, parse_slo
 from reports import SCHEMA_VERSION
 from reports.markdown import render
+
+
+@dataclass
+class RunConfig:
+    """Settings every scenario run has; a scenario's config extends it."""
+
+    backend: str = "process"
+    duration: float = 30.0
+    warmup: float = 5.0
+    users: int = 20
+    rate: float | None = None
+    seed: int | None = None
+    out: str | None = None
+    keep: bool = False
+    metrics_port: int | None = None
+    pushgateway: str | None = None
+    slo: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if self.backend != "process":
+            raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
+        if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
+            raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
+
+
+def run_options(users: int, rate: float | None, rate_help: str, what: str) -> Callable[[Callable], Callable]:
+    """The Click options of every scenario (those of :class:`RunConfig`)."""
+    options = [
+        click.option("--backend", default="process", show_default=True, type=click.Choice(["process"]),
+                     help="Where servers run: local processes."),
+        click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least."),
+        click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the fault."),
+        click.option("--users", default=users, show_default=True, help="Concurrent load users (one connection each)."),
+        click.option("--rate", type=float, default=rate, show_default=rate is not None, help=rate_help),
+        click.option("--seed", type=int, default=None,
+                     help="Seed of the choices and the op mix (default: random, recorded in result.json)."),
+        click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory."),
+        click.option("--keep", is_flag=True, help=f"Leave {what} this run started running."),
+        click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT."),
+        click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL."),
+        click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'NAME<=10' (repeatable)."),
+    ]
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -30,6 +30,7 @@ from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
 from scenarios.base import (
     Outcome,
+    RunConfig,
     attach_outputs,
     check,
     copy_node_files,
@@ -37,6 +38,7 @@ from scenarios.base import (
     parse_slos,
     read_timeline,
     resolve_seed,
+    run_options,
     sleep_until,
     summary_table,
 )
@@ -52,13 +54,7 @@ KNOWN = set(MEASUREMENTS) | {"ops.ok", "ops.fail", "ops.info", "consistency.mism
 
 
 @dataclass
-class MasterKillConfig:
-    backend: str = "process"
-    duration: float = 30.0
-    warmup: float = 5.0
-    users: int = 20
-    rate: float | None = None
-    seed: int | None = None
+class MasterKillConfig(RunConfig):
     masters: int = 3
     replicas_per_master: int = 1
     node_timeout_ms: int = 3000
@@ -69,17 +65,9 @@ class MasterKillConfig:
     failover_timeout: float | None = None
     rejoin_timeout: float = 60.0
     probe_interval_ms: float = 10.0
-    out: str | None = None
-    keep: bool = False
-    metrics_port: int | None = None
-    pushgateway: str | None = None
-    slo: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
-        if self.backend != "process":
-            raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
-        if self.duration <= 0 or self.warmup < 0 or self.users < 1:
-            raise ChaosError("--duration must be positive, --warmup not negative, --users at least 1")
+        super().validate()
         if self.target and self.target_key:
             raise ChaosError("give either --target or --target-key, not both")
         if self.replicas_per_master < 1:
@@ -393,15 +381,8 @@ Examples:
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
-@click.option("--backend", default="process", show_default=True, type=click.Choice(["process"]),
-              help="Where nodes run: local processes.")
-@click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least (the run "
-              "goes on until the old master has rejoined, plus 2 s).")
-@click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the kill.")
-@click.option("--users", default=20, show_default=True, help="Concurrent load users.")
-@click.option("--rate", type=float, default=None, help="Target ops/s over all users (default: unpaced).")
-@click.option("--seed", type=int, default=None, help="Seed for the victim choice and the op mix "
-              "(default: random, recorded in result.json).")
+@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).",
+             what="a cluster")
 @click.option("--node-timeout-ms", default=3000, show_default=True, help="cluster-node-timeout of a "
               "cluster this run starts.")
 @click.option("--masters", default=3, show_default=True, help="Masters of a cluster this run starts.")
@@ -416,11 +397,6 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
               "[default: max(30, 10 × node timeout)].")
 @click.option("--rejoin-timeout", default=60.0, show_default=True, help="Seconds to wait for the old master to rejoin.")
 @click.option("--probe-interval-ms", default=10.0, show_default=True, help="How often every node is sampled.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory.")
-@click.option("--keep", is_flag=True, help="Leave a cluster this run started running.")
-@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
-@click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL.")
-@click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'failover_seconds<=10' (repeatable).")
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])

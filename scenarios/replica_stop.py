@@ -11,7 +11,7 @@ compare every table of every non-system database, and read back every acknowledg
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -37,6 +37,7 @@ from chaos.topology.mysql_replication import (
 from loadgen.mysql_workload import SCHEMA
 from scenarios.base import (
     Outcome,
+    RunConfig,
     attach_outputs,
     check,
     copy_node_files,
@@ -44,6 +45,7 @@ from scenarios.base import (
     parse_slos,
     read_timeline,
     resolve_seed,
+    run_options,
     sleep_until,
     summary_table,
 )
@@ -57,30 +59,20 @@ KNOWN = set(MEASUREMENTS) | {"ops.ok", "ops.fail", "ops.info", "max_seconds_behi
 
 
 @dataclass
-class ReplicaStopConfig:
-    backend: str = "process"
-    duration: float = 30.0
-    warmup: float = 5.0
+class ReplicaStopConfig(RunConfig):
     users: int = 8
     rate: float | None = 1000.0
-    seed: int | None = None
     down_seconds: float = 5.0
     mode: str = "stop"
     base_port: int = 3307
     catchup_timeout: float = 180.0
-    out: str | None = None
-    keep: bool = False
-    metrics_port: int | None = None
-    pushgateway: str | None = None
-    slo: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
-        if self.backend != "process":
-            raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
+        super().validate()
         if self.mode not in MODES:
             raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.duration <= 0 or self.warmup < 0 or self.down_seconds <= 0 or self.users < 1:
-            raise ChaosError("--duration and --down-seconds must be positive, --warmup not negative, --users >= 1")
+        if self.down_seconds <= 0:
+            raise ChaosError("--down-seconds must be positive")
 
 
 def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
@@ -326,24 +318,13 @@ Examples:
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
-@click.option("--backend", default="process", show_default=True, type=click.Choice(["process"]),
-              help="Where servers run: local processes.")
-@click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least.")
-@click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the replica stops.")
-@click.option("--users", default=8, show_default=True, help="Concurrent load users (connections to the source).")
-@click.option("--rate", type=float, default=1000.0, show_default=True,
-              help="Target statements/s over all users, paced; 0 = as fast as possible (a single-threaded "
-              "replica may then never catch up: that is worth knowing too).")
-@click.option("--seed", type=int, default=None, help="Seed of the statement mix (default: random, recorded).")
+@run_options(users=8, rate=1000.0, what="a pair",
+             rate_help="Target statements/s over all users, paced; 0 = as fast as possible (a single-threaded "
+             "replica may then never catch up: that is worth knowing too).")
 @click.option("--down-seconds", default=5.0, show_default=True, help="How long the replica stays stopped.")
 @click.option("--mode", type=click.Choice(MODES), default="stop", show_default=True, help="How the replica stops.")
 @click.option("--base-port", default=3307, show_default=True, help="Source port of a pair this run starts.")
 @click.option("--catchup-timeout", default=180.0, show_default=True, help="Seconds to wait for the catch-up.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory.")
-@click.option("--keep", is_flag=True, help="Leave a pair this run started running.")
-@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
-@click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL.")
-@click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'catchup_seconds<=30' (repeatable).")
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])

@@ -19,6 +19,7 @@ from typing import Any
 import pymysql
 
 from chaos.errors import ChaosError
+from chaos.observe import paced
 from chaos.topology.mysql_replication import META_DB
 
 Sample = dict[str, Any]
@@ -95,8 +96,7 @@ class ReplicaProbe:
 
     def _loop(self) -> None:
         conn = None
-        next_at = time.monotonic()
-        while not self._stop.is_set():
+        for _ in paced(self.interval, self._stop):
             started = time.monotonic()
             sample: Sample = {"source": "probe", "time": round(started - self.t0, 6),
                               "wall": round(self.wall0 + started - self.t0, 6), "node": self.node,
@@ -121,12 +121,6 @@ class ReplicaProbe:
                     self.on_sample(sample)
                 except Exception:
                     pass
-            next_at += self.interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            else:
-                next_at = time.monotonic()
         if conn is not None:
             conn.close()
 

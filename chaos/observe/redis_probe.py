@@ -19,6 +19,7 @@ from typing import Any
 
 from chaos.backends.base import NodeSpec
 from chaos.clients.resp import Connection, RespError, encode
+from chaos.observe import paced
 from chaos.topology.redis_info import parse_cluster_nodes, parse_info
 
 Sample = dict[str, Any]
@@ -107,17 +108,10 @@ class RedisProbe:
 
     def _sample_loop(self, spec: NodeSpec) -> None:
         conn = Connection(spec.host, spec.port, timeout=self.timeout, connect_timeout=self.timeout)
-        next_at = time.monotonic()
-        while not self._stop.is_set():
+        for _ in paced(self.interval, self._stop):
             sample = self.sample_once(spec, conn)
             self.latest[spec.name] = sample
             self._queue.put(sample)
-            next_at += self.interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            else:
-                next_at = time.monotonic()
         conn.close()
 
     def _write(self) -> None:
