@@ -15,9 +15,10 @@ import click
 
 from chaos.backends.base import NodeSpec
 from chaos.errors import ChaosError
+from chaos.interrupts import deferred_interrupts
 from chaos.metrics import RunMetrics
 from chaos.progress import Progress
-from chaos.runner import Run, iso, write_json
+from chaos.runner import Run, iso, make_run_dir, merge_run_history, write_json
 from chaos.slo import Slo, parse_slo
 from reports import SCHEMA_VERSION
 from reports.markdown import render
@@ -179,3 +180,66 @@ def attach_outputs(run: Run, metrics_port: int | None) -> tuple[Progress, RunMet
         metrics.serve(metrics_port)
         run.say(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     return progress, metrics
+
+
+class ScenarioRun:
+    """The run skeleton (Chaos Toolkit's shape): whatever the scenario registers with
+    :meth:`cleanup` (stop load, stop probes, heal faults, copy logs, tear down) runs when the
+    block ends, last registered first, shielded from a second Ctrl-C, also after an error or an
+    interrupt; a failed or interrupted run still leaves its history and a partial result.json.
+    The exception then goes on to the CLI (exit 2, or 130)."""
+
+    def __init__(self, name: str, config: RunConfig, known: set[str]):
+        config.validate()
+        self.config = config
+        self.slos = parse_slos(config.slo, known)
+        self.seed = resolve_seed(config.seed)
+        self.run = Run(name, make_run_dir(name, config.out))
+        self.started_wall = time.time()
+        self.progress, self.metrics = attach_outputs(self.run, config.metrics_port)
+        self.outcome = Outcome()
+        self.interrupted = False
+        self._cleanups: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def cleanup(self, action: Callable[..., Any], *args: Any) -> None:
+        self._cleanups.append((action, args))
+
+    def teardown(self, topology: Any, what: str) -> None:
+        """Stop a topology this run started, unless --keep."""
+        if self.config.keep:
+            self.run.say(f"{what} kept (--keep); stop it with `chaos down`")
+        else:
+            topology.down()
+
+    def __enter__(self) -> ScenarioRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc_type is KeyboardInterrupt:
+            self.interrupted = True
+            self.run.say("interrupted: healing faults and cleaning up")
+        elif isinstance(exc, ChaosError):
+            self.outcome.error = str(exc)
+        with deferred_interrupts():
+            self.progress.close()
+            for action, args in reversed(self._cleanups):
+                try:
+                    action(*args)
+                except Exception as problem:  # one failed cleanup must not skip the others
+                    self.outcome.error = self.outcome.error or str(problem)
+                    self.run.say(f"cleanup step {getattr(action, '__name__', action)} failed: {problem}")
+            if not (self.run.dir / "history.jsonl").exists():
+                merge_run_history(self.run)  # the partial history of an interrupted or failed run
+            if exc is not None:
+                finish(self.run, self.config, self.outcome, [], self.metrics, self.started_wall, self.interrupted,
+                       self.config.pushgateway, self.config.backend, self.seed)
+            self.metrics.stop()
+        return False
+
+    def conclude(self, headline: list[str]) -> int:
+        """Checks + SLOs → result.json, report.md, metrics; the summary table; the exit code."""
+        result = finish(self.run, self.config, self.outcome, self.slos, self.metrics, self.started_wall, False,
+                        self.config.pushgateway, self.config.backend, self.seed)
+        click.echo(summary_table(result, headline))
+        click.echo(f"run directory: {self.run.dir}")
+        return 0 if result["passed"] else 1

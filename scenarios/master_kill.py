@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,25 +21,19 @@ from chaos.checkers.failover import cluster_down, first_promotion, first_rejoin
 from chaos.errors import ChaosError
 from chaos.faults.iptables import DropLink
 from chaos.history import INFO, INVOKE, OK
-from chaos.interrupts import deferred_interrupts
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
-from chaos.runner import Run, analyze_history, cluster_final_read, iso, make_run_dir, merge_run_history, redis_load
+from chaos.runner import Run, analyze_history, cluster_final_read, iso, merge_run_history, redis_load
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
 from scenarios.base import (
-    Outcome,
     RunConfig,
-    attach_outputs,
+    ScenarioRun,
     check,
     copy_node_files,
-    finish,
-    parse_slos,
     read_timeline,
-    resolve_seed,
     run_options,
     sleep_until,
-    summary_table,
 )
 
 NAME = "master-kill"
@@ -107,22 +100,11 @@ def slot_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
-    config.validate()
-    slos = parse_slos(config.slo, KNOWN)
-    seed = resolve_seed(config.seed)
-    rng = random.Random(seed)
-    run = Run(NAME, make_run_dir(NAME, config.out))
-    started_wall = time.time()
-    progress, metrics = attach_outputs(run, config.metrics_port)
-    outcome = Outcome()
-    interrupted = False
     provisioned = False
-    cluster: RedisCluster | None = None
-    probe: RedisProbe | None = None
-    load = None
     link: DropLink | None = None
-    victim_name: str | None = None
-    try:
+    with ScenarioRun(NAME, config, KNOWN) as sr:
+        run, outcome, seed = sr.run, sr.outcome, sr.seed
+        rng = random.Random(seed)
         # 1. the topology: the one that is up, or a new one
         if state.topology("redis-cluster") is None:
             cluster = RedisCluster(state, RedisClusterConfig(config.masters, config.replicas_per_master,
@@ -131,10 +113,12 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
                     f"replica(s), cluster-node-timeout {config.node_timeout_ms} ms")
             provisioned = True
             seconds = cluster.up(say=run.say)
+            sr.cleanup(sr.teardown, cluster, "cluster")
             run.say(f"cluster up in {seconds:.2f} s")
         else:
             cluster = RedisCluster.attach(state)
             run.say(f"using the redis-cluster already up in {state.path}")
+        sr.cleanup(copy_node_files, cluster.specs, run, ("redis.conf", "nodes.conf", "stdout.log"))
         node_timeout_ms = cluster.config.node_timeout_ms
         # 2. steady state
         problems = cluster.health_problems()
@@ -145,6 +129,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         outcome.topology["before"] = before
         victim = choose_victim(before, config, rng)
         victim_name = victim["name"]
+        if not provisioned or config.keep:  # leave the cluster as we found it: the victim running
+            sr.cleanup(restart_if_stopped, cluster, victim_name)
         victim_spec = cluster.spec(victim_name)
         victim_slots = slot_ranges(victim["slots"])
         replicas = {r["name"]: r["address"] for r in before if r["follows"] == victim_name}
@@ -156,9 +142,11 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
                            interval=config.probe_interval_ms / 1000.0,
                            on_sample=lambda s: run.bus.fire("sample", **s))
         probe.start()
+        sr.cleanup(probe.stop)
         run.phase("warmup")
         load_seconds = max(config.duration, config.warmup) + 600  # stopped by us, not by its clock
         load = redis_load(run, [s.address for s in cluster.specs], config.users, load_seconds, config.rate, seed)
+        sr.cleanup(load.stop)
         run.say(f"load: {config.users} users; warm-up {config.warmup:g} s; victim {victim_name} "
                 f"({victim['address']}, slots {victim['slots']})")
         kill_at_elapsed = run.elapsed() + config.warmup
@@ -166,6 +154,7 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
             sleep_until(run, kill_at_elapsed - config.stale_replica, load)
             replica_host = cluster.spec(next(iter(replicas))).host
             link = DropLink(victim_spec.host, victim_spec.port, replica_host)
+            sr.cleanup(link.heal, state)
             run.fault(INVOKE, "drop-replication", link.describe())
             link.inject(state)
             run.fault(OK, "drop-replication", link.describe())
@@ -292,49 +281,13 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
             check("old_master_rejoined_as_replica", rejoin_t is not None, m["rejoin_seconds"]),
             check("replicas_consistent", consistency["consistent"], consistency["mismatches"], "==0"),
         ]
-    except KeyboardInterrupt:
-        interrupted = True
-        run.say("interrupted: healing faults and cleaning up")
-    except ChaosError as exc:
-        outcome.error = str(exc)
-        raise
-    finally:
-        with deferred_interrupts():  # a second Ctrl-C must not cut the cleanup short
-            progress.close()
-            if load is not None:
-                try:
-                    load.stop()
-                except ChaosError as exc:
-                    outcome.error = outcome.error or str(exc)
-            if probe is not None:
-                probe.stop()
-            if not (run.dir / "history.jsonl").exists():
-                merge_run_history(run)  # the partial history of an interrupted or failed run
-            if link is not None:
-                link.heal(state)
-            if cluster is not None and victim_name and cluster.backend.status(victim_name) == NodeStatus.STOPPED \
-                    and not (provisioned and not config.keep):
-                try:
-                    cluster.backend.restart(victim_name)  # leave the user's cluster as we found it
-                    cluster.save()
-                except ChaosError:
-                    pass
-            if cluster is not None:
-                copy_node_files(cluster.specs, run, ("redis.conf", "nodes.conf", "stdout.log"))
-            if interrupted or outcome.error:
-                result = finish(run, config, outcome, [], metrics, started_wall, interrupted,
-                                config.pushgateway, config.backend, seed)
-            metrics.stop()
-            if cluster is not None and provisioned and not config.keep:
-                cluster.down()
-            elif cluster is not None and provisioned:
-                run.say("cluster kept (--keep); stop it with `chaos down`")
-    if interrupted:
-        raise KeyboardInterrupt
-    result = finish(run, config, outcome, slos, metrics, started_wall, False, config.pushgateway, config.backend, seed)
-    click.echo(summary_table(result, MEASUREMENTS))
-    click.echo(f"run directory: {run.dir}")
-    return 0 if result["passed"] else 1
+    return sr.conclude(MEASUREMENTS)
+
+
+def restart_if_stopped(cluster: RedisCluster, name: str) -> None:
+    if cluster.backend.status(name) == NodeStatus.STOPPED:
+        cluster.backend.restart(name)
+        cluster.save()
 
 
 

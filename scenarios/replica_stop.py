@@ -10,7 +10,6 @@ compare every table of every non-system database, and read back every acknowledg
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +19,8 @@ from chaos.backends.base import NodeStatus
 from chaos.checkers.replication import gtid_reached, lag_summary
 from chaos.errors import ChaosError
 from chaos.history import INVOKE, OK
-from chaos.interrupts import deferred_interrupts
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
-from chaos.runner import Run, analyze_history, iso, make_run_dir, merge_run_history, start_load
+from chaos.runner import analyze_history, iso, merge_run_history, start_load
 from chaos.state import StateDir
 from chaos.topology.mysql_replication import (
     ADMIN_USER,
@@ -36,18 +34,13 @@ from chaos.topology.mysql_replication import (
 )
 from loadgen.mysql_workload import SCHEMA
 from scenarios.base import (
-    Outcome,
     RunConfig,
-    attach_outputs,
+    ScenarioRun,
     check,
     copy_node_files,
-    finish,
-    parse_slos,
     read_timeline,
-    resolve_seed,
     run_options,
     sleep_until,
-    summary_table,
 )
 
 NAME = "replica-stop"
@@ -76,28 +69,22 @@ class ReplicaStopConfig(RunConfig):
 
 
 def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
-    config.validate()
-    slos = parse_slos(config.slo, KNOWN)
-    seed = resolve_seed(config.seed)
-    run = Run(NAME, make_run_dir(NAME, config.out))
-    started_wall = time.time()
-    progress, metrics = attach_outputs(run, config.metrics_port)
-    outcome = Outcome()
-    interrupted = provisioned = False
-    topo: MysqlReplication | None = None
-    heartbeat: HeartbeatWriter | None = None
-    probe: ReplicaProbe | None = None
-    load = None
-    sql_thread_stopped = False
-    try:
+    provisioned = False
+    sql_thread_stopped = [False]  # set while the fault holds the SQL thread, read by the cleanup
+    with ScenarioRun(NAME, config, KNOWN) as sr:
+        run, outcome, seed = sr.run, sr.outcome, sr.seed
         if state.topology("mysql-replication") is None:
             topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port))
             run.say("starting a MariaDB source and replica")
             provisioned = True
             run.say(f"replication up in {topo.up(say=run.say):.2f} s")
+            sr.cleanup(sr.teardown, topo, "the source and replica")
         else:
             topo = MysqlReplication.attach(state)
             run.say(f"using the mysql-replication already up in {state.path}")
+        sr.cleanup(copy_node_files, topo.specs, run, ("my.cnf",))
+        if not provisioned or config.keep:  # leave the pair replicating, as we found it
+            sr.cleanup(heal, topo, sql_thread_stopped)
         problems = topo.replication_problems()
         if problems:
             raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it or `chaos down` and run again")
@@ -112,13 +99,16 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
             raise ChaosError("the replica did not receive the workload's table within 30 s")
         heartbeat = HeartbeatWriter(lambda: topo.admin(source, 2))
         heartbeat.start()
+        sr.cleanup(heartbeat.stop)
         probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
                              run.t0, run.wall0, on_sample=lambda s: run.bus.fire("mysql_sample", **s))
         probe.start()
+        sr.cleanup(probe.stop)
         run.phase("warmup")
         load = start_load(run, "mysql", config.users, config.duration + 600, config.rate or None, seed,
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": ADMIN_USER})
+        sr.cleanup(load.stop)
         pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
         run.say(f"load: {config.users} users, {pace}, into {source.address}; warm-up {config.warmup:g} s")
         sleep_until(run, run.elapsed() + config.warmup, load)
@@ -134,7 +124,7 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
             with conn.cursor() as cur:
                 cur.execute("STOP SLAVE SQL_THREAD")
             conn.close()
-            sql_thread_stopped = True
+            sql_thread_stopped[0] = True
         run.fault(OK, config.mode, replica.name)
         fault_t = run.elapsed(fault_mono)
         run.bus.fire("fault", fault=config.mode, active=True)
@@ -149,7 +139,7 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
         target = source_position(topo)
         restart_mono = run.fault(INVOKE, "start", replica.name)
         start_replica(topo, config.mode)
-        sql_thread_stopped = False
+        sql_thread_stopped[0] = False
         run.fault(OK, "start", replica.name)
         restart_t = run.elapsed(restart_mono)
         if config.mode != "sql-thread":
@@ -224,44 +214,7 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
             check("no_replication_errors", errors["count"] == 0 and errors["slave_skip_errors"] in (None, "OFF", ""),
                   errors["count"], "==0"),
         ]
-    except KeyboardInterrupt:
-        interrupted = True
-        run.say("interrupted: restarting the replica and cleaning up")
-    except ChaosError as exc:
-        outcome.error = str(exc)
-        raise
-    finally:
-        with deferred_interrupts():
-            progress.close()
-            if load is not None:
-                try:
-                    load.stop()
-                except ChaosError as exc:
-                    outcome.error = outcome.error or str(exc)
-            if heartbeat is not None:
-                heartbeat.stop()
-            if probe is not None:
-                probe.stop()
-            if not (run.dir / "history.jsonl").exists():
-                merge_run_history(run)
-            if topo is not None and not (provisioned and not config.keep):
-                heal(topo, sql_thread_stopped)  # leave the user's pair replicating, as we found it
-            if topo is not None:
-                copy_node_files(topo.specs, run, ("my.cnf",))
-            if interrupted or outcome.error:
-                finish(run, config, outcome, [], metrics, started_wall, interrupted, config.pushgateway,
-                       config.backend, seed)
-            metrics.stop()
-            if topo is not None and provisioned and not config.keep:
-                topo.down()
-            elif topo is not None and provisioned:
-                run.say("servers kept (--keep); stop them with `chaos down`")
-    if interrupted:
-        raise KeyboardInterrupt
-    result = finish(run, config, outcome, slos, metrics, started_wall, False, config.pushgateway, config.backend, seed)
-    click.echo(summary_table(result, MEASUREMENTS))
-    click.echo(f"run directory: {run.dir}")
-    return 0 if result["passed"] else 1
+    return sr.conclude(MEASUREMENTS)
 
 
 def start_replica(topo: MysqlReplication, mode: str) -> None:
@@ -273,14 +226,12 @@ def start_replica(topo: MysqlReplication, mode: str) -> None:
     conn.close()
 
 
-def heal(topo: MysqlReplication, sql_thread_stopped: bool) -> None:
-    try:
-        if topo.backend.status(topo.replica.name) == NodeStatus.STOPPED:
-            start_replica(topo, "start")
-        elif sql_thread_stopped:
-            start_replica(topo, "sql-thread")
-    except ChaosError:
-        pass
+def heal(topo: MysqlReplication, sql_thread_stopped: list[bool]) -> None:
+    if topo.backend.status(topo.replica.name) == NodeStatus.STOPPED:
+        start_replica(topo, "start")
+        topo.save()
+    elif sql_thread_stopped[0]:
+        start_replica(topo, "sql-thread")
 
 
 
