@@ -66,6 +66,14 @@ def render(result: dict[str, Any]) -> str:
         for p in consistency["pairs"]:
             lines.append(f"| {p['master']} | {p['replica']} | {p['master_keys']}/{p['replica_keys']} | "
                          f"{'yes' if p['digest_match'] else '**no**'} | {p['mismatches']} |")
+    tables = m.get("tables")
+    if isinstance(tables, dict) and tables.get("tables"):
+        lines += ["", "## Tables, source against replica", "",
+                  "| table | rows (source/replica) | checksum (source/replica) | equal |", "|---|---|---|---|"]
+        for t in tables["tables"]:
+            lines.append(f"| {t['database']}.{t['table']} | {_fmt(t['source_rows'])}/{_fmt(t['replica_rows'])} | "
+                         f"{_fmt(t['source_checksum'])}/{_fmt(t['replica_checksum'])} | "
+                         f"{'yes' if t['match'] else '**no**'} |")
     topo = result.get("topology", {})
     for when in ("before", "after"):
         nodes = topo.get(when)

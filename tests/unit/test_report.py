@@ -1,0 +1,32 @@
+from reports.markdown import render
+
+RESULT = {
+    "scenario": "replica-stop", "run_id": "r1", "backend": "process", "seed": 3, "passed": False,
+    "interrupted": False, "started_at": "2026-11-29T15:00:00Z", "finished_at": "2026-11-29T15:00:30Z",
+    "fault": {"kind": "kill", "target": "127.0.0.22:3308", "target_role": "replica"},
+    "checks": [{"name": "checksums_match", "passed": False, "value": "app.accounts", "threshold": None},
+               {"name": "catchup_seconds<=30", "passed": True, "value": 2.5, "threshold": "<=30"}],
+    "measurements": {
+        "catchup_seconds": 2.5, "lost_rows": 0,
+        "ops": {"ok": 10, "fail": 1, "info": 0, "by_f": {"insert": {"ok": 10, "fail": 1, "info": 0}}},
+        "latency_ms": {"warmup": {"count": 10, "p50": 1.5, "p95": 2.0, "p99": 3.0, "max": 4.0}},
+        "tables": {"tables": [{"database": "app", "table": "accounts", "source_rows": 2, "replica_rows": 2,
+                               "source_checksum": 11, "replica_checksum": 12, "match": False}]},
+    },
+    "topology": {"before": [{"name": "mysql-1", "address": "127.0.0.21:3307", "role": "source"}]},
+}
+
+
+def test_report_shows_verdict_checks_measurements_and_tables():
+    text = render(RESULT)
+    assert text.startswith("# replica-stop — FAILED")
+    assert "Fault: **kill** of `127.0.0.22:3308` (replica)" in text
+    assert "| checksums_match | **no** | app.accounts |  |" in text
+    assert "| catchup_seconds | 2.500 |" in text
+    assert "| insert | 10 | 1 | 0 |" in text
+    assert "| app.accounts | 2/2 | 11/12 | **no** |" in text
+    assert "| mysql-1 | 127.0.0.21:3307 | source |" in text
+
+
+def test_interrupted_report():
+    assert render({**RESULT, "interrupted": True}).startswith("# replica-stop — INTERRUPTED")
