@@ -93,7 +93,12 @@ class Connection:
         if self._sock is None:
             self.connect()
         try:
-            self._sock.sendall(encode(args))  # type: ignore[union-attr]
+            # send() in a loop rather than sendall(): gevent's sendall asks the kernel for
+            # SO_SNDBUF on every call, a syscall that cost ~15% of the load process's CPU
+            data = encode(args)
+            sent = self._sock.send(data)  # type: ignore[union-attr]
+            while sent < len(data):
+                sent += self._sock.send(data[sent:])  # type: ignore[union-attr]
         except OSError as exc:
             self.close()
             # a send on a connection the peer already closed: the server never read it
