@@ -1,26 +1,36 @@
-"""Scenario discovery. Scenarios live in the top-level ``scenarios`` package and register
-themselves there; the engine only lists what it finds, it never imports scenario internals."""
+"""Scenario discovery through the ``chaos.scenarios`` entry points (see pyproject.toml).
+
+The engine never imports the ``scenarios`` package by name: a scenario is a module with
+``NAME``, ``SUMMARY`` (one line) and ``command`` (its Click command), registered as an entry
+point, so scenarios from other packages plug in the same way."""
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
+from types import ModuleType
+
+GROUP = "chaos.scenarios"
+
+
+def _entries() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def load(name: str) -> ModuleType | None:
+    entry = _entries().get(name)
+    return entry.load() if entry is not None else None  # type: ignore[attr-defined]
 
 
 def available() -> list[tuple[str, str]]:
     """(name, one-line summary) of every scenario, sorted by name."""
-    try:
-        module = importlib.import_module("scenarios")
-    except ImportError:
-        return []
-    registry = getattr(module, "SCENARIOS", {})
-    return sorted((name, s.SUMMARY) for name, s in registry.items())
+    out = []
+    for name in sorted(_entries()):
+        module = load(name)
+        out.append((name, getattr(module, "SUMMARY", "")))
+    return out
 
 
 def command(name: str):  # -> click.Command | None
     """The Click command of scenario ``name``, or None."""
-    try:
-        module = importlib.import_module("scenarios")
-    except ImportError:
-        return None
-    scenario = getattr(module, "SCENARIOS", {}).get(name)
-    return getattr(scenario, "command", None)
+    module = load(name)
+    return getattr(module, "command", None) if module is not None else None

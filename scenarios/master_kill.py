@@ -101,7 +101,7 @@ def slot_ranges(text: str) -> list[tuple[int, int]]:
 
 def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
     provisioned = False
-    link: DropLink | None = None
+    links: list[DropLink] = []
     with ScenarioRun(NAME, config, KNOWN) as sr:
         run, outcome, seed = sr.run, sr.outcome, sr.seed
         rng = random.Random(seed)
@@ -152,14 +152,15 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         kill_at_elapsed = run.elapsed() + config.warmup
         if config.stale_replica:
             sleep_until(run, kill_at_elapsed - config.stale_replica, load)
-            replica_host = cluster.spec(next(iter(replicas))).host
-            link = DropLink(victim_spec.host, victim_spec.port, replica_host)
-            sr.cleanup(link.heal, state)
-            run.fault(INVOKE, "drop-replication", link.describe())
-            link.inject(state)
-            run.fault(OK, "drop-replication", link.describe())
+            for replica_name in replicas:  # every replica of the victim goes stale
+                link = DropLink(victim_spec.host, victim_spec.port, cluster.spec(replica_name).host)
+                links.append(link)
+                sr.cleanup(link.heal, state)
+                run.fault(INVOKE, "drop-replication", link.describe())
+                link.inject(state)
+                run.fault(OK, "drop-replication", link.describe())
+                run.say(f"replication stream cut: {link.describe()} (the replica goes stale)")
             run.bus.fire("fault", fault="drop-replication", active=True)
-            run.say(f"replication stream cut: {link.describe()} (the replica goes stale)")
         sleep_until(run, kill_at_elapsed, load)
         # 4. the fault
         run.phase("fault")
@@ -185,9 +186,10 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
             return None
 
         new_master = probe.wait_for(promoted, failover_timeout)
-        if link is not None:
+        for link in links:
             link.heal(state)
             run.fault(INFO if new_master is None else OK, "heal-replication", link.describe())
+        if links:
             run.bus.fire("fault", fault="drop-replication", active=False)
         if new_master is None:
             run.say(f"no replica took over {victim['slots']} within {failover_timeout:g} s")

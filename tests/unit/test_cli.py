@@ -82,8 +82,32 @@ def test_unknown_command_is_usage_error(state):
     assert run(state, "frobnicate").exit_code == 2
 
 
-def test_list_runs(state):
-    assert run(state, "list").exit_code == 0
+def test_list_names_every_scenario(state):
+    result = run(state, "list")
+    assert result.exit_code == 0
+    assert "master-kill" in result.output and "replica-stop" in result.output
+
+
+def test_unknown_scenario_is_one_line_naming_the_known_ones(state):
+    result = run(state, "run", "master-kil")
+    assert result.exit_code == 2
+    assert result.output.strip() == ("chaos: error: unknown scenario 'master-kil'; known scenarios: master-kill, "
+                                     "replica-stop (see `chaos list`)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["master-kill", "--slo", "failover_secs<=3"], "unknown measurement 'failover_secs'"),
+    (["master-kill", "--slo", "failover_seconds"], "NAME OP NUMBER"),
+    (["master-kill", "--target", "redis-1", "--target-key", "k"], "either --target or --target-key"),
+    (["master-kill", "--replicas-per-master", "0"], "--replicas-per-master"),
+    (["replica-stop", "--down-seconds", "0"], "--down-seconds"),
+    (["replica-stop", "--mode", "pause"], "'pause' is not one of"),
+])
+def test_bad_run_options_fail_before_anything_starts(state, tmp_path, args, message):
+    result = run(state, "run", *args, "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "run").exists() and state.load()["topologies"] == {}
 
 
 def test_missing_mariadbd_names_the_fix(state, tmp_path):
