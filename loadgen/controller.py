@@ -119,13 +119,6 @@ class LoadController:
             raise ChaosError(f"the load process exited with code {proc.returncode}: {tail} "
                              f"(see {self.log_path})")
 
-    def totals(self) -> dict[str, int]:
-        out = {"ok": 0, "fail": 0, "info": 0}
-        for s in self.seconds:
-            for k in out:
-                out[k] += s.get(k, 0)
-        return out
-
 
 def _terminate(proc: subprocess.Popen, timeout: float) -> None:
     if proc.poll() is None:

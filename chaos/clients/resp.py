@@ -199,9 +199,6 @@ class ClusterClient:
         node = self.node_for_slot(slot)
         return node, self.conn(node).call(*args)
 
-    def call_key(self, key: str, *args: Any) -> tuple[str, Any]:
-        return self.call_slot(key_slot(key.encode()), *args)
-
     def read_keys(self, keys: Iterable[str], batch: int = 500, attempts: int = 50,
                   pause: float = 0.1) -> dict[str, str | None]:
         """Final read: key → value (None when absent), with MGET batches per slot. Retries

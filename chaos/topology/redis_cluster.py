@@ -23,7 +23,6 @@ from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
 from chaos.state import StateDir
 from chaos.topology.redis_info import (
     SLOTS,
-    ClusterNode,
     format_slots,
     parse_cluster_nodes,
     parse_info,
@@ -279,18 +278,6 @@ class RedisCluster:
         return stopped
 
     # -- inspection --------------------------------------------------------------------------
-    def cluster_view(self) -> dict[str, ClusterNode]:
-        """address → node, as the first answering node sees the cluster."""
-        for spec in self.specs:
-            if self.backend.status(spec.name) != NodeStatus.RUNNING:
-                continue
-            try:
-                text = self.client(spec).execute_command("CLUSTER", "NODES")
-            except redis.RedisError:
-                continue
-            return {n.address: n for n in parse_cluster_nodes(text)}
-        return {}
-
     def status(self) -> list[dict[str, Any]]:
         """One row per node: name, address, role, follows, slots, keys, link, pid, process."""
         by_id: dict[str, str] = {}
