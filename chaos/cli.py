@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -266,6 +267,48 @@ _load_command("mysql", """Drive the MySQL workload through the source of the mys
       chaos up mysql-replication && chaos load mysql --duration 10 --users 8
       chaos load mysql --rate 1000
     """)
+
+
+def _scenario_of(run_dir: str) -> Any:
+    from chaos.scenarios_registry import load as load_scenario
+
+    path = Path(run_dir) / "result.json"
+    try:
+        name = json.loads(path.read_text()).get("scenario")
+    except (OSError, ValueError) as exc:
+        raise ChaosError(f"cannot read {path} ({exc}); give the directory of a run") from None
+    module = load_scenario(name) if name else None
+    if module is None:
+        raise ChaosError(f"{path} names scenario {name!r}, which this chaos does not know")
+    return module
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--slo", multiple=True, help="Check these instead of the run's own SLOs (repeatable).")
+def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
+    """Recompute a finished run's verdict from its files: history.jsonl, timeline.jsonl and the
+    final read (checkers are pure functions of them); what could only be measured live (replica
+    comparison, table checksums) is kept. Rewrites result.json, report.md and metrics.prom.
+
+    \b
+    Examples:
+      chaos analyze runs/master-kill-20261129T150155Z
+      chaos analyze runs/master-kill-20261129T150155Z --slo 'write_unavailable_seconds<=3'
+    """
+    raise SystemExit(_scenario_of(run_dir).reanalyze_run(Path(run_dir), list(slo)))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+def report(run_dir: str) -> None:
+    """Print a run's report (Markdown), rendered again from its result.json.
+
+    \b
+    Example:
+      chaos report runs/replica-stop-20261129T151659Z | less
+    """
+    click.echo(_scenario_of(run_dir).report_text(Path(run_dir)))
 
 
 @cli.command("list")

@@ -133,13 +133,13 @@ class Analysis:
 
 def analyze_history(history: Path, read_final: Callable[[set[str]], dict[str, Any]],
                     group: Callable[[Any], str | None], phases: list[tuple[str, float]],
-                    write_f: str = "write") -> Analysis:
+                    write_f: str = "write", extra: tuple[Any, ...] = ()) -> Analysis:
     """One pass over the history feeds every checker; then one final read of every key written
     (``write_f`` operations) and every counter."""
     writes, counters, ops = WriteSetChecker(write_f), CounterChecker(), OpCounter()
     availability = AvailabilityChecker(group, fs=(write_f,))
     latency = LatencyChecker(phases or None)
-    run_checkers(read_history(history), writes, counters, availability, latency, ops)
+    run_checkers(read_history(history), writes, counters, availability, latency, ops, *extra)
     final = read_final(writes.attempted_keys() | set(counters.counters))
     return Analysis(ops.result(), writes.result(final), counters.result(final),
                          availability.result(), latency.result())

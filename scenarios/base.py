@@ -16,7 +16,7 @@ import click
 from chaos.backends.base import NodeSpec
 from chaos.errors import ChaosError
 from chaos.interrupts import deferred_interrupts
-from chaos.metrics import RunMetrics
+from chaos.metrics import FINAL_GAUGES, RunMetrics
 from chaos.progress import Progress
 from chaos.runner import Run, iso, make_run_dir, merge_run_history, write_json
 from chaos.slo import Slo, parse_slo
@@ -82,6 +82,7 @@ class Outcome:
     fault: dict[str, Any] | None = None
     topology: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # what `chaos analyze` needs to recompute
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -117,6 +118,7 @@ def finish(run: Run, config: Any, outcome: Outcome, slos: list[Slo], metrics: Ru
         "fault": outcome.fault,
         "measurements": outcome.measurements,
         "checks": checks,
+        "context": outcome.context,
     }
     if outcome.error:
         result["error"] = outcome.error
@@ -155,6 +157,21 @@ def sleep_until(run: Run, elapsed: float, load: Any) -> None:
             load.wait(1)
             raise ChaosError(f"the load process ended early; see {load.log_path}")
         time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
+
+
+def save_final_read(path: Path, final: dict[str, Any]) -> None:
+    """The final read, one ``[key, value]`` per line, so a verdict can be recomputed later."""
+    with open(path, "w") as out:
+        for key, value in final.items():
+            out.write(json.dumps([key, value], separators=(",", ":")) + "\n")
+
+
+def load_final_read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path) as lines:
+            return dict(json.loads(line) for line in lines)
+    except FileNotFoundError:
+        raise ChaosError(f"{path} is missing: only a finished run can be analyzed again") from None
 
 
 def read_timeline(path: Path) -> list[dict[str, Any]]:
@@ -243,3 +260,58 @@ class ScenarioRun:
         click.echo(summary_table(result, headline))
         click.echo(f"run directory: {self.run.dir}")
         return 0 if result["passed"] else 1
+
+
+def reanalyze(run_dir: Path, slo_texts: list[str], known: set[str], headline: list[str],
+              analyze: Callable[[Path, dict[str, Any]], tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
+    """`chaos analyze RUN_DIR`: recompute measurements and checks from a finished run's files
+    (history, timeline, final read; what was measured live is kept), with the run's own SLOs or
+    new ones; rewrite result.json, report.md and metrics.prom."""
+    result = read_result(run_dir)
+    if result.get("interrupted") or result.get("error") or not result.get("context"):
+        raise ChaosError(f"{run_dir} holds a run that did not finish; there is no complete history to analyze")
+    slos = parse_slos(slo_texts or result["config"].get("slo", []), known)
+    measurements, checks = analyze(run_dir, result)
+    checks += [slo.check(measurements) for slo in slos]
+    result.update(measurements=measurements, checks=checks, passed=all(c["passed"] for c in checks),
+                  reanalyzed_at=iso(time.time()))
+    result["config"]["slo"] = [str(slo) for slo in slos]
+    write_json(run_dir / "result.json", result)
+    (run_dir / "report.md").write_text(render(result))
+    update_final_metrics(run_dir / "metrics.prom", measurements, result["passed"])
+    click.echo(summary_table(result, headline))
+    return 0 if result["passed"] else 1
+
+
+def update_final_metrics(path: Path, measurements: dict[str, Any], passed: bool) -> None:
+    """Put recomputed final values into metrics.prom, keeping the live series the run wrote."""
+    fresh = RunMetrics("x", "y")
+    fresh.set_final(measurements, passed)
+    finals = {f"chaos_{name}" for name in FINAL_GAUGES} | {"chaos_run_passed"}
+    values = {sample.name: sample.value for family in fresh.registry.collect() for sample in family.samples
+              if sample.name in finals}
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    out = []
+    for line in lines:
+        name = line.split("{", 1)[0]
+        if not line.startswith("#") and name in values and "{" in line:
+            line = f"{line.rsplit(' ', 1)[0]} {float(values[name])!r}"
+        out.append(line)
+    path.write_text("\n".join(out) + "\n")
+
+
+def read_result(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / "result.json").read_text())
+    except FileNotFoundError:
+        raise ChaosError(f"{run_dir} has no result.json; give the directory of a run") from None
+    except ValueError as exc:
+        raise ChaosError(f"{run_dir / 'result.json'} is not valid JSON ({exc})") from None
+
+
+def report_text(run_dir: Path) -> str:
+    """report.md rendered again from result.json (`chaos report RUN_DIR`)."""
+    return render(read_result(run_dir))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,8 +33,12 @@ from scenarios.base import (
     ScenarioRun,
     check,
     copy_node_files,
+    load_final_read,
     read_timeline,
+    reanalyze,
+    report_text,  # noqa: F401  (the scenario's `chaos report`)
     run_options,
+    save_final_read,
     sleep_until,
 )
 
@@ -226,64 +232,97 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         load.stop()
         run.say(f"load stopped after {run.elapsed():.1f} s")
         probe.stop()
-        history = merge_run_history(run)
-        # 8. verdicts
-        after = cluster.status()
-        outcome.topology["after"] = after
+        merge_run_history(run)
+        # 8. verdicts, from the files the run wrote (so `chaos analyze` can recompute them)
+        outcome.topology["after"] = cluster.status()
         run.say("final read of every key written; comparing masters with their replicas")
-        victim_slot_set = victim_slots
-
-        def group(op: Any) -> str | None:
-            slot = key_slot(op.key.encode())
-            return "victim" if any(lo <= slot <= hi for lo, hi in victim_slot_set) else "others"
-
-        analysis = analyze_history(history, cluster_final_read([s.address for s in cluster.specs]), group, run.phases)
-        consistency = compare_replicas(cluster)
-        samples = read_timeline(run.dir / "timeline.jsonl")
-        promotion = first_promotion(samples, replicas, first_slot, after=kill_t)
-        rejoin_t = first_rejoin(samples, victim_name, promotion["address"], restart_t) if promotion else None
-        server_view = server_events(cluster, run, kill_t)
-        append_timeline(run.dir / "timeline.jsonl", server_view)
-        won = next((e for e in server_view if e["event"] == "election_won"
-                    and promotion and e["node"] == promotion["node"]), None)
-        avail = analysis.availability
-        lost_keys = analysis.writes.pop("lost_keys")
-        (run.dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in lost_keys))
-        m: dict[str, Any] = {
-            "failover_seconds": round(promotion["time"] - kill_t, 6) if promotion else None,
-            "failover_seconds_from_log": round(won["after_fault"], 6) if won else None,
-            "promoted": promotion["address"] if promotion else None,
-            "cluster_down_seconds": cluster_down(samples)["cluster_down_seconds"],
-            "write_unavailable_seconds": avail.get("victim", {}).get("longest_unavailable_seconds"),
-            "write_unavailable_seconds_other_slots": avail.get("others", {}).get("longest_unavailable_seconds"),
-            "rejoin_seconds": round(rejoin_t - restart_t, 6) if rejoin_t is not None else None,
-            "lost_writes": analysis.writes["lost"],
-            "unacked_applied_writes": analysis.writes["unacked_applied"],
-            "recovered_writes": analysis.writes["recovered"],
-            "failed_applied_writes": analysis.writes["failed_applied"],
-            "lost_increments": analysis.counters["lost_increments"],
-            "unacked_applied_increments": analysis.counters["unacked_applied_increments"],
-            "node_timeout_ms": node_timeout_ms,
-            "ops": analysis.ops,
-            "latency_ms": analysis.latency,
-            "writes": analysis.writes,
-            "counters": {k: v for k, v in analysis.counters.items() if k != "per_key"},
-            "availability": avail,
-            "consistency": consistency,
-            "server_view": server_view,
-            "probe_samples": probe.samples,
+        append_timeline(run.dir / "timeline.jsonl", server_events(cluster, run, kill_t))
+        outcome.context = {
+            "victim": victim_name, "victim_slots": victim_slots, "replicas": replicas, "first_slot": first_slot,
+            "kill_t": kill_t, "restart_t": restart_t, "phases": run.phases, "node_timeout_ms": node_timeout_ms,
+            "rejoin_timeout": config.rejoin_timeout,
         }
-        if rejoin_t is None:
-            m["rejoin_reason"] = ("no replica was promoted" if not promotion else
-                                  f"{victim_name} was not a linked replica of {promotion['node']} within "
-                                  f"{config.rejoin_timeout:g} s of its restart")
-        outcome.measurements = m
-        outcome.checks = [
-            check("failover_happened", promotion is not None, m["failover_seconds"]),
-            check("old_master_rejoined_as_replica", rejoin_t is not None, m["rejoin_seconds"]),
-            check("replicas_consistent", consistency["consistent"], consistency["mismatches"], "==0"),
-        ]
+        live_read = cluster_final_read([s.address for s in cluster.specs])
+
+        def read_and_keep(keys: set[str]) -> dict[str, Any]:
+            final = live_read(keys)
+            save_final_read(run.dir / FINAL_READ, final)
+            return final
+
+        live = {"consistency": compare_replicas(cluster), "probe_samples": probe.samples}
+        outcome.measurements, outcome.checks = measure(run.dir, outcome.context, read_and_keep, live)
     return sr.conclude(MEASUREMENTS)
+
+
+FINAL_READ = "final-read.jsonl"
+
+
+def measure(run_dir: Path, ctx: dict[str, Any], read_final: Callable[[set[str]], dict[str, Any]],
+            live: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Measurements and checks from the run directory's history and timeline, the final read,
+    and what could only be measured live (``consistency``)."""
+    kill_t, restart_t, victim = ctx["kill_t"], ctx["restart_t"], ctx["victim"]
+    victim_slots = [tuple(r) for r in ctx["victim_slots"]]
+
+    def group(op: Any) -> str | None:
+        slot = key_slot(op.key.encode())
+        return "victim" if any(lo <= slot <= hi for lo, hi in victim_slots) else "others"
+
+    analysis = analyze_history(run_dir / "history.jsonl", read_final, group, [tuple(p) for p in ctx["phases"]])
+    samples = read_timeline(run_dir / "timeline.jsonl")
+    promotion = first_promotion(samples, ctx["replicas"], ctx["first_slot"], after=kill_t)
+    rejoin_t = first_rejoin(samples, victim, promotion["address"], restart_t) if promotion else None
+    server_view = [{**e, "after_fault": round(e["time"] - kill_t, 6)} for e in samples if e.get("source") == "log"]
+    won = next((e for e in server_view if e["event"] == "election_won"
+                and promotion and e["node"] == promotion["node"]), None)
+    avail = analysis.availability
+    lost_keys = analysis.writes.pop("lost_keys")
+    (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in lost_keys))
+    consistency = live["consistency"]
+    m: dict[str, Any] = {
+        "failover_seconds": round(promotion["time"] - kill_t, 6) if promotion else None,
+        "failover_seconds_from_log": round(won["after_fault"], 6) if won else None,
+        "promoted": promotion["address"] if promotion else None,
+        "cluster_down_seconds": cluster_down(samples)["cluster_down_seconds"],
+        "write_unavailable_seconds": avail.get("victim", {}).get("longest_unavailable_seconds"),
+        "write_unavailable_seconds_other_slots": avail.get("others", {}).get("longest_unavailable_seconds"),
+        "rejoin_seconds": round(rejoin_t - restart_t, 6) if rejoin_t is not None else None,
+        "lost_writes": analysis.writes["lost"],
+        "unacked_applied_writes": analysis.writes["unacked_applied"],
+        "recovered_writes": analysis.writes["recovered"],
+        "failed_applied_writes": analysis.writes["failed_applied"],
+        "lost_increments": analysis.counters["lost_increments"],
+        "unacked_applied_increments": analysis.counters["unacked_applied_increments"],
+        "node_timeout_ms": ctx["node_timeout_ms"],
+        "ops": analysis.ops,
+        "latency_ms": analysis.latency,
+        "writes": analysis.writes,
+        "counters": {k: v for k, v in analysis.counters.items() if k != "per_key"},
+        "availability": avail,
+        "consistency": consistency,
+        "server_view": server_view,
+        "probe_samples": live.get("probe_samples"),
+    }
+    if rejoin_t is None:
+        m["rejoin_reason"] = ("no replica was promoted" if not promotion else
+                              f"{victim} was not a linked replica of {promotion['node']} within "
+                              f"{ctx['rejoin_timeout']:g} s of its restart")
+    checks = [
+        check("failover_happened", promotion is not None, m["failover_seconds"]),
+        check("old_master_rejoined_as_replica", rejoin_t is not None, m["rejoin_seconds"]),
+        check("replicas_consistent", consistency["consistent"], consistency["mismatches"], "==0"),
+    ]
+    return m, checks
+
+
+def reanalyze_run(run_dir: Path, slos: list[str]) -> int:
+    return reanalyze(run_dir, slos, KNOWN, MEASUREMENTS, analyze)
+
+
+def analyze(run_dir: Path, result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Recompute a finished run's verdict from its files (`chaos analyze RUN_DIR`)."""
+    stored = load_final_read(run_dir / FINAL_READ)
+    return measure(run_dir, result["context"], lambda keys: stored, result["measurements"])
 
 
 def restart_if_stopped(cluster: RedisCluster, name: str) -> None:
@@ -303,7 +342,7 @@ def append_timeline(path: Any, events: list[dict[str, Any]]) -> None:
 
 
 def server_events(cluster: RedisCluster, run: Run, fault_t: float) -> list[dict[str, Any]]:
-    """The nodes' own log lines about the failover, with run time and time after the fault."""
+    """The nodes' own log lines about the failover (from a second before the fault), in run time."""
     events = []
     for spec in cluster.specs:
         try:
@@ -313,7 +352,7 @@ def server_events(cluster: RedisCluster, run: Run, fault_t: float) -> list[dict[
         for e in parse_redis_log(lines, spec.name):
             t = e["wall"] - run.wall0
             if t >= fault_t - 1.0:
-                events.append({**e, "time": round(t, 6), "after_fault": round(t - fault_t, 6)})
+                events.append({**e, "time": round(t, 6)})
     return sorted(events, key=lambda e: e["time"])
 
 

@@ -10,12 +10,15 @@ compare every table of every non-system database, and read back every acknowledg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from chaos.backends.base import NodeStatus
+from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import gtid_reached, lag_summary
 from chaos.errors import ChaosError
 from chaos.history import INVOKE, OK
@@ -38,8 +41,12 @@ from scenarios.base import (
     ScenarioRun,
     check,
     copy_node_files,
+    load_final_read,
     read_timeline,
+    reanalyze,
+    report_text,  # noqa: F401  (the scenario's `chaos report`)
     run_options,
+    save_final_read,
     sleep_until,
 )
 
@@ -165,56 +172,82 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
         probe.stop()
         run.say(f"load stopped after {run.elapsed():.1f} s; replica {'has' if settled else 'has NOT'} "
                 f"applied everything ({final_target})")
-        history = merge_run_history(run)
+        merge_run_history(run)
         outcome.topology["after"] = topo.status()
         run.say("reading back every insert on both servers; checksumming every table")
-        on_source: dict[str, Any] = {}
+        outcome.context = {"mode": config.mode, "fault_t": fault_t, "restart_t": restart_t, "target_gtid": target,
+                           "phases": run.phases}
 
-        def read_final(keys: set[str]) -> dict[str, Any]:
+        def read_and_keep(keys: set[str]) -> dict[str, Any]:
             ids = sorted(k for k in keys if k.isdigit())
-            on_source.update(read_rows(topo, source, ids))
-            return read_rows(topo, replica, ids)
+            save_final_read(run.dir / FINAL_READ_SOURCE, read_rows(topo, source, ids))
+            on_replica = read_rows(topo, replica, ids)
+            save_final_read(run.dir / FINAL_READ, on_replica)
+            return on_replica
 
-        analysis = analyze_history(history, read_final, lambda op: "chaos.items", run.phases, write_f="insert")
-        lost_keys = analysis.writes.pop("lost_keys")
-        (run.dir / "lost-rows.txt").write_text("".join(f"{k}\n" for k in lost_keys))
-        lost_on_source = sum(1 for k in lost_keys if k not in on_source)
-        comparison = compare_tables(topo)
-        errors = replication_errors(topo)
-        samples = read_timeline(run.dir / "timeline.jsonl")
-        lag = lag_summary(samples, fault_t, restart_t, target)
-        during = count_acked_between(history, "insert", fault_t, restart_t)
-        m: dict[str, Any] = {
-            "mode": config.mode,
-            "replica_down_seconds": round(restart_t - fault_t, 6),
-            "max_lag_seconds": lag["max_lag_seconds"],
-            "max_lag_before_fault_seconds": lag["max_lag_before_fault_seconds"],
-            "max_seconds_behind_master": lag["max_seconds_behind_master"],
-            "catchup_seconds": lag["catchup_seconds"],
-            "writes_during_outage": during,
-            "lost_rows": analysis.writes["lost"],
-            "lost_rows_on_source": lost_on_source,
-            "unacked_applied_rows": analysis.writes["unacked_applied"],
-            "checksum_match": comparison["checksum_match"],
-            "replication_errors": errors["count"],
-            "replication_error_detail": errors,
-            "ops": analysis.ops,
-            "latency_ms": analysis.latency,
-            "inserts": analysis.writes,
-            "availability": analysis.availability,
-            "tables": comparison,
-            "heartbeats": heartbeat.beats,
-            "probe_samples": probe.samples,
-        }
-        outcome.measurements = m
-        outcome.checks = [
-            check("replica_caught_up", lag["catchup_seconds"] is not None, lag["catchup_seconds"]),
-            check("no_lost_rows", m["lost_rows"] == 0, m["lost_rows"], "==0"),
-            check("checksums_match", comparison["checksum_match"], ", ".join(comparison["mismatched_tables"]) or 0),
-            check("no_replication_errors", errors["count"] == 0 and errors["slave_skip_errors"] in (None, "OFF", ""),
-                  errors["count"], "==0"),
-        ]
+        live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
+                "heartbeats": heartbeat.beats, "probe_samples": probe.samples}
+        outcome.measurements, outcome.checks = measure(run.dir, outcome.context, read_and_keep, live)
     return sr.conclude(MEASUREMENTS)
+
+
+FINAL_READ, FINAL_READ_SOURCE = "final-read.jsonl", "final-read-source.jsonl"
+
+
+def measure(run_dir: Path, ctx: dict[str, Any], read_final: Callable[[set[str]], dict[str, Any]],
+            live: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Measurements and checks from the run directory's history, timeline and final reads
+    (``read_final`` reads the replica and keeps the source's rows in final-read-source.jsonl), and
+    what could only be measured live (tables, replication errors)."""
+    fault_t, restart_t = ctx["fault_t"], ctx["restart_t"]
+    during = WindowCounter("insert", fault_t, restart_t)
+    analysis = analyze_history(run_dir / "history.jsonl", read_final, lambda op: "chaos.items",
+                               [tuple(p) for p in ctx["phases"]], write_f="insert", extra=(during,))
+    lost_keys = analysis.writes.pop("lost_keys")
+    (run_dir / "lost-rows.txt").write_text("".join(f"{k}\n" for k in lost_keys))
+    on_source = load_final_read(run_dir / FINAL_READ_SOURCE)
+    lag = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx["target_gtid"])
+    comparison, errors = live["tables"], live["replication_error_detail"]
+    m: dict[str, Any] = {
+        "mode": ctx["mode"],
+        "replica_down_seconds": round(restart_t - fault_t, 6),
+        "max_lag_seconds": lag["max_lag_seconds"],
+        "max_lag_before_fault_seconds": lag["max_lag_before_fault_seconds"],
+        "max_seconds_behind_master": lag["max_seconds_behind_master"],
+        "catchup_seconds": lag["catchup_seconds"],
+        "writes_during_outage": during.count,
+        "lost_rows": analysis.writes["lost"],
+        "lost_rows_on_source": sum(1 for k in lost_keys if k not in on_source),
+        "unacked_applied_rows": analysis.writes["unacked_applied"],
+        "checksum_match": comparison["checksum_match"],
+        "replication_errors": errors["count"],
+        "replication_error_detail": errors,
+        "ops": analysis.ops,
+        "latency_ms": analysis.latency,
+        "inserts": analysis.writes,
+        "availability": analysis.availability,
+        "tables": comparison,
+        "heartbeats": live.get("heartbeats"),
+        "probe_samples": live.get("probe_samples"),
+    }
+    checks = [
+        check("replica_caught_up", lag["catchup_seconds"] is not None, lag["catchup_seconds"]),
+        check("no_lost_rows", m["lost_rows"] == 0, m["lost_rows"], "==0"),
+        check("checksums_match", comparison["checksum_match"], ", ".join(comparison["mismatched_tables"]) or 0),
+        check("no_replication_errors", errors["count"] == 0 and errors["slave_skip_errors"] in (None, "OFF", ""),
+              errors["count"], "==0"),
+    ]
+    return m, checks
+
+
+def reanalyze_run(run_dir: Path, slos: list[str]) -> int:
+    return reanalyze(run_dir, slos, KNOWN, MEASUREMENTS, analyze)
+
+
+def analyze(run_dir: Path, result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Recompute a finished run's verdict from its files (`chaos analyze RUN_DIR`)."""
+    stored = load_final_read(run_dir / FINAL_READ)
+    return measure(run_dir, result["context"], lambda keys: stored, result["measurements"])
 
 
 def start_replica(topo: MysqlReplication, mode: str) -> None:
@@ -236,13 +269,6 @@ def heal(topo: MysqlReplication, sql_thread_stopped: list[bool]) -> None:
 
 
 
-
-
-def count_acked_between(history: Any, f: str, start: float, end: float) -> int:
-    from chaos.history import read_history
-
-    return sum(1 for op in read_history(history)
-               if op.type == OK and op.f == f and start <= op.time <= end and op.process != "nemesis")
 
 
 

@@ -25,3 +25,16 @@ class OpCounter:
             for k, v in counts.items():
                 total[k] += v
         return {**total, "by_f": {f: dict(c) for f, c in sorted(self.by_f.items())}}
+
+
+class WindowCounter:
+    """Acknowledged ``f`` operations that completed within [start, end] (run seconds)."""
+
+    def __init__(self, f: str, start: float, end: float):
+        self.f, self.start, self.end = f, start, end
+        self.count = 0
+
+    def feed(self, invoke: Op, completion: Op | None) -> None:
+        if invoke.f == self.f and completion is not None and completion.type == "ok" \
+                and self.start <= completion.time <= self.end:
+            self.count += 1

@@ -79,6 +79,18 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     gaps = [b - a for a, b in zip(probe_times, probe_times[1:])]
     assert sorted(gaps)[len(gaps) // 2] <= 0.02  # sampled about every 10 ms
     assert any(s["source"] == "log" and s["event"] == "election_won" for s in timeline)
+    # the verdict can be recomputed from the files alone, and judged against other SLOs
+    runner = CliRunner()
+    again = runner.invoke(cli, ["analyze", str(out)])
+    assert again.exit_code == 0, again.output
+    r2 = json.loads((out / "result.json").read_text())
+    for key in ("failover_seconds", "cluster_down_seconds", "write_unavailable_seconds", "rejoin_seconds",
+                "lost_writes", "ops", "latency_ms", "consistency"):
+        assert r2["measurements"][key] == m[key], key
+    assert "reanalyzed_at" in r2 and r2["checks"] == r["checks"]
+    stricter = runner.invoke(cli, ["analyze", str(out), "--slo", "failover_seconds<=0.5"])
+    assert stricter.exit_code == 1 and "failover_seconds<=0.5" in stricter.output
+    assert runner.invoke(cli, ["report", str(out)]).output.startswith("# master-kill — FAILED")
     # nothing left running: the run provisioned the cluster and tore it down
     assert state_dir.topology("redis-cluster") is None
     pids = [n["pid"] for n in r["topology"]["before"]]

@@ -51,6 +51,12 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
         assert all(s["up"] and s["sql_thread"] == "No" and s["seconds_behind_master"] is None for s in outage)
     else:
         assert all(not s["up"] for s in outage)
+    if mode == "kill":  # recomputed from the files alone: the same verdict
+        again = CliRunner().invoke(cli, ["analyze", str(out)])
+        assert again.exit_code == 0, again.output
+        m2 = json.loads((out / "result.json").read_text())["measurements"]
+        for key in ("max_lag_seconds", "catchup_seconds", "writes_during_outage", "lost_rows", "ops", "tables"):
+            assert m2[key] == m[key], key
     prom = (out / "metrics.prom").read_text()
     assert "chaos_replica_catchup_seconds" in prom and "chaos_lost_rows" in prom
     assert 'chaos_replication_lag_seconds{method="heartbeat"' in prom

@@ -129,3 +129,10 @@ def test_mysql_port_in_use_is_named(state):
     assert result.exit_code == 2
     assert "127.0.0.22:17308" in result.output and "already in use" in result.output
     assert state.topology("mysql-replication") is None
+
+
+def test_analyze_and_report_need_a_run_directory(tmp_path):
+    for command in ("analyze", "report"):
+        result = CliRunner().invoke(cli, [command, str(tmp_path)])
+        assert result.exit_code == 2
+        assert "result.json" in result.output and "Traceback" not in result.output

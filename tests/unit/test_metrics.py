@@ -54,3 +54,20 @@ def test_metrics_port_in_use_is_a_one_line_error():
         port = s.getsockname()[1]
         with pytest.raises(ChaosError, match=f"127.0.0.1:{port}.*--metrics-port"):
             RunMetrics("x", "y").serve(port)
+
+
+def test_update_final_metrics_keeps_live_series(tmp_path):
+    from scenarios.base import update_final_metrics
+
+    bus = EventBus()
+    metrics = RunMetrics("master-kill", "r").attach(bus)
+    bus.fire("second", t=1.0, ok=5, fail=0, info=0, buckets=[5] + [0] * 15, sum_ms=1.0)
+    metrics.set_final({"failover_seconds": 2.0}, passed=True)
+    path = tmp_path / "metrics.prom"
+    metrics.write(path)
+    update_final_metrics(path, {"failover_seconds": 3.5}, passed=False)
+    text = path.read_text()
+    assert 'chaos_failover_seconds{run_id="r",scenario="master-kill"} 3.5' in text
+    assert 'chaos_run_passed{run_id="r",scenario="master-kill"} 0.0' in text
+    assert 'chaos_ops_total{result="ok",run_id="r",scenario="master-kill"} 5.0' in text
+    assert 'chaos_op_latency_seconds_count{run_id="r",scenario="master-kill"} 5.0' in text
