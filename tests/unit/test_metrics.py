@@ -71,3 +71,34 @@ def test_update_final_metrics_keeps_live_series(tmp_path):
     assert 'chaos_run_passed{run_id="r",scenario="master-kill"} 0.0' in text
     assert 'chaos_ops_total{result="ok",run_id="r",scenario="master-kill"} 5.0' in text
     assert 'chaos_op_latency_seconds_count{run_id="r",scenario="master-kill"} 5.0' in text
+
+
+def test_push_to_a_pushgateway_on_loopback():
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_PUT(self):  # noqa: N802 - the http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, body.decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        metrics = RunMetrics("master-kill", "run-9")
+        metrics.set_final({"failover_seconds": 1.5}, passed=True)
+        assert metrics.push(f"http://127.0.0.1:{server.server_port}") is None
+    finally:
+        server.shutdown()
+    (path, body), = received
+    assert path == "/metrics/job/chaos/run_id/run-9/scenario/master-kill"
+    assert "chaos_failover_seconds" in body and "1.5" in body
+    assert "refused" in RunMetrics("x", "y").push(f"http://127.0.0.1:{free_port()}")
