@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chaos.runner import Run, redis_load  # noqa: E402
+from chaos.runner import Run, start_load  # noqa: E402
 from chaos.state import StateDir  # noqa: E402
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig  # noqa: E402
 
@@ -48,7 +48,7 @@ def harness(cluster: RedisCluster, users: int, seconds: float, workdir: Path) ->
     run_dir = workdir / "run"
     run_dir.mkdir()
     run = Run("bench", run_dir)
-    controller = redis_load(run, [s.address for s in cluster.specs], users, seconds + 2, None, 0)
+    controller = start_load(run, "redis", users, seconds + 2, seeds=[s.address for s in cluster.specs])
     controller.wait(seconds + 60)
     steady = controller.seconds[1:-1]  # drop process start-up and the last partial second
     return sum(s["ok"] for s in steady) / max(1, len(steady))

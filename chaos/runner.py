@@ -88,7 +88,7 @@ class Run:
         return at
 
 
-def start_load(run: Run, workload: str, users: int, duration: float, rate: float | None, seed: int,
+def start_load(run: Run, workload: str, users: int, duration: float, rate: float | None = None, seed: int = 0,
                env: dict[str, str] | None = None, workers: int = 1, master_bind: str = "127.0.0.1",
                master_port: int = 5557, **target: Any) -> LoadController:
     """Start the load processes; ``target`` is ``seeds=[...]`` (redis) or ``mysql={...}``."""
@@ -104,9 +104,6 @@ def start_load(run: Run, workload: str, users: int, duration: float, rate: float
     return controller
 
 
-def redis_load(run: Run, seeds: list[str], users: int, duration: float, rate: float | None,
-               seed: int, **options: Any) -> LoadController:
-    return start_load(run, "redis", users, duration, rate, seed, seeds=seeds, **options)
 
 
 def merge_run_history(run: Run) -> Path:

@@ -72,6 +72,7 @@ class LoadController:
 
     def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
+        series = open(self.out_dir / "load-seconds.jsonl", "a")
         for line in self._proc.stdout:
             try:
                 data = json.loads(line)
@@ -80,11 +81,14 @@ class LoadController:
             if data.get("done"):
                 continue
             self.seconds.append(data)
+            series.write(line if line.endswith("\n") else line + "\n")
+            series.flush()
             if self.on_second is not None:
                 try:
                     self.on_second(data)
                 except Exception:  # a listener's trouble never stops the load relay
                     pass
+        series.close()
         self.done.set()
 
     def running(self) -> bool:

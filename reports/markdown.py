@@ -13,6 +13,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fault_time(result: dict[str, Any]) -> float | None:
+    ctx = result.get("context") or {}
+    return ctx.get("kill_t", ctx.get("fault_t"))
+
+
 def render(result: dict[str, Any]) -> str:
     m = result.get("measurements", {})
     fault = result.get("fault") or {}
@@ -53,6 +58,16 @@ def render(result: dict[str, Any]) -> str:
         for phase, lat in latency.items():
             lines.append(f"| {phase} | {lat['count']} | {_fmt(lat['p50'])} | {_fmt(lat['p95'])} | "
                          f"{_fmt(lat['p99'])} | {_fmt(lat['max'])} |")
+    seconds = result.get("per_second") or []
+    if seconds:
+        fault_at = _fault_time(result)
+        shown = [row for row in seconds if len(seconds) <= 40 or row[2] or row[3]
+                 or (fault_at is not None and fault_at - 3 <= row[0] <= fault_at + 3)]
+        lines += ["", "## The clients' view, per second" + (" (seconds with errors, and around the fault)"
+                                                            if len(shown) < len(seconds) else ""),
+                  "", "| t (s) | ok | fail | info | p50 ms | p99 ms |", "|---|---|---|---|---|---|"]
+        for t, ok, fail, info, p50, p99 in shown:
+            lines.append(f"| {t:.0f} | {ok} | {fail} | {info} | {_fmt(p50)} | {_fmt(p99)} |")
     server = m.get("server_view")
     if server:
         lines += ["", "## The servers' own view (from their logs, seconds after the fault)", "",

@@ -34,6 +34,7 @@ class RunConfig:
     users: int = 20
     rate: float | None = None
     seed: int | None = None
+    workers: int = 1
     out: str | None = None
     keep: bool = False
     metrics_port: int | None = None
@@ -45,6 +46,12 @@ class RunConfig:
             raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
         if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
             raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
+        if not 1 <= self.workers <= self.users:
+            raise ChaosError(f"--workers must be between 1 and --users ({self.users}), got {self.workers}")
+
+    def load_options(self) -> dict[str, Any]:
+        """How the load runs: rate (0 = unpaced) and load processes."""
+        return {"rate": self.rate or None, "workers": self.workers}
 
 
 def run_options(users: int, rate: float | None, rate_help: str, what: str) -> Callable[[Callable], Callable]:
@@ -56,6 +63,8 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str) -> Ca
         click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the fault."),
         click.option("--users", default=users, show_default=True, help="Concurrent load users (one connection each)."),
         click.option("--rate", type=float, default=rate, show_default=rate is not None, help=rate_help),
+        click.option("--workers", default=1, show_default=True,
+                     help="Load processes (Locust master/worker mode when more than 1)."),
         click.option("--seed", type=int, default=None,
                      help="Seed of the choices and the op mix (default: random, recorded in result.json)."),
         click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory."),
@@ -119,6 +128,7 @@ def finish(run: Run, config: Any, outcome: Outcome, slos: list[Slo], metrics: Ru
         "measurements": outcome.measurements,
         "checks": checks,
         "context": outcome.context,
+        "per_second": per_second(run.dir / "load-seconds.jsonl"),
     }
     if outcome.error:
         result["error"] = outcome.error
@@ -157,6 +167,19 @@ def sleep_until(run: Run, elapsed: float, load: Any) -> None:
             load.wait(1)
             raise ChaosError(f"the load process ended early; see {load.log_path}")
         time.sleep(min(0.05, max(0.0, elapsed - run.elapsed())))
+
+
+def per_second(path: Path) -> list[list[Any]]:
+    """The client's view, one row per second: [t, ok, fail, info, p50 ms, p99 ms]."""
+    rows = []
+    try:
+        with open(path) as lines:
+            for line in lines:
+                d = json.loads(line)
+                rows.append([d["t"], d["ok"], d["fail"], d["info"], d.get("p50"), d.get("p99")])
+    except (FileNotFoundError, ValueError):
+        pass
+    return rows
 
 
 def save_final_read(path: Path, final: dict[str, Any]) -> None:

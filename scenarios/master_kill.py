@@ -25,7 +25,7 @@ from chaos.faults.iptables import DropLink
 from chaos.history import INFO, INVOKE, OK
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
-from chaos.runner import Run, analyze_history, cluster_final_read, iso, merge_run_history, redis_load
+from chaos.runner import Run, analyze_history, cluster_final_read, iso, merge_run_history, start_load
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
 from scenarios.base import (
@@ -151,7 +151,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         sr.cleanup(probe.stop)
         run.phase("warmup")
         load_seconds = max(config.duration, config.warmup) + 600  # stopped by us, not by its clock
-        load = redis_load(run, [s.address for s in cluster.specs], config.users, load_seconds, config.rate, seed)
+        load = start_load(run, "redis", config.users, load_seconds, seed=seed, seeds=[s.address for s in cluster.specs],
+                          **config.load_options())
         sr.cleanup(load.stop)
         run.say(f"load: {config.users} users; warm-up {config.warmup:g} s; victim {victim_name} "
                 f"({victim['address']}, slots {victim['slots']})")

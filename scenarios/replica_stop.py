@@ -112,7 +112,7 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
         probe.start()
         sr.cleanup(probe.stop)
         run.phase("warmup")
-        load = start_load(run, "mysql", config.users, config.duration + 600, config.rate or None, seed,
+        load = start_load(run, "mysql", config.users, config.duration + 600, seed=seed, **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": ADMIN_USER})
         sr.cleanup(load.stop)

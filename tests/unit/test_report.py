@@ -14,6 +14,8 @@ RESULT = {
                                "source_checksum": 11, "replica_checksum": 12, "match": False}]},
     },
     "topology": {"before": [{"name": "mysql-1", "address": "127.0.0.21:3307", "role": "source"}]},
+    "context": {"fault_t": 50.2},
+    "per_second": [[float(t), 1000, 5 if t == 70 else 0, 0, 1.0, 3.0] for t in range(1, 101)],
 }
 
 
@@ -26,6 +28,9 @@ def test_report_shows_verdict_checks_measurements_and_tables():
     assert "| insert | 10 | 1 | 0 |" in text
     assert "| app.accounts | 2/2 | 11/12 | **no** |" in text
     assert "| mysql-1 | 127.0.0.21:3307 | source |" in text
+    # 100 seconds: only those around the fault and those with errors are listed
+    per_second = [line for line in text.splitlines() if line.startswith("| ") and line.endswith("| 1.000 | 3.000 |")]
+    assert [line.split(" | ")[0] for line in per_second] == [f"| {t}" for t in (48, 49, 50, 51, 52, 53, 70)]
 
 
 def test_interrupted_report():
