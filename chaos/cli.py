@@ -103,9 +103,11 @@ def up() -> None:
 @click.option("--base-port", default=7001, show_default=True,
               help="Port of the first node; node i uses base+i-1 (cluster bus: port+10000).")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a healthy cluster.")
+@click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
+              help="Local processes, or Docker containers on the host network (`chaos images build redis`).")
 @click.pass_obj
 def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
-                     node_timeout_ms: int, base_port: int, timeout: float) -> None:
+                     node_timeout_ms: int, base_port: int, timeout: float, backend: str) -> None:
     """Start a Redis Cluster: MASTERS masters, each with REPLICAS-PER-MASTER replicas.
 
     Node i listens on 127.0.0.(10+i):(BASE_PORT+i-1), bound to that address only, so faults
@@ -115,12 +117,15 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
     Examples:
       chaos up redis-cluster
       chaos up redis-cluster --masters 4 --replicas-per-master 2 --node-timeout-ms 1000
+      chaos up redis-cluster --backend docker
     """
     from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
 
     config = RedisClusterConfig(masters=masters, replicas_per_master=replicas_per_master,
                                 node_timeout_ms=node_timeout_ms, base_port=base_port)
-    cluster = RedisCluster(state, config)
+    from chaos.backends import make_backend
+
+    cluster = RedisCluster(state, config, make_backend(backend, state.path))
     seconds = cluster.up(timeout=timeout, say=say)
     say(f"redis-cluster up: {config.masters} masters, {config.masters * config.replicas_per_master} "
         f"replicas, all {16384} slots covered, in {seconds:.2f} s")
@@ -309,6 +314,37 @@ def report(run_dir: str) -> None:
       chaos report runs/replica-stop-20261129T151659Z | less
     """
     click.echo(_scenario_of(run_dir).report_text(Path(run_dir)))
+
+
+@cli.group()
+def images() -> None:
+    """Docker images for --backend docker, built locally with debootstrap (no registry needed)."""
+
+
+@images.command("build")
+@click.argument("kind", type=click.Choice(["redis"]), default="redis")
+@click.option("--mirror", default=None, help="Debian mirror [default: the one in this machine's apt sources].")
+def images_build(kind: str, mirror: str | None) -> None:
+    """Build the image of KIND (redis → chaos/redis:7): debootstrap a minimal Debian with the
+    server packages, then docker import it. Needs root and a running Docker engine.
+
+    \b
+    Example:
+      chaos images build redis && chaos up redis-cluster --backend docker
+    """
+    from chaos.images import build_image
+
+    seconds = build_image(kind, say, mirror)
+    say(f"image built in {seconds:.1f} s")
+
+
+@images.command("list")
+def images_list() -> None:
+    """The images the docker backend uses, and whether they are present."""
+    from chaos.images import list_images
+
+    for image, status in list_images():
+        click.echo(f"{image:16} {status}")
 
 
 @cli.command("list")

@@ -41,9 +41,12 @@ class RunConfig:
     pushgateway: str | None = None
     slo: list[str] = field(default_factory=list)
 
+    BACKENDS = ("process",)  # where this scenario's servers can run
+
     def validate(self) -> None:
-        if self.backend != "process":
-            raise ChaosError(f"backend {self.backend!r} is not available yet; use --backend process")
+        if self.backend not in self.BACKENDS:
+            raise ChaosError(f"backend {self.backend!r} is not available for this scenario; use "
+                             + " or ".join(f"--backend {b}" for b in self.BACKENDS))
         if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
             raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
         if not 1 <= self.workers <= self.users:
@@ -54,11 +57,14 @@ class RunConfig:
         return {"rate": self.rate or None, "workers": self.workers}
 
 
-def run_options(users: int, rate: float | None, rate_help: str, what: str) -> Callable[[Callable], Callable]:
+def run_options(users: int, rate: float | None, rate_help: str, what: str,
+                backends: tuple[str, ...] = ("process",)) -> Callable[[Callable], Callable]:
     """The Click options of every scenario (those of :class:`RunConfig`)."""
     options = [
-        click.option("--backend", default="process", show_default=True, type=click.Choice(["process"]),
-                     help="Where servers run: local processes."),
+        click.option("--backend", default="process", show_default=True, type=click.Choice(list(backends)),
+                     help="Where servers run: local processes" + (", or Docker containers on the host network "
+                                                                  "(image from `chaos images build`)"
+                                                                  if "docker" in backends else "") + "."),
         click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least."),
         click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the fault."),
         click.option("--users", default=users, show_default=True, help="Concurrent load users (one connection each)."),

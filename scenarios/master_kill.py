@@ -18,6 +18,7 @@ from typing import Any
 import click
 from redis.crc import key_slot
 
+from chaos.backends import make_backend
 from chaos.backends.base import NodeStatus
 from chaos.checkers.failover import cluster_down, first_promotion, first_rejoin
 from chaos.errors import ChaosError
@@ -54,6 +55,7 @@ KNOWN = set(MEASUREMENTS) | {"ops.ok", "ops.fail", "ops.info", "consistency.mism
 
 @dataclass
 class MasterKillConfig(RunConfig):
+    BACKENDS = ("process", "docker")
     masters: int = 3
     replicas_per_master: int = 1
     node_timeout_ms: int = 3000
@@ -114,7 +116,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
         # 1. the topology: the one that is up, or a new one
         if state.topology("redis-cluster") is None:
             cluster = RedisCluster(state, RedisClusterConfig(config.masters, config.replicas_per_master,
-                                                             config.node_timeout_ms, config.base_port))
+                                                             config.node_timeout_ms, config.base_port),
+                                   make_backend(config.backend, state.path))
             run.say(f"starting a Redis Cluster: {config.masters} masters × {config.replicas_per_master} "
                     f"replica(s), cluster-node-timeout {config.node_timeout_ms} ms")
             provisioned = True
@@ -377,7 +380,7 @@ Examples:
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).",
-             what="a cluster")
+             what="a cluster", backends=("process", "docker"))
 @click.option("--node-timeout-ms", default=3000, show_default=True, help="cluster-node-timeout of a "
               "cluster this run starts.")
 @click.option("--masters", default=3, show_default=True, help="Masters of a cluster this run starts.")

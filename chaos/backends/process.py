@@ -71,6 +71,17 @@ class ProcessBackend:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
+    def require(self, kind: str) -> None:
+        """The server binary of ``kind`` is installed, or a one-line error says how to install it."""
+        find_binary({"redis": "redis-server", "mysql": "mariadbd"}.get(kind, kind))
+
+    def handle(self, name: str) -> int | None:
+        """What state.json keeps to find the node again: its pid."""
+        return self.pids.get(name)
+
+    def forget(self, name: str) -> None:
+        """Nothing to remove for a process once it is stopped."""
+
     def adopt(self, spec: NodeSpec, pid: int | None) -> None:
         """Track a node started by an earlier harness process (pid read from state.json)."""
         self.specs[spec.name] = spec

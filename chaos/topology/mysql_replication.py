@@ -136,13 +136,13 @@ class MysqlReplication:
         topo = cls(state, MysqlReplicationConfig(**record["config"]), backend)
         topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
         for node, spec in zip(record["nodes"], topo.specs):
-            topo.backend.adopt(spec, node.get("pid"))
+            topo.backend.adopt(spec, node.get("handle", node.get("pid")))
         return topo
 
     def save(self) -> None:
         self.state.put_topology(NAME, {
             "kind": NAME, "backend": self.backend.name, "config": asdict(self.config),
-            "nodes": [{"spec": s.to_dict(), "pid": self.backend.pid(s.name)} for s in self.specs],
+            "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
         })
 
     # -- connections -------------------------------------------------------------------------

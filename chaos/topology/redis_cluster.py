@@ -17,8 +17,9 @@ from typing import Any
 
 import redis
 
+from chaos.backends import make_backend
 from chaos.backends.base import NodeSpec, NodeStatus
-from chaos.backends.process import ProcessBackend, find_binary
+from chaos.backends.process import ProcessBackend
 from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
 from chaos.state import StateDir
 from chaos.topology.redis_info import (
@@ -95,7 +96,7 @@ class RedisCluster:
 
     STATUS_COLUMNS = ["name", "address", "role", "follows", "slots", "keys", "link", "pid", "process"]
 
-    def __init__(self, state: StateDir, config: RedisClusterConfig, backend: ProcessBackend | None = None):
+    def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any = None):
         self.state = state
         self.config = config
         self.backend = backend or ProcessBackend()
@@ -123,15 +124,16 @@ class RedisCluster:
         return specs
 
     @classmethod
-    def attach(cls, state: StateDir, backend: ProcessBackend | None = None) -> RedisCluster:
+    def attach(cls, state: StateDir, backend: Any = None) -> RedisCluster:
         """The cluster recorded in ``state``; raises :class:`NotUp` if there is none."""
         record = state.topology(NAME)
         if record is None:
             raise NotUp(f"no redis-cluster is up in {state.path}; start one with `chaos up redis-cluster`")
-        cluster = cls(state, RedisClusterConfig(**record["config"]), backend)
+        cluster = cls(state, RedisClusterConfig(**record["config"]),
+                      backend or make_backend(record.get("backend", "process"), state.path))
         cluster.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
         for node, spec in zip(record["nodes"], cluster.specs, strict=True):
-            cluster.backend.adopt(spec, node.get("pid"))
+            cluster.backend.adopt(spec, node.get("handle", node.get("pid")))
         return cluster
 
     def _record(self) -> dict[str, Any]:
@@ -139,7 +141,7 @@ class RedisCluster:
             "kind": NAME,
             "backend": self.backend.name,
             "config": asdict(self.config),
-            "nodes": [{"spec": s.to_dict(), "pid": self.backend.pid(s.name)} for s in self.specs],
+            "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
         }
 
     def save(self) -> None:
@@ -179,7 +181,7 @@ class RedisCluster:
             raise AlreadyUp(
                 f"a redis-cluster is already up in {self.state.path}; use it, or run `chaos down` first"
             )
-        find_binary("redis-server")
+        self.backend.require("redis")
         for spec in self.specs:  # all ports checked before anything starts
             self.backend.check_ports(spec)
         started = time.monotonic()
@@ -192,7 +194,7 @@ class RedisCluster:
                 (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
                 self.backend.start(spec)
                 self.save()
-            say(f"started {len(self.specs)} redis-server processes on "
+            say(f"started {len(self.specs)} redis-server nodes ({self.backend.name} backend) on "
                 f"{self.specs[0].address} … {self.specs[-1].address}")
             self._form(timeout)
             self.wait_healthy(timeout)
@@ -273,6 +275,7 @@ class RedisCluster:
             if self.backend.status(spec.name) != NodeStatus.STOPPED:
                 stopped += 1
             self.backend.stop(spec.name, timeout=5.0)
+            self.backend.forget(spec.name)
         shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
         self.state.drop_topology(NAME)
         return stopped

@@ -98,12 +98,12 @@ def test_ctrl_c_during_up_leaves_nothing_running(cluster_state):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # interrupt once some nodes run, before the cluster is formed
         record = state.topology("redis-cluster") if state.file.exists() else None
-        if record and sum(1 for n in record["nodes"] if n["pid"]) >= 2:
+        if record and sum(1 for n in record["nodes"] if n["handle"]) >= 2:
             break
         time.sleep(0.01)
     else:
         pytest.fail("chaos up never started a node")
-    pids = [n["pid"] for n in state.topology("redis-cluster")["nodes"] if n["pid"]]
+    pids = [n["handle"] for n in state.topology("redis-cluster")["nodes"] if n["handle"]]
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

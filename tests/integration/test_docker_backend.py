@@ -1,0 +1,84 @@
+"""The docker backend against a real Docker engine (started by ./scripts/test when needed):
+containers on the host network, one per node, image built locally."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chaos.backends.docker import IMAGES, DockerBackend
+from chaos.cli import cli
+from chaos.errors import ChaosError
+from chaos.topology.redis_cluster import RedisCluster
+
+
+@pytest.fixture
+def docker_state(state):
+    backend = DockerBackend(state.path)
+    try:
+        backend.require("redis")
+    except ChaosError as exc:
+        pytest.fail(f"the docker backend tests need a Docker engine and the image: {exc}")
+    yield state
+    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+
+
+def containers(backend):
+    return [c.name for c in backend.client.containers.list(all=True, filters={"label": f"chaos.scope={backend.scope}"})]
+
+
+def test_docker_cluster_up_kill_pause_restart_down(docker_state):
+    state = docker_state
+    result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "redis-cluster", "--backend", "docker",
+                                      "--base-port", "7801"])
+    assert result.exit_code == 0, result.output
+    cluster = RedisCluster.attach(state)
+    assert cluster.backend.name == "docker"
+    assert len(containers(cluster.backend)) == 6
+    rows = json.loads(CliRunner().invoke(cli, ["--state-dir", str(state.path), "status", "--json"]).output)
+    assert sorted(r["role"] for r in rows) == ["master"] * 3 + ["replica"] * 3
+    backend = cluster.backend
+    backend.pause("redis-4")
+    assert backend.status("redis-4") == "paused"
+    backend.resume("redis-4")
+    backend.kill("redis-1")
+    assert backend.status("redis-1") == "stopped"
+    backend.restart("redis-1")  # same container, same data dir and nodes.conf
+    assert backend.status("redis-1") == "running"
+    cluster.wait_healthy(30)
+    result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    assert result.exit_code == 0 and "stopped 6 node(s)" in result.output
+    assert containers(backend) == []
+
+
+def test_master_kill_on_docker(docker_state, tmp_path):
+    out = tmp_path / "docker-run"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "master-kill", "--backend",
+                                      "docker", "--base-port", "7801", "--node-timeout-ms", "1000", "--duration", "6",
+                                      "--warmup", "2", "--users", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["backend"] == "docker" and r["passed"]
+    assert 1.0 <= m["failover_seconds"] <= 6.0
+    assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.05
+    assert m["rejoin_seconds"] is not None and m["lost_writes"] == 0
+    assert containers(DockerBackend(docker_state.path)) == []
+
+
+def test_docker_not_running_is_one_line(state, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "redis-cluster", "--backend", "docker"])
+    assert result.exit_code == 2
+    assert result.output.startswith("chaos: error: cannot reach the Docker engine") and result.output.count("\n") == 1
+    assert state.topology("redis-cluster") is None
+
+
+def test_missing_image_says_how_to_build_it(docker_state, monkeypatch):
+    monkeypatch.setitem(IMAGES, "redis", "chaos/not-built:0")
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "up", "redis-cluster",
+                                      "--backend", "docker"])
+    assert result.exit_code == 2
+    assert "chaos/not-built:0 is missing" in result.output and "chaos images build redis" in result.output
+
+
