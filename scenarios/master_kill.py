@@ -126,7 +126,8 @@ def run_master_kill(state: StateDir, config: MasterKillConfig) -> int:
             run.say(f"cluster up in {seconds:.2f} s")
         else:
             cluster = RedisCluster.attach(state)
-            run.say(f"using the redis-cluster already up in {state.path}")
+            run.say(f"using the redis-cluster already up in {state.path} ({cluster.backend.name} backend)")
+            config.backend = cluster.backend.name  # the run reports where its nodes really ran
         sr.cleanup(copy_node_files, cluster.specs, run, ("redis.conf", "nodes.conf", "stdout.log"))
         node_timeout_ms = cluster.config.node_timeout_ms
         # 2. steady state
