@@ -50,6 +50,26 @@ class NodeStatus:
     STOPPED = "stopped"
 
 
+class BackendBase:
+    """What every backend shares; subclasses keep ``specs`` (name → NodeSpec) and ``status``."""
+
+    specs: dict[str, NodeSpec]
+
+    def status(self, name: str) -> str:
+        raise NotImplementedError
+
+    def is_running(self, name: str) -> bool:
+        return self.status(name) == NodeStatus.RUNNING
+
+    def logs(self, name: str) -> Path:
+        return self.specs[name].log_path
+
+    def check_ports(self, spec: NodeSpec) -> None:
+        """A one-line error naming the first port of the node that something else holds."""
+        for port in [spec.port, *spec.extra_ports]:
+            check_port_free(spec.host, port, spec.name)
+
+
 def check_port_free(host: str, port: int, owner: str) -> None:
     """Raise :class:`PortInUse` naming the port if something already listens there."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

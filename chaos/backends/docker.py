@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chaos.backends.base import NodeSpec, NodeStatus, check_port_free, wait_port_open
+from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import ChaosError, TopologyError
 
 IMAGES = {"redis": "chaos/redis:7"}
 
 
-class DockerBackend:
+class DockerBackend(BackendBase):
     name = "docker"
 
     def __init__(self, state_path: Path):
@@ -79,16 +79,6 @@ class DockerBackend:
         if c is None:
             return NodeStatus.STOPPED
         return {"running": NodeStatus.RUNNING, "paused": NodeStatus.PAUSED}.get(c.status, NodeStatus.STOPPED)
-
-    def is_running(self, name: str) -> bool:
-        return self.status(name) == NodeStatus.RUNNING
-
-    def logs(self, name: str) -> Path:
-        return self.specs[name].log_path
-
-    def check_ports(self, spec: NodeSpec) -> None:
-        for port in [spec.port, *spec.extra_ports]:
-            check_port_free(spec.host, port, spec.name)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, spec: NodeSpec, ready_timeout: float = 20.0) -> str:

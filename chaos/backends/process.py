@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from chaos.backends.base import NodeSpec, NodeStatus, check_port_free, wait_port_open
+from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import MissingBinary, TopologyError
 from chaos.interrupts import deferred_interrupts
 
@@ -60,7 +60,7 @@ def pid_status(pid: int | None, binary: str | None = None) -> str:
     return NodeStatus.RUNNING
 
 
-class ProcessBackend:
+class ProcessBackend(BackendBase):
     """Start, kill, stop, pause and resume local server processes."""
 
     name = "process"
@@ -113,17 +113,7 @@ class ProcessBackend:
             self._reap(name)
         return status
 
-    def is_running(self, name: str) -> bool:
-        return self.status(name) == NodeStatus.RUNNING
-
-    def logs(self, name: str) -> Path:
-        return self.specs[name].log_path
-
     # -- lifecycle ---------------------------------------------------------------------------
-    def check_ports(self, spec: NodeSpec) -> None:
-        for port in [spec.port, *spec.extra_ports]:
-            check_port_free(spec.host, port, spec.name)
-
     def start(self, spec: NodeSpec, ready_timeout: float = 10.0) -> int:
         """Start the node and wait until its port accepts connections; return its pid."""
         binary = find_binary(spec.argv[0])
