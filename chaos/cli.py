@@ -135,8 +135,10 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
 @click.option("--base-port", default=3307, show_default=True,
               help="Port of the source; the replica uses BASE_PORT+1.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
+@click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
+              help="Local processes, or Docker containers on the host network (`chaos images build mysql`).")
 @click.pass_obj
-def up_mysql_replication(state: StateDir, base_port: int, timeout: float) -> None:
+def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str) -> None:
     """Start a MariaDB (or MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
@@ -148,9 +150,10 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float) -> Non
       chaos up mysql-replication
       chaos up mysql-replication --base-port 4407 && chaos status
     """
+    from chaos.backends import make_backend
     from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
 
-    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port))
+    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port), make_backend(backend, state.path))
     seconds = topo.up(timeout=timeout, say=say)
     say(f"mysql-replication up: {topo.source.address} → {topo.replica.address} replicating, in {seconds:.2f} s")
 
@@ -322,15 +325,17 @@ def images() -> None:
 
 
 @images.command("build")
-@click.argument("kind", type=click.Choice(["redis"]), default="redis")
+@click.argument("kind", type=click.Choice(["redis", "mysql"]), default="redis")
 @click.option("--mirror", default=None, help="Debian mirror [default: the one in this machine's apt sources].")
 def images_build(kind: str, mirror: str | None) -> None:
-    """Build the image of KIND (redis → chaos/redis:7): debootstrap a minimal Debian with the
-    server packages, then docker import it. Needs root and a running Docker engine.
+    """Build the image of KIND (redis → chaos/redis:7, mysql → chaos/mariadb:10.11): debootstrap a
+    minimal Debian with the server packages, then docker import it. Needs root and a running
+    Docker engine.
 
     \b
-    Example:
+    Examples:
       chaos images build redis && chaos up redis-cluster --backend docker
+      chaos images build mysql && chaos run replica-stop --backend docker
     """
     from chaos.images import build_image
 

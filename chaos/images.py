@@ -16,7 +16,8 @@ from pathlib import Path
 from chaos.backends.docker import IMAGES
 from chaos.errors import ChaosError
 
-PACKAGES = {"redis": ["redis-server", "redis-tools"]}
+PACKAGES = {"redis": ["redis-server", "redis-tools"], "mysql": ["mariadb-server"]}
+COMMANDS = {"redis": "redis-server", "mysql": "mariadbd"}
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
@@ -69,7 +70,7 @@ def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None
             raise ChaosError(f"debootstrap failed: {last[0]}")
         say(f"importing it as {IMAGES[kind]}")
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(["docker", "import", "-c", 'CMD ["redis-server"]', "-", IMAGES[kind]],
+        imported = subprocess.run(["docker", "import", "-c", f'CMD ["{COMMANDS[kind]}"]', "-", IMAGES[kind]],
                                   stdin=tar.stdout, capture_output=True, text=True, check=False)
         tar.wait()
         if imported.returncode != 0:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from chaos.backends import make_backend
 from chaos.backends.base import NodeStatus
 from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import gtid_reached, lag_summary
@@ -60,6 +61,7 @@ KNOWN = set(MEASUREMENTS) | {"ops.ok", "ops.fail", "ops.info", "max_seconds_behi
 
 @dataclass
 class ReplicaStopConfig(RunConfig):
+    BACKENDS = ("process", "docker")
     users: int = 8
     rate: float | None = 1000.0
     down_seconds: float = 5.0
@@ -81,14 +83,16 @@ def run_replica_stop(state: StateDir, config: ReplicaStopConfig) -> int:
     with ScenarioRun(NAME, config, KNOWN) as sr:
         run, outcome, seed = sr.run, sr.outcome, sr.seed
         if state.topology("mysql-replication") is None:
-            topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port))
+            topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port),
+                                    make_backend(config.backend, state.path))
             run.say("starting a MariaDB source and replica")
             provisioned = True
             run.say(f"replication up in {topo.up(say=run.say):.2f} s")
             sr.cleanup(sr.teardown, topo, "the source and replica")
         else:
             topo = MysqlReplication.attach(state)
-            run.say(f"using the mysql-replication already up in {state.path}")
+            run.say(f"using the mysql-replication already up in {state.path} ({topo.backend.name} backend)")
+            config.backend = topo.backend.name  # the run reports where its servers really ran
         sr.cleanup(copy_node_files, topo.specs, run, ("my.cnf",))
         if not provisioned or config.keep:  # leave the pair replicating, as we found it
             sr.cleanup(heal, topo, sql_thread_stopped)
@@ -295,7 +299,7 @@ Examples:
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
-@run_options(users=8, rate=1000.0, what="a pair",
+@run_options(users=8, rate=1000.0, what="a pair", backends=("process", "docker"),
              rate_help="Target statements/s over all users, paced; 0 = as fast as possible (a single-threaded "
              "replica may then never catch up: that is worth knowing too).")
 @click.option("--down-seconds", default=5.0, show_default=True, help="How long the replica stays stopped.")

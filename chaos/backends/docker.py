@@ -16,7 +16,7 @@ from typing import Any
 from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import ChaosError, TopologyError
 
-IMAGES = {"redis": "chaos/redis:7"}
+IMAGES = {"redis": "chaos/redis:7", "mysql": "chaos/mariadb:10.11"}
 
 
 class DockerBackend(BackendBase):
@@ -63,6 +63,23 @@ class DockerBackend(BackendBase):
             raise ChaosError(f"the Docker image {image} is missing; build it with `chaos images build {kind}` "
                              "(debootstrap from the Debian archive, about 30 s)") from None
 
+    def _volumes(self, directory: Path) -> dict[str, dict[str, str]]:
+        volumes = {str(directory): {"bind": str(directory), "mode": "rw"}}
+        if Path("/etc/localtime").exists():  # server logs in the host's local time, as the log parser expects
+            volumes["/etc/localtime"] = {"bind": "/etc/localtime", "mode": "ro"}
+        return volumes
+
+    def run_tool(self, kind: str, argv: list[str], cwd: Path) -> tuple[int, str]:
+        """Run a one-off tool (e.g. mariadb-install-db) in a throwaway container of the image."""
+        container = self.client.containers.run(IMAGES[kind], command=list(argv), detach=True, network_mode="host",
+                                               volumes=self._volumes(cwd), working_dir=str(cwd),
+                                               labels={"chaos.scope": self.scope})
+        try:
+            code = container.wait(timeout=120).get("StatusCode", 1)
+            return code, container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
+
     def adopt(self, spec: NodeSpec, handle: Any) -> None:
         self.specs[spec.name] = spec
 
@@ -88,12 +105,9 @@ class DockerBackend(BackendBase):
         if old is not None:
             old.remove(force=True)
         self.specs[spec.name] = spec
-        volumes = {str(spec.dir): {"bind": str(spec.dir), "mode": "rw"}}
-        if Path("/etc/localtime").exists():  # server logs in the host's local time, as the log parser expects
-            volumes["/etc/localtime"] = {"bind": "/etc/localtime", "mode": "ro"}
         self.client.containers.run(
             IMAGES[spec.kind], command=list(spec.argv), name=self.container_name(spec.name), detach=True,
-            network_mode="host", volumes=volumes,
+            network_mode="host", volumes=self._volumes(spec.dir),
             labels={"chaos.scope": self.scope, "chaos.node": spec.name}, working_dir=str(spec.dir),
         )
         self._wait_ready(spec, ready_timeout)

@@ -72,8 +72,15 @@ class ProcessBackend(BackendBase):
 
     # -- bookkeeping -------------------------------------------------------------------------
     def require(self, kind: str) -> None:
-        """The server binary of ``kind`` is installed, or a one-line error says how to install it."""
-        find_binary({"redis": "redis-server", "mysql": "mariadbd"}.get(kind, kind))
+        """The binaries of ``kind`` are installed, or a one-line error says how to install them."""
+        for binary in {"redis": ["redis-server"], "mysql": ["mariadbd", "mariadb-install-db"]}.get(kind, [kind]):
+            find_binary(binary)
+
+    def run_tool(self, kind: str, argv: list[str], cwd: Path) -> tuple[int, str]:
+        """Run a one-off tool of the server's package (e.g. mariadb-install-db); (exit code, output)."""
+        run = subprocess.run([find_binary(argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True,
+                             check=False)
+        return run.returncode, run.stdout + run.stderr
 
     def handle(self, name: str) -> int | None:
         """What state.json keeps to find the node again: its pid."""

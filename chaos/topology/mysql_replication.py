@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,8 +26,8 @@ from typing import Any
 
 import pymysql
 
+from chaos.backends import ProcessBackend, make_backend
 from chaos.backends.base import NodeSpec, NodeStatus
-from chaos.backends.process import ProcessBackend, find_binary
 from chaos.checkers.replication import gtid_reached
 from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
 from chaos.state import StateDir
@@ -91,7 +90,7 @@ class MysqlReplication:
     STATUS_COLUMNS = ["name", "address", "role", "follows", "io_thread", "sql_thread", "lag", "gtid", "pid",
                       "process"]
 
-    def __init__(self, state: StateDir, config: MysqlReplicationConfig, backend: ProcessBackend | None = None):
+    def __init__(self, state: StateDir, config: MysqlReplicationConfig, backend: Any = None):
         self.state = state
         self.config = config
         self.backend = backend or ProcessBackend()
@@ -129,11 +128,12 @@ class MysqlReplication:
         return self._secrets
 
     @classmethod
-    def attach(cls, state: StateDir, backend: ProcessBackend | None = None) -> MysqlReplication:
+    def attach(cls, state: StateDir, backend: Any = None) -> MysqlReplication:
         record = state.topology(NAME)
         if record is None:
             raise NotUp(f"no mysql-replication is up in {state.path}; start one with `chaos up mysql-replication`")
-        topo = cls(state, MysqlReplicationConfig(**record["config"]), backend)
+        topo = cls(state, MysqlReplicationConfig(**record["config"]),
+                   backend or make_backend(record.get("backend", "process"), state.path))
         topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
         for node, spec in zip(record["nodes"], topo.specs):
             topo.backend.adopt(spec, node.get("handle", node.get("pid")))
@@ -161,8 +161,7 @@ class MysqlReplication:
         if self.state.topology(NAME) is not None:
             raise AlreadyUp(f"a mysql-replication is already up in {self.state.path}; use it, or run "
                             "`chaos down` first")
-        find_binary(self.config.server)
-        install = find_binary("mariadb-install-db")
+        self.backend.require("mysql")
         for spec in self.specs:
             self.backend.check_ports(spec)
         started = time.monotonic()
@@ -179,12 +178,13 @@ class MysqlReplication:
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
                 (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0))
-                run = subprocess.run([install, "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
-                                      "--auth-root-authentication-method=normal", "--skip-name-resolve",
-                                      "--skip-test-db"], capture_output=True, text=True, check=False)
-                if run.returncode != 0:
+                code, output = self.backend.run_tool(
+                    "mysql", ["mariadb-install-db", "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
+                              "--auth-root-authentication-method=normal", "--skip-name-resolve", "--skip-test-db"],
+                    spec.dir)
+                if code != 0:
                     raise TopologyError(f"mariadb-install-db failed for {spec.name}: "
-                                        f"{(run.stderr or run.stdout).strip().splitlines()[-1:]}")
+                                        f"{output.strip().splitlines()[-1:] or 'no output'}")
                 self.backend.start(spec, ready_timeout=timeout)
                 self.save()
                 self._create_users(spec)
@@ -286,6 +286,7 @@ class MysqlReplication:
             if self.backend.status(spec.name) != NodeStatus.STOPPED:
                 stopped += 1
             self.backend.stop(spec.name, timeout=30.0)
+            self.backend.forget(spec.name)
         shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
         self.state.drop_topology(NAME)
         return stopped

@@ -17,6 +17,7 @@ def docker_state(state):
     backend = DockerBackend(state.path)
     try:
         backend.require("redis")
+        backend.require("mysql")
     except ChaosError as exc:
         pytest.fail(f"the docker backend tests need a Docker engine and the image: {exc}")
     yield state
@@ -82,3 +83,17 @@ def test_missing_image_says_how_to_build_it(docker_state, monkeypatch):
     assert "chaos/not-built:0 is missing" in result.output and "chaos images build redis" in result.output
 
 
+
+
+def test_replica_stop_on_docker(docker_state, tmp_path):
+    out = tmp_path / "docker-mysql"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "replica-stop", "--backend",
+                                      "docker", "--base-port", "3337", "--mode", "kill", "--duration", "6",
+                                      "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["backend"] == "docker" and r["passed"]
+    assert m["max_lag_seconds"] >= 0.8 * m["replica_down_seconds"] and m["catchup_seconds"] is not None
+    assert m["lost_rows"] == 0 and m["checksum_match"] is True
+    assert containers(DockerBackend(docker_state.path)) == []
