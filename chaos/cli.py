@@ -119,16 +119,15 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
       chaos up redis-cluster --masters 4 --replicas-per-master 2 --node-timeout-ms 1000
       chaos up redis-cluster --backend docker
     """
+    from chaos.backends import make_backend
     from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
 
     config = RedisClusterConfig(masters=masters, replicas_per_master=replicas_per_master,
                                 node_timeout_ms=node_timeout_ms, base_port=base_port)
-    from chaos.backends import make_backend
-
     cluster = RedisCluster(state, config, make_backend(backend, state.path))
     seconds = cluster.up(timeout=timeout, say=say)
     say(f"redis-cluster up: {config.masters} masters, {config.masters * config.replicas_per_master} "
-        f"replicas, all {16384} slots covered, in {seconds:.2f} s")
+        f"replicas, all 16384 slots covered, in {seconds:.2f} s")
 
 
 @up.command("mysql-replication")

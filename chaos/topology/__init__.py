@@ -2,7 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
+
+from chaos.backends import make_backend
+from chaos.backends.base import NodeSpec
+from chaos.errors import NotUp
+from chaos.state import StateDir
+
+Say = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+class Topology:
+    """What every topology shares: its record in state.json (backend, config, nodes and their
+    handles) and finding it again from there. Subclasses set NAME and CONFIG."""
+
+    NAME: str
+    CONFIG: type
+    state: StateDir
+    config: Any
+    backend: Any
+    specs: list[NodeSpec]
+
+    @classmethod
+    def attach(cls, state: StateDir, backend: Any = None) -> Any:
+        """The topology recorded in ``state``; raises :class:`NotUp` if there is none."""
+        record = state.topology(cls.NAME)
+        if record is None:
+            raise NotUp(f"no {cls.NAME} is up in {state.path}; start one with `chaos up {cls.NAME}`")
+        topo = cls(state, cls.CONFIG(**record["config"]),
+                   backend or make_backend(record.get("backend", "process"), state.path))
+        topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
+        for node, spec in zip(record["nodes"], topo.specs, strict=True):
+            topo.backend.adopt(spec, node.get("handle", node.get("pid")))
+        return topo
+
+    def save(self) -> None:
+        self.state.put_topology(self.NAME, {
+            "kind": self.NAME, "backend": self.backend.name, "config": asdict(self.config),
+            "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
+        })
 
 
 def registry() -> dict[str, Any]:

@@ -19,31 +19,24 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
-from chaos.backends import ProcessBackend, make_backend
+from chaos.backends import ProcessBackend
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.checkers.replication import gtid_reached
-from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
+from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.state import StateDir
+from chaos.topology import Say, Topology, quiet
 
 NAME = "mysql-replication"
 ADMIN_USER = "chaos"
 REPL_USER = "repl"
 SYSTEM_SCHEMAS = {"mysql", "information_schema", "performance_schema", "sys"}
 META_DB = "chaos_meta"
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
-
-
 @dataclass
 class MysqlReplicationConfig:
     base_port: int = 3307
@@ -84,9 +77,11 @@ def server_config(spec: NodeSpec, server_id: int, replica: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-class MysqlReplication:
+class MysqlReplication(Topology):
     """Provision, inspect and tear down a source → replica pair on a backend."""
 
+    NAME = NAME
+    CONFIG = MysqlReplicationConfig
     STATUS_COLUMNS = ["name", "address", "role", "follows", "io_thread", "sql_thread", "lag", "gtid", "pid",
                       "process"]
 
@@ -127,23 +122,7 @@ class MysqlReplication:
                                  "mysql-replication` again") from None
         return self._secrets
 
-    @classmethod
-    def attach(cls, state: StateDir, backend: Any = None) -> MysqlReplication:
-        record = state.topology(NAME)
-        if record is None:
-            raise NotUp(f"no mysql-replication is up in {state.path}; start one with `chaos up mysql-replication`")
-        topo = cls(state, MysqlReplicationConfig(**record["config"]),
-                   backend or make_backend(record.get("backend", "process"), state.path))
-        topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
-        for node, spec in zip(record["nodes"], topo.specs):
-            topo.backend.adopt(spec, node.get("handle", node.get("pid")))
-        return topo
 
-    def save(self) -> None:
-        self.state.put_topology(NAME, {
-            "kind": NAME, "backend": self.backend.name, "config": asdict(self.config),
-            "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
-        })
 
     # -- connections -------------------------------------------------------------------------
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> pymysql.Connection:
@@ -155,7 +134,7 @@ class MysqlReplication:
                                autocommit=True, connect_timeout=5)
 
     # -- up / down ---------------------------------------------------------------------------
-    def up(self, timeout: float = 60.0, say: Say = _quiet) -> float:
+    def up(self, timeout: float = 60.0, say: Say = quiet) -> float:
         self.config.validate()
         self.state.ensure()
         if self.state.topology(NAME) is not None:

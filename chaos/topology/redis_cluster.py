@@ -12,16 +12,16 @@ import ipaddress
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
-from chaos.backends import make_backend
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.backends.process import ProcessBackend
-from chaos.errors import AlreadyUp, ChaosError, NotUp, TopologyError
+from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.state import StateDir
+from chaos.topology import Say, Topology, quiet
 from chaos.topology.redis_info import (
     SLOTS,
     format_slots,
@@ -31,13 +31,6 @@ from chaos.topology.redis_info import (
 )
 
 NAME = "redis-cluster"
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
-
-
 @dataclass
 class RedisClusterConfig:
     masters: int = 3
@@ -91,9 +84,11 @@ def node_config(spec: NodeSpec, node_timeout_ms: int) -> str:
     )
 
 
-class RedisCluster:
+class RedisCluster(Topology):
     """Provision, inspect and tear down a Redis Cluster on a backend."""
 
+    NAME = NAME
+    CONFIG = RedisClusterConfig
     STATUS_COLUMNS = ["name", "address", "role", "follows", "slots", "keys", "link", "pid", "process"]
 
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any = None):
@@ -123,29 +118,8 @@ class RedisCluster:
             specs.append(spec)
         return specs
 
-    @classmethod
-    def attach(cls, state: StateDir, backend: Any = None) -> RedisCluster:
-        """The cluster recorded in ``state``; raises :class:`NotUp` if there is none."""
-        record = state.topology(NAME)
-        if record is None:
-            raise NotUp(f"no redis-cluster is up in {state.path}; start one with `chaos up redis-cluster`")
-        cluster = cls(state, RedisClusterConfig(**record["config"]),
-                      backend or make_backend(record.get("backend", "process"), state.path))
-        cluster.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
-        for node, spec in zip(record["nodes"], cluster.specs, strict=True):
-            cluster.backend.adopt(spec, node.get("handle", node.get("pid")))
-        return cluster
 
-    def _record(self) -> dict[str, Any]:
-        return {
-            "kind": NAME,
-            "backend": self.backend.name,
-            "config": asdict(self.config),
-            "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
-        }
 
-    def save(self) -> None:
-        self.state.put_topology(NAME, self._record())
 
     @property
     def masters(self) -> list[NodeSpec]:
@@ -171,7 +145,7 @@ class RedisCluster:
         )
 
     # -- up / down ---------------------------------------------------------------------------
-    def up(self, timeout: float = 30.0, say: Say = _quiet) -> float:
+    def up(self, timeout: float = 30.0, say: Say = quiet) -> float:
         """Start every node, form the cluster, wait until healthy; return the seconds it took.
 
         Anything started is stopped again if this fails or is interrupted."""
