@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from chaos.backends import make_backend
-from chaos.backends.base import NodeSpec
+from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.errors import NotUp
 from chaos.state import StateDir
 
@@ -41,6 +42,21 @@ class Topology:
         for node, spec in zip(record["nodes"], topo.specs, strict=True):
             topo.backend.adopt(spec, node.get("handle", node.get("pid")))
         return topo
+
+    STOP_TIMEOUT = 10.0  # seconds of a graceful stop before SIGKILL
+    STOP_REPLICAS_FIRST = False  # stop nodes in reverse order (e.g. the replica before its source)
+
+    def down(self) -> int:
+        """Stop every node, remove the topology's files and its state; return how many ran."""
+        stopped = 0
+        for spec in reversed(self.specs) if self.STOP_REPLICAS_FIRST else self.specs:
+            if self.backend.status(spec.name) != NodeStatus.STOPPED:
+                stopped += 1
+            self.backend.stop(spec.name, timeout=self.STOP_TIMEOUT)
+            self.backend.forget(spec.name)
+        shutil.rmtree(self.state.topology_dir(self.NAME), ignore_errors=True)
+        self.state.drop_topology(self.NAME)
+        return stopped
 
     def save(self) -> None:
         self.state.put_topology(self.NAME, {

@@ -82,6 +82,8 @@ class MysqlReplication(Topology):
 
     NAME = NAME
     CONFIG = MysqlReplicationConfig
+    STOP_TIMEOUT = 30.0  # InnoDB shuts down cleanly
+    STOP_REPLICAS_FIRST = True
     STATUS_COLUMNS = ["name", "address", "role", "follows", "io_thread", "sql_thread", "lag", "gtid", "pid",
                       "process"]
 
@@ -259,16 +261,6 @@ class MysqlReplication(Topology):
                                     f"see {self.replica.log_path}")
             time.sleep(0.1)
 
-    def down(self) -> int:
-        stopped = 0
-        for spec in reversed(self.specs):
-            if self.backend.status(spec.name) != NodeStatus.STOPPED:
-                stopped += 1
-            self.backend.stop(spec.name, timeout=30.0)
-            self.backend.forget(spec.name)
-        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
-        self.state.drop_topology(NAME)
-        return stopped
 
     # -- inspection --------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:

@@ -89,6 +89,7 @@ class RedisCluster(Topology):
 
     NAME = NAME
     CONFIG = RedisClusterConfig
+    STOP_TIMEOUT = 5.0
     STATUS_COLUMNS = ["name", "address", "role", "follows", "slots", "keys", "link", "pid", "process"]
 
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any = None):
@@ -242,17 +243,6 @@ class RedisCluster(Topology):
                                     f"{self.state.topology_dir(NAME)}")
             time.sleep(0.05)
 
-    def down(self) -> int:
-        """Stop every node and remove the topology's files and state; return how many ran."""
-        stopped = 0
-        for spec in self.specs:
-            if self.backend.status(spec.name) != NodeStatus.STOPPED:
-                stopped += 1
-            self.backend.stop(spec.name, timeout=5.0)
-            self.backend.forget(spec.name)
-        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
-        self.state.drop_topology(NAME)
-        return stopped
 
     # -- inspection --------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:
