@@ -276,7 +276,7 @@ _load_command("mysql", """Drive the MySQL workload through the source of the mys
     """)
 
 
-def _scenario_of(run_dir: str) -> Any:
+def _plan_of(run_dir: str) -> Any:
     from chaos.scenarios_registry import load as load_scenario
 
     path = Path(run_dir) / "result.json"
@@ -285,9 +285,9 @@ def _scenario_of(run_dir: str) -> Any:
     except (OSError, ValueError) as exc:
         raise ChaosError(f"cannot read {path} ({exc}); give the directory of a run") from None
     module = load_scenario(name) if name else None
-    if module is None:
+    if module is None or not hasattr(module, "PLAN"):
         raise ChaosError(f"{path} names scenario {name!r}, which this chaos does not know")
-    return module
+    return module.PLAN
 
 
 @cli.command()
@@ -303,19 +303,24 @@ def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
       chaos analyze runs/master-kill-20261129T150155Z
       chaos analyze runs/master-kill-20261129T150155Z --slo 'write_unavailable_seconds<=3'
     """
-    raise SystemExit(_scenario_of(run_dir).reanalyze_run(Path(run_dir), list(slo)))
+    from chaos.engine import reanalyze
+
+    raise SystemExit(reanalyze(_plan_of(run_dir), Path(run_dir), list(slo)))
 
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-def report(run_dir: str) -> None:
-    """Print a run's report (Markdown), rendered again from its result.json.
+@click.option("--format", "fmt", default="md", show_default=True, help="Report format (md).")
+def report(run_dir: str, fmt: str) -> None:
+    """Print a run's report, rendered again from its result.json.
 
     \b
     Example:
       chaos report runs/replica-stop-20261129T151659Z | less
     """
-    click.echo(_scenario_of(run_dir).report_text(Path(run_dir)))
+    from chaos.engine import report_text
+
+    click.echo(report_text(Path(run_dir), fmt))
 
 
 @cli.group()

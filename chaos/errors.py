@@ -40,3 +40,9 @@ class NotUp(ChaosError):
 
 class TopologyError(ChaosError):
     """The topology did not reach the expected state (cluster never formed, ...)."""
+
+
+class RunCrashed(ChaosError):
+    """A run died on an unexpected exception: faults healed, partial result written, exit 1."""
+
+    exit_code = EXIT_CHECK_FAILED

@@ -24,10 +24,17 @@ class Slo:
         return f"{self.name}{self.op}{self.threshold:g}"
 
     def check(self, measurements: dict[str, Any]) -> dict[str, Any]:
+        """pass / fail; ``unknown`` when the measurement is missing because measuring it failed."""
+        threshold = f"{self.op}{self.threshold:g}"
+        if not has(measurements, self.name) and measurements.get("measurement_errors"):
+            errors = "; ".join(f"{k}: {v}" for k, v in measurements["measurement_errors"].items())
+            return {"name": str(self), "status": "unknown", "passed": False, "value": None, "threshold": threshold,
+                    "error": f"{self.name} unknown ({errors})"}
         value = lookup(measurements, self.name)
         passed = isinstance(value, int | float) and not isinstance(value, bool) \
             and OPS[self.op](value, self.threshold)
-        return {"name": str(self), "passed": bool(passed), "value": value, "threshold": f"{self.op}{self.threshold:g}"}
+        return {"name": str(self), "status": "pass" if passed else "fail", "passed": bool(passed), "value": value,
+                "threshold": threshold}
 
 
 def parse_slo(text: str, known: set[str] | None = None) -> Slo:
@@ -48,3 +55,12 @@ def lookup(measurements: dict[str, Any], dotted: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def has(measurements: dict[str, Any], dotted: str) -> bool:
+    value: Any = measurements
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True

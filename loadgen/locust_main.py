@@ -24,7 +24,7 @@ import pymysql
 from locust import User, constant, constant_throughput, task
 from locust.env import Environment
 
-from chaos.clients.resp import ClusterClient
+from chaos.clients.resp import ClusterClient, Redirects
 from chaos.history import HistoryWriter
 from loadgen.mysql_workload import MysqlWorkload
 from loadgen.redis_workload import RedisWorkload
@@ -50,7 +50,7 @@ class SecondStats:
 
     def snapshot(self) -> dict:
         """This second's raw figures (sent from a worker to the master), then start afresh."""
-        data = {"sec": round(time.monotonic() - self.t0), **self.counts, "lat": self.latencies}
+        data = {"sec": round(time.monotonic() - self.t0), **self.counts, "lat": self.latencies, **Redirects.take()}
         self.reset()
         return data
 
@@ -64,7 +64,9 @@ def second_line(t: float, snapshots: list[dict]) -> str:
     for ms in lat:
         buckets[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
     data = {"t": round(t, 3), **{k: sum(snap[k] for snap in snapshots) for k in ("ok", "fail", "info")},
-            "p50": pick(0.5), "p99": pick(0.99), "buckets": buckets, "sum_ms": round(sum(lat), 3)}
+            "p50": pick(0.5), "p99": pick(0.99), "buckets": buckets, "sum_ms": round(sum(lat), 3),
+            # redirects the clients followed (MOVED, ASK) or failed on (TRYAGAIN) in this second
+            **{k: sum(snap.get(k, 0) for snap in snapshots) for k in ("moved", "ask", "tryagain")}}
     return json.dumps(data)
 
 

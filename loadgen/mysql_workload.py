@@ -43,7 +43,7 @@ class MysqlWorkload(RecordingWorkload):
         insert_w, read_w, update_w = weights
         self.choices = ["insert"] * insert_w + ["read"] * read_w + ["update"] * update_w
 
-    def classify(self, exc: Exception) -> tuple[str, str | None, str]:
+    def classify(self, exc: Exception) -> tuple[str, str | None, str] | None:
         text = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] == 2013:
             return INFO, self.node, text  # lost while waiting for the answer: maybe committed
@@ -51,7 +51,7 @@ class MysqlWorkload(RecordingWorkload):
             return FAIL, self.node, text  # a server error, refused or broken before sending
         if isinstance(exc, OSError):  # socket timeout / reset while waiting
             return INFO, self.node, text
-        raise exc
+        return None
 
     def recover(self) -> None:
         if self.conn is not None:

@@ -48,12 +48,12 @@ class RedisWorkload(RecordingWorkload):
         write_w, read_w, incr_w = weights
         self.choices = ["write"] * write_w + ["read"] * read_w + (["incr"] * incr_w if counters else [])
 
-    def classify(self, exc: Exception) -> tuple[str, str | None, str]:
+    def classify(self, exc: Exception) -> tuple[str, str | None, str] | None:
         if isinstance(exc, ReplyError | NotSent):
             return FAIL, exc.node, f"{type(exc).__name__}: {exc}"
         if isinstance(exc, Indeterminate):
             return INFO, exc.node, f"Indeterminate: {exc}"
-        raise exc
+        return None
 
     def recover(self) -> None:
         self.client.refresh()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chaos.history import INVOKE, OK, HistoryWriter
+from chaos.history import INFO, INVOKE, OK, HistoryWriter
 
 BACKOFF_MIN, BACKOFF_MAX = 0.005, 0.1
 
@@ -34,10 +34,10 @@ class RecordingWorkload:
         self.user, self.history, self.report, self.sleep = user, history, report, sleep
         self.failures = 0
 
-    def classify(self, exc: Exception) -> tuple[str, str | None, str]:
-        """An exception of one attempt → (fail|info, node or None, error text). Re-raise what is
-        not the system's answer."""
-        raise exc
+    def classify(self, exc: Exception) -> tuple[str, str | None, str] | None:
+        """An exception of one attempt → (fail|info, node or None, error text); None when the
+        workload does not know it, which is recorded as ``info`` (it may have been applied)."""
+        return None
 
     def recover(self) -> None:
         """Called after a failed attempt, before the back-off."""
@@ -58,21 +58,33 @@ class RecordingWorkload:
         started = time.monotonic()
         record(INVOKE, self.user, f, key, value, at=started)
         node = error = None
+        outcome = INFO  # whatever happens below, the attempt is completed (Jepsen: an exception is :info)
         try:
             node, reply = call()
-            outcome = OK
             if not keep_value:
-                value = reply.decode() if isinstance(reply, bytes) else reply
-        except Exception as exc:  # classify() re-raises what is not an answer of the system
-            outcome, node, error = self.classify(exc)
-        finished = time.monotonic()
-        record(outcome, self.user, f, key, value, node, error, at=finished)
-        Drain.in_flight -= 1
+                value = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+            outcome = OK
+        except Exception as exc:
+            known = self.classify(exc)
+            if known is None:
+                error = f"unexpected {type(exc).__name__}: {exc}"
+            else:
+                outcome, node, error = known
+        except BaseException as exc:  # the user is being killed mid-attempt: still completed
+            error = f"interrupted: {type(exc).__name__}"
+            raise
+        finally:
+            finished = time.monotonic()
+            record(outcome, self.user, f, key, value, node, error, at=finished)
+            Drain.in_flight -= 1
         self.report(f, outcome, (finished - started) * 1000.0, error)
         if outcome == OK:
             self.failures = 0
         else:
             self.failures += 1
-            self.recover()
+            try:
+                self.recover()
+            except Exception:  # recovery is best effort; the next attempt records what happens
+                pass
             self.sleep(min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (self.failures - 1)))
         return outcome

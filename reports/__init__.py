@@ -1,3 +1,2 @@
-"""Run outputs: result.json (machines), report.md (people), metrics.prom (Prometheus)."""
-
-SCHEMA_VERSION = 1
+"""Run outputs for people: report formats the engine writes into every run directory, found
+through the ``chaos.reports`` entry points (a module with ``FILENAME`` and ``render(result)``)."""

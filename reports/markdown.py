@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+FILENAME = "report.md"
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -37,8 +39,11 @@ def render(result: dict[str, Any]) -> str:
         lines += [f"Error: {result['error']}", ""]
     lines += ["## Checks", "", "| check | passed | value | threshold |", "|---|---|---|---|"]
     for c in result.get("checks", []):
-        lines.append(f"| {c['name']} | {'yes' if c['passed'] else '**no**'} | {_fmt(c.get('value'))} | "
-                     f"{c.get('threshold') or ''} |")
+        status = c.get("status", "pass" if c.get("passed") else "fail")
+        shown = {"pass": "yes", "fail": "**no**"}.get(status, f"**{status}**")
+        lines.append(f"| {c['name']} | {shown} | {_fmt(c.get('value'))} | {c.get('threshold') or ''} |")
+        if c.get("error"):
+            lines.append(f"| | {c['error']} | | |")
     lines += ["", "## Measurements", "", "| measurement | value |", "|---|---|"]
     for key, value in m.items():
         if not isinstance(value, dict | list):

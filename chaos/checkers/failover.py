@@ -5,10 +5,35 @@ Samples are dicts as written by :mod:`chaos.observe.redis_probe`; times are run 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Sample = dict[str, Any]
+
+
+def is_promoted(sample: Sample | None, address: str, slot: int) -> bool:
+    """The node at ``address`` reports itself master and, in its own view, owner of ``slot``."""
+    return bool(sample and sample.get("up") and sample.get("role") == "master"
+                and sample.get("owners", {}).get(str(slot)) == address)
+
+
+def is_linked_replica_of(sample: Sample | None, master_address: str) -> bool:
+    """The node reports itself a replica of ``master_address`` with its replication link up."""
+    return bool(sample and sample.get("up") and sample.get("role") == "replica"
+                and sample.get("master") == master_address and sample.get("link") == "up")
+
+
+def is_replica(sample: Sample | None) -> bool:
+    """The node answers and reports itself a replica (of anyone): a resumed master demoted itself."""
+    return bool(sample and sample.get("up") and sample.get("role") == "replica")
+
+
+def first(samples: Iterable[Sample], node: str, after: float, condition: Callable[[Sample], bool]) -> float | None:
+    """Time of ``node``'s first sample at or after ``after`` that meets ``condition``."""
+    for s in by_node(samples).get(node, []):
+        if s["time"] >= after and condition(s):
+            return s["time"]
+    return None
 
 
 def by_node(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -48,9 +73,9 @@ def first_promotion(samples: Iterable[Sample], candidates: dict[str, str], slot:
         if name not in candidates:
             continue
         for s in seq:
-            if s["time"] < after or not s.get("up"):
+            if s["time"] < after:
                 continue
-            if s.get("role") == "master" and s.get("owners", {}).get(str(slot)) == candidates[name]:
+            if is_promoted(s, candidates[name], slot):
                 if best is None or s["time"] < best["time"]:
                     best = {"node": name, "address": candidates[name], "time": s["time"]}
                 break
@@ -61,11 +86,7 @@ def first_rejoin(samples: Iterable[Sample], node: str, master_address: str,
                  after: float) -> float | None:
     """First time after ``after`` that ``node`` is a replica of ``master_address`` with its
     replication link up."""
-    for s in by_node(samples).get(node, []):
-        if s["time"] >= after and s.get("up") and s.get("role") == "replica" \
-                and s.get("master") == master_address and s.get("link") == "up":
-            return s["time"]
-    return None
+    return first(samples, node, after, lambda s: is_linked_replica_of(s, master_address))
 
 
 def cluster_ok_again(samples: Iterable[Sample], after: float, skip: set[str]) -> float | None:

@@ -28,6 +28,13 @@ def gtid_reached(replica: str | None, target: str | None) -> bool:
     return all(have.get(d, 0) >= seq for d, seq in want.items())
 
 
+def is_caught_up(sample: Sample | None, target_gtid: str | None, below: float = 1.0) -> bool:
+    """Heartbeat lag under ``below`` s, SQL thread running, and ``target_gtid`` executed."""
+    return bool(sample and sample.get("up") and sample.get("heartbeat_lag") is not None
+                and sample["heartbeat_lag"] < below and sample.get("sql_thread") == "Yes"
+                and (target_gtid is None or gtid_reached(sample.get("gtid"), target_gtid)))
+
+
 def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | None,
                 target_gtid: str | None, caught_up_below: float = 1.0) -> dict[str, Any]:
     """Max heartbeat lag (and Seconds_Behind_Master), and catch-up: the first sample after the
@@ -46,9 +53,8 @@ def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | No
                 max_before = lag if max_before is None else max(max_before, lag)
         if sbm is not None:
             max_sbm = sbm if max_sbm is None else max(max_sbm, sbm)
-        if caught_up_at is None and restart_t is not None and s["time"] >= restart_t and lag is not None \
-                and lag < caught_up_below and s.get("sql_thread") == "Yes" \
-                and (target_gtid is None or gtid_reached(s.get("gtid"), target_gtid)):
+        if caught_up_at is None and restart_t is not None and s["time"] >= restart_t \
+                and is_caught_up(s, target_gtid, caught_up_below):
             caught_up_at = s["time"]
     return {
         "max_lag_seconds": round(max_lag, 6) if max_lag is not None else None,

@@ -1,8 +1,9 @@
 """A lean RESP2 client for Redis and Redis Cluster.
 
 Why not redis-py on the hot path: it costs >100 µs of CPU per command here, most of it in
-generic machinery; this client does one ``sendall`` and a buffered read per command. It has no
-hidden retries: every call is one attempt and its outcome is classified for the history:
+generic machinery; this client does one ``send`` and hiredis-parsed reads per command. It has no
+hidden retries (redirects are followed within the attempt, see :class:`ClusterClient`): every
+call is one attempt and its outcome is classified for the history:
 
 * :class:`NotSent` — the request certainly did not reach the server (connect refused/failed):
   the operation did not happen (``fail``).
@@ -20,6 +21,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import hiredis
 from redis.crc import key_slot
 
 SLOTS = 16384
@@ -60,15 +62,23 @@ def encode(args: tuple[Any, ...]) -> bytes:
     return b"".join(out)
 
 
+class _ReplyErrorReply(Exception):
+    """What hiredis builds for an error reply; turned into :class:`ReplyError` with the node."""
+
+
 class Connection:
-    """One TCP connection to one node, opened lazily, dropped on any transport error."""
+    """One TCP connection to one node, opened lazily, dropped on any transport error.
+
+    Replies are parsed by hiredis's ``Reader`` (a C parser made for partial reads) fed from
+    ``recv``: a reply cut short by a closed connection is simply incomplete, never a parse
+    error, and the attempt is classified :class:`Indeterminate`."""
 
     def __init__(self, host: str, port: int, timeout: float = 1.0, connect_timeout: float = 0.5):
         self.host, self.port = host, port
         self.address = f"{host}:{port}"
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self._sock: socket.socket | None = None
-        self._file: Any = None
+        self._reader: Any = None
 
     def connect(self) -> None:
         try:
@@ -77,68 +87,67 @@ class Connection:
             raise NotSent(f"connect {self.address}: {exc.strerror or exc}", self.address) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self.timeout)
-        self._sock, self._file = sock, sock.makefile("rb")
+        self._sock = sock
+        self._reader = hiredis.Reader(replyError=_ReplyErrorReply)
 
     def close(self) -> None:
         if self._sock is not None:
             try:
-                self._file.close()
                 self._sock.close()
             except OSError:
                 pass
-        self._sock = self._file = None
+        self._sock = self._reader = None
 
     def call(self, *args: Any) -> Any:
-        """Send one command and return its reply (bytes, int, list, None)."""
+        """Send one command and return its reply (bytes, int, list, None); raise its error."""
+        reply = self.call_many([args])[0]
+        if isinstance(reply, ReplyError):
+            raise reply
+        return reply
+
+    def call_many(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Send several commands in one write and return their replies in order; an error reply
+        comes back as a :class:`ReplyError` object (not raised), a transport problem raises."""
         if self._sock is None:
             self.connect()
+        sock = self._sock
         try:
             # send() in a loop rather than sendall(): gevent's sendall asks the kernel for
             # SO_SNDBUF on every call, a syscall that cost ~15% of the load process's CPU
-            data = encode(args)
-            sent = self._sock.send(data)  # type: ignore[union-attr]
+            data = b"".join(encode(args) for args in commands)
+            sent = sock.send(data)  # type: ignore[union-attr]
             while sent < len(data):
-                sent += self._sock.send(data[sent:])  # type: ignore[union-attr]
+                sent += sock.send(data[sent:])  # type: ignore[union-attr]
         except OSError as exc:
             self.close()
             # a send on a connection the peer already closed: the server never read it
             raise NotSent(f"send to {self.address}: {exc.strerror or exc}", self.address) from None
         try:
-            reply = self._read()
-        except (OSError, ConnectionError) as exc:
+            replies = [self._read() for _ in commands]
+        except Exception as exc:  # timeout, reset, closed mid-reply, protocol error: maybe applied
             self.close()
-            what = "timeout" if isinstance(exc, TimeoutError | socket.timeout) else (exc.strerror or str(exc))
+            what = "timeout" if isinstance(exc, TimeoutError | socket.timeout) else \
+                (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
             raise Indeterminate(f"{what} waiting for {self.address}", self.address) from None
-        if isinstance(reply, ReplyError):
-            reply.node = self.address
-            raise reply
+        return [self._error(r) for r in replies]
+
+    def _error(self, reply: Any) -> Any:
+        if isinstance(reply, _ReplyErrorReply):
+            return ReplyError(str(reply), self.address)
+        if isinstance(reply, list):
+            return [self._error(r) for r in reply]
         return reply
 
     def _read(self) -> Any:
-        line = self._file.readline()
-        if not line:
-            raise ConnectionError(0, "connection closed by server")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            size = int(rest)
-            if size < 0:
-                return None
-            data = self._file.read(size + 2)
-            if len(data) < size + 2:
+        reader = self._reader
+        reply = reader.gets()
+        while reply is False:
+            chunk = self._sock.recv(65536)  # type: ignore[union-attr]
+            if not chunk:
                 raise ConnectionError(0, "connection closed by server")
-            return data[:-2]
-        if kind == b"*":
-            size = int(rest)
-            if size < 0:
-                return None
-            return [self._read() for _ in range(size)]
-        if kind == b"-":
-            return ReplyError(rest.decode(errors="replace"))
-        raise ConnectionError(0, f"protocol error: {line[:40]!r}")
+            reader.feed(chunk)
+            reply = reader.gets()
+        return reply
 
 
 def parse_cluster_slots(reply: list[Any]) -> list[tuple[int, int, str]]:
@@ -150,17 +159,47 @@ def parse_cluster_slots(reply: list[Any]) -> list[tuple[int, int, str]]:
     return out
 
 
+class Redirects:
+    """Process-wide counts of the redirects clients followed or met (read and reset by the load
+    process once a second): ``MOVED`` (slot map updated, command sent to the new owner), ``ASK``
+    (``ASKING`` + the command sent to the importing node, slot map unchanged) and ``TRYAGAIN``
+    (a multi-key command over a half-moved slot: a failed attempt)."""
+
+    moved = 0
+    ask = 0
+    tryagain = 0
+
+    @classmethod
+    def take(cls) -> dict[str, int]:
+        out = {"moved": cls.moved, "ask": cls.ask, "tryagain": cls.tryagain}
+        cls.moved = cls.ask = cls.tryagain = 0
+        return out
+
+
+def redirect_target(error: ReplyError) -> str:
+    """``MOVED 3999 127.0.0.12:7002`` / ``ASK ...`` → ``127.0.0.12:7002``."""
+    return str(error).split()[-1]
+
+
 class ClusterClient:
     """Routes each key to the master that owns its slot, per a slot map it refreshes on demand.
 
-    No retries and no automatic redirects: a ``MOVED`` is a failed attempt; the caller decides
-    whether to :meth:`refresh` and try again."""
+    One call is one attempt, as the history records it. Within an attempt the client follows
+    redirects as Redis Cluster clients do (at most ``max_redirects``): ``MOVED`` updates the slot
+    and goes to the new owner, ``ASK`` sends ``ASKING`` and the command to the importing node.
+    A redirect means the node that sent it did not run the command, so the attempt's outcome is
+    that of the node that finally answered (its address is what the call returns). ``TRYAGAIN``,
+    ``CLUSTERDOWN`` and every other error are failed attempts; the caller decides whether to
+    :meth:`refresh` and try again."""
 
-    def __init__(self, seeds: list[str], timeout: float = 1.0, connect_timeout: float = 0.5):
+    def __init__(self, seeds: list[str], timeout: float = 1.0, connect_timeout: float = 0.5,
+                 max_redirects: int = 3):
         self.seeds = list(seeds)
         self.timeout, self.connect_timeout = timeout, connect_timeout
+        self.max_redirects = max_redirects
         self.slot_owner: list[str | None] = [None] * SLOTS
         self._conns: dict[str, Connection] = {}
+        self._next_seed = 0
 
     def conn(self, address: str) -> Connection:
         c = self._conns.get(address)
@@ -170,9 +209,13 @@ class ClusterClient:
         return c
 
     def refresh(self) -> bool:
-        """Reload the slot map from the first node that answers; False if none did."""
-        known = [a for a in dict.fromkeys([*self._conns, *self.seeds])]
-        for address in known:
+        """Reload the slot map from the first node that answers, starting each time at the next
+        known node (so a node with a stale view, e.g. a partitioned master, is not asked again
+        and again); False if none answered."""
+        known = list(dict.fromkeys([*self.seeds, *self._conns]))
+        start = self._next_seed % len(known) if known else 0
+        self._next_seed += 1
+        for address in known[start:] + known[:start]:
             try:
                 slots = parse_cluster_slots(self.conn(address).call("CLUSTER", "SLOTS"))
             except RespError:
@@ -195,9 +238,37 @@ class ClusterClient:
         return owner  # type: ignore[return-value]
 
     def call_slot(self, slot: int, *args: Any) -> tuple[str, Any]:
-        """Run a command on the owner of ``slot``; returns (node address, reply)."""
+        """Run a command on the owner of ``slot``, following redirects; returns (node address
+        that answered, reply)."""
         node = self.node_for_slot(slot)
-        return node, self.conn(node).call(*args)
+        asking = False
+        for hop in range(self.max_redirects + 1):
+            conn = self.conn(node)
+            try:
+                if asking:
+                    reply = conn.call_many([("ASKING",), args])[1]
+                    if isinstance(reply, ReplyError):
+                        raise reply
+                else:
+                    reply = conn.call(*args)
+                return node, reply
+            except ReplyError as exc:
+                code = exc.code
+                if code == "TRYAGAIN":
+                    Redirects.tryagain += 1
+                if code not in ("MOVED", "ASK") or hop == self.max_redirects:
+                    raise
+                node = redirect_target(exc)
+                if code == "MOVED":
+                    Redirects.moved += 1
+                    self.slot_owner[slot] = node
+                    if node not in self.seeds:
+                        self.seeds.append(node)
+                    asking = False
+                else:
+                    Redirects.ask += 1
+                    asking = True
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def read_keys(self, keys: Iterable[str], batch: int = 500, attempts: int = 50,
                   pause: float = 0.1) -> dict[str, str | None]:

@@ -1,4 +1,4 @@
-"""Drop the packets of one TCP link with iptables (the kernel here has no netem).
+"""iptables DROP rules on loopback traffic: build, insert (recorded first), remove.
 
 Only loopback addresses are ever targeted. Every rule is recorded in the state directory
 before it is inserted, so ``chaos down`` removes it even if the harness died mid-run."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import subprocess
-from dataclasses import dataclass
 
 from chaos.errors import ChaosError
 from chaos.state import StateDir
@@ -22,39 +21,15 @@ def _loopback(address: str) -> str:
     return address
 
 
-@dataclass(frozen=True)
-class DropLink:
-    """Drop TCP packets from ``src_host:src_port`` to ``dst_host`` (one direction of a link)."""
-
-    src_host: str
-    src_port: int
-    dst_host: str
-
-    @property
-    def rule(self) -> list[str]:
-        return ["OUTPUT", "-p", "tcp", "-s", _loopback(self.src_host), "--sport", str(self.src_port),
-                "-d", _loopback(self.dst_host), "-m", "comment", "--comment", COMMENT, "-j", "DROP"]
-
-    def describe(self) -> str:
-        return f"drop {self.src_host}:{self.src_port} → {self.dst_host}"
-
-    def inject(self, state: StateDir) -> None:
-        binary = iptables()
-        data = state.load()
-        if self.rule not in data["rules"]:
-            data["rules"].append(self.rule)
-            state.save(data)
-        run = subprocess.run([binary, "-w", "-I", *self.rule], capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            self.heal(state)
-            raise ChaosError(f"iptables refused the rule ({run.stderr.strip()}); the harness needs root and iptables")
-
-    def heal(self, state: StateDir) -> None:
-        remove_rule(self.rule)
-        data = state.load()
-        if self.rule in data["rules"]:
-            data["rules"].remove(self.rule)
-            state.save(data)
+def drop_rule(src_host: str, dst_host: str, src_port: int | None = None, dst_port: int | None = None) -> list[str]:
+    """An OUTPUT rule dropping TCP packets from ``src_host[:src_port]`` to ``dst_host[:dst_port]``."""
+    rule = ["OUTPUT", "-p", "tcp", "-s", _loopback(src_host)]
+    if src_port:
+        rule += ["--sport", str(src_port)]
+    rule += ["-d", _loopback(dst_host)]
+    if dst_port:
+        rule += ["--dport", str(dst_port)]
+    return rule + ["-m", "comment", "--comment", COMMENT, "-j", "DROP"]
 
 
 def iptables() -> str:
@@ -62,6 +37,30 @@ def iptables() -> str:
     if binary is None:
         raise ChaosError("iptables is not installed; install it with `apt-get install -y iptables`")
     return binary
+
+
+def insert_rules(state: StateDir, rules: list[list[str]]) -> None:
+    """Record, then insert, every rule; on a refusal remove what was inserted and raise."""
+    binary = iptables()
+    data = state.load()
+    data["rules"] += [r for r in rules if r not in data["rules"]]
+    state.save(data)
+    for rule in rules:
+        run = subprocess.run([binary, "-w", "-I", *rule], capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            remove_rules(state, rules)
+            raise ChaosError(f"iptables refused a rule ({run.stderr.strip()}); the harness needs root and iptables")
+
+
+def remove_rules(state: StateDir, rules: list[list[str]]) -> None:
+    """Delete every copy of each rule and forget it (idempotent)."""
+    for rule in rules:
+        remove_rule(rule)
+    data = state.load()
+    kept = [r for r in data["rules"] if r not in rules]
+    if kept != data["rules"]:
+        data["rules"] = kept
+        state.save(data)
 
 
 def remove_rule(rule: list[str]) -> None:

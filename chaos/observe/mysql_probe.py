@@ -29,6 +29,8 @@ class HeartbeatWriter:
     def __init__(self, connect: Callable[[], Any], interval: float = 0.1):
         self.connect, self.interval = connect, interval
         self.beats = 0
+        self.errors = 0  # failed heartbeats (source down, or a bug): counted, the loop goes on
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
 
@@ -48,7 +50,10 @@ class HeartbeatWriter:
                 with conn.cursor() as cur:
                     cur.execute(f"REPLACE INTO {META_DB}.heartbeat VALUES (1, NOW(6))")
                 self.beats += 1
-            except (pymysql.err.MySQLError, OSError, ChaosError):
+            except Exception as exc:  # never let the heartbeat thread die silently
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                _close(conn)
                 conn = None
             self._stop.wait(self.interval)
         if conn is not None:
@@ -62,6 +67,8 @@ class ReplicaProbe:
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
         self.samples = 0
+        self.errors = 0  # unexpected errors of the probe itself, reported at the end
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="replica-probe", daemon=True)
 
@@ -105,14 +112,16 @@ class ReplicaProbe:
                 if conn is None:
                     conn = self.connect()
                 sample.update(self.sample(conn))
-            except (pymysql.err.MySQLError, OSError, ChaosError) as exc:
-                if conn is not None:
-                    try:
-                        conn.close()
-                    except Exception:
-                        pass
+            except (pymysql.err.MySQLError, OSError, ChaosError) as exc:  # the replica does not answer
+                _close(conn)
                 conn = None
                 sample.update({"up": False, "error": f"{type(exc).__name__}: {exc}"})
+            except Exception as exc:  # a bug of the probe must not end its thread
+                _close(conn)
+                conn = None
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                sample.update({"up": False, "error": f"probe error: {self.last_error}"})
             self.latest = sample
             self.samples += 1
             self._out.write(json.dumps(sample, separators=(",", ":"), default=str) + "\n")
@@ -124,13 +133,10 @@ class ReplicaProbe:
         if conn is not None:
             conn.close()
 
-    def wait_for(self, condition: Callable[[Sample], Any], timeout: float, poll: float = 0.01) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            sample = self.latest
-            if sample is not None:
-                result = condition(sample)
-                if result:
-                    return result
-            time.sleep(poll)
-        return None
+
+def _close(conn: Any) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            pass

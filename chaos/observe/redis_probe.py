@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from chaos.backends.base import NodeSpec
-from chaos.clients.resp import Connection, RespError, encode
+from chaos.clients.resp import Connection, RespError
 from chaos.observe import paced
 from chaos.topology.redis_info import parse_cluster_nodes, parse_info
 
 Sample = dict[str, Any]
-PROBE_COMMANDS = encode(("CLUSTER", "INFO")) + encode(("INFO", "replication")) + encode(("CLUSTER", "NODES"))
+PROBE_COMMANDS = [("CLUSTER", "INFO"), ("INFO", "replication"), ("CLUSTER", "NODES")]
 
 
 def reduce_sample(cluster_info: str, replication: str, nodes_text: str,
@@ -62,6 +62,8 @@ class RedisProbe:
         self.on_sample = on_sample
         self.latest: dict[str, Sample] = {}
         self.samples = 0
+        self.errors = 0  # unexpected errors of the probe itself (not of the nodes), reported at the end
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._queue: queue.SimpleQueue[Sample | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -93,16 +95,18 @@ class RedisProbe:
                           "wall": round(self.wall0 + started - self.t0, 6), "node": spec.name,
                           "address": spec.address}
         try:
-            if conn._sock is None:
-                conn.connect()
-            conn._sock.sendall(PROBE_COMMANDS)  # type: ignore[union-attr]
-            replies = [conn._read() for _ in range(3)]
+            replies = conn.call_many(PROBE_COMMANDS)
             if any(isinstance(r, Exception) for r in replies):
                 raise RespError(str(next(r for r in replies if isinstance(r, Exception))))
             sample.update(reduce_sample(*(r.decode() for r in replies), watch_slots=self.watch_slots))
-        except (RespError, OSError, ConnectionError) as exc:
+        except RespError as exc:  # the node does not answer (or answers an error): a fact, not a bug
             conn.close()
             sample.update({"up": False, "error": str(exc) or type(exc).__name__})
+        except Exception as exc:  # a bug of the probe must not end its thread: keep sampling, report it
+            conn.close()
+            self.errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            sample.update({"up": False, "error": f"probe error: {self.last_error}"})
         sample["rtt_ms"] = round((time.monotonic() - started) * 1000, 3)
         return sample
 
@@ -120,20 +124,13 @@ class RedisProbe:
             if sample is None:
                 break
             self.samples += 1
-            self._out.write(json.dumps(sample, separators=(",", ":")) + "\n")
+            try:
+                self._out.write(json.dumps(sample, separators=(",", ":"), default=str) + "\n")
+            except Exception as exc:  # keep writing the next samples; report at the end
+                self.errors += 1
+                self.last_error = f"timeline write: {type(exc).__name__}: {exc}"
             if self.on_sample is not None:
                 try:
                     self.on_sample(sample)
                 except Exception:
                     pass
-
-    def wait_for(self, condition: Callable[[dict[str, Sample]], Any], timeout: float,
-                 poll: float = 0.002) -> Any:
-        """Poll the latest samples until ``condition`` returns a truthy value; None on timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = condition(self.latest)
-            if result:
-                return result
-            time.sleep(poll)
-        return None

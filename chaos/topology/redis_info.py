@@ -87,3 +87,12 @@ def split_slots(masters: int) -> list[tuple[int, int]]:
 
 def slot_count(ranges: list[tuple[int, int]]) -> int:
     return sum(hi - lo + 1 for lo, hi in ranges)
+
+
+def parse_slot_ranges(text: str) -> list[tuple[int, int]]:
+    """``"0-5460,6000"`` (as ``chaos status`` shows slots) → [(0, 5460), (6000, 6000)]."""
+    out = []
+    for part in filter(None, (text or "").split(",")):
+        lo, _, hi = part.partition("-")
+        out.append((int(lo), int(hi or lo)))
+    return out

@@ -112,3 +112,32 @@ def test_percentile_nearest_rank():
     values = list(range(1, 101))
     assert percentile(values, 0.5) == 50 and percentile(values, 0.99) == 99 and percentile(values, 1.0) == 100
     assert percentile([7], 0.5) == 7 and percentile([], 0.5) is None
+
+
+def test_an_outage_still_open_when_the_load_stops_counts_until_the_end():
+    # no replica promoted: writes to the victim's slots fail from t=1 until the load stops at t=30
+    rows = [("invoke", 1, "write", "v0", "1:0", 0.9), ("ok", 1, "write", "v0", "1:0", 1.0)]
+    t = 1.0
+    while t < 30:
+        rows += [("invoke", 1, "write", f"v{t}", "x", t + 0.05), ("fail", 1, "write", f"v{t}", "x", t + 0.1)]
+        rows += [("invoke", 2, "write", f"o{t}", "y", t + 0.05), ("ok", 2, "write", f"o{t}", "y", t + 0.1)]
+        t += 0.1
+    checker = AvailabilityChecker(lambda op: "victim" if op.key.startswith("v") else "others")
+    run(h(*rows), checker)
+    result = checker.result()
+    victim = result["victim"]
+    assert victim["unavailable_at_end"] is True
+    assert 28.9 <= victim["longest_unavailable_seconds"] <= 29.2
+    assert victim["longest_window"][0] == 1.0
+    assert result["others"]["unavailable_at_end"] is False
+    assert result["others"]["longest_unavailable_seconds"] < 0.2
+
+
+def test_an_outage_that_closed_is_not_open_at_the_end():
+    history = h(("invoke", 1, "write", "a", "1", 0.0), ("ok", 1, "write", "a", "1", 0.1),
+                ("invoke", 1, "write", "b", "1", 0.2), ("fail", 1, "write", "b", "1", 0.3),
+                ("invoke", 1, "write", "c", "1", 2.0), ("ok", 1, "write", "c", "1", 2.1))
+    checker = AvailabilityChecker(lambda op: "g")
+    run(history, checker)
+    g = checker.result()["g"]
+    assert g["unavailable_at_end"] is False and g["longest_unavailable_seconds"] == 2.0

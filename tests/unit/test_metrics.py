@@ -57,7 +57,7 @@ def test_metrics_port_in_use_is_a_one_line_error():
 
 
 def test_update_final_metrics_keeps_live_series(tmp_path):
-    from scenarios.base import update_final_metrics
+    from chaos.engine import update_final_metrics
 
     bus = EventBus()
     metrics = RunMetrics("master-kill", "r").attach(bus)

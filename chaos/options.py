@@ -1,0 +1,64 @@
+"""Option groups of `chaos run` scenarios, as decorators (sqlite-utils' ``@output_options``):
+one definition each, so every scenario spells and documents an option the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+
+def _apply(options: list[Callable[[Callable], Callable]]) -> Callable[[Callable], Callable]:
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+def backend_option(backends: tuple[str, ...] = ("process", "docker")) -> Callable[[Callable], Callable]:
+    return click.option("--backend", default="process", show_default=True, type=click.Choice(list(backends)),
+                        help="Where servers run: local processes" + (
+                            ", or Docker containers on the host network (image from `chaos images build`)"
+                            if "docker" in backends else "") + ".")
+
+
+def run_options(users: int, rate: float | None, rate_help: str, what: str,
+                backends: tuple[str, ...] = ("process", "docker")) -> Callable[[Callable], Callable]:
+    """The options of every scenario (those of :class:`chaos.engine.RunConfig`)."""
+    return _apply([
+        backend_option(backends),
+        click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least."),
+        click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the fault."),
+        click.option("--users", default=users, show_default=True, help="Concurrent load users (one connection each)."),
+        click.option("--rate", type=float, default=rate, show_default=rate is not None, help=rate_help),
+        click.option("--workers", default=1, show_default=True,
+                     help="Load processes (Locust master/worker mode when more than 1)."),
+        click.option("--seed", type=int, default=None,
+                     help="Seed of the choices and the op mix (default: random, recorded in result.json)."),
+        click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory."),
+        click.option("--keep", is_flag=True, help=f"Leave {what} this run started running."),
+        click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT."),
+        click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL."),
+        click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO "
+                     "on a measurement a built-in check judges (e.g. 'lost_writes<=5') replaces that check."),
+    ])
+
+
+def redis_cluster_options(default_target_help: str | None) -> Callable[[Callable], Callable]:
+    """The options of every Redis Cluster scenario: the cluster a run starts, the target (unless
+    ``default_target_help`` is None: the scenario names its own), probes."""
+    return _apply([
+        click.option("--node-timeout-ms", default=3000, show_default=True,
+                     help="cluster-node-timeout of a cluster this run starts."),
+        click.option("--masters", default=3, show_default=True, help="Masters of a cluster this run starts."),
+        click.option("--replicas-per-master", default=1, show_default=True, help="Replicas per master."),
+        click.option("--base-port", default=7001, show_default=True, help="First port of a cluster this run starts."),
+        *([click.option("--target", default=None, help=f"Node name (redis-2) or HOST:PORT. {default_target_help}")]
+          if default_target_help is not None else []),
+        click.option("--failover-timeout", type=float, default=None, help="Seconds to wait for the promotion "
+                     "[default: max(30, 10 × node timeout)]."),
+        click.option("--rejoin-timeout", default=60.0, show_default=True,
+                     help="Seconds to wait for the old master to come back as a replica."),
+        click.option("--probe-interval-ms", default=10.0, show_default=True, help="How often every node is sampled."),
+    ])

@@ -1,0 +1,1 @@
+"""Steps and measurements shared by scenario plans (one module per kind of topology)."""

@@ -1,0 +1,370 @@
+"""Steps and measurements Redis Cluster plans share (master-kill, master-pause, partition).
+
+Steps read and write ``ctx.vars``: ``cluster``, ``victim`` (the status row of the target),
+``replicas`` (name → address of the victim's replicas), ``first_slot``, ``probe``, ``promoted``
+(name of the replica that took over, or None), ``rejoined``. Wait conditions use the same
+sample predicates as the checkers (:mod:`chaos.checkers.failover`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.crc import key_slot
+
+from chaos.backends import make_backend
+from chaos.checkers.compose import Check
+from chaos.checkers.failover import (
+    cluster_down,
+    first_promotion,
+    first_rejoin,
+    is_linked_replica_of,
+    is_promoted,
+)
+from chaos.engine import (
+    RunConfig,
+    RunContext,
+    copy_node_files,
+    measure_live,
+)
+from chaos.errors import ChaosError
+from chaos.history import OK, read_history
+from chaos.observe.redis_log import parse_redis_log
+from chaos.observe.redis_probe import RedisProbe
+from chaos.runner import analyze_history, cluster_final_read, start_load
+from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
+from chaos.topology.redis_info import parse_slot_ranges
+
+REDIS_KNOWN = {"failover_seconds", "failover_seconds_from_log", "cluster_down_seconds", "write_unavailable_seconds",
+               "write_unavailable_seconds_other_slots", "rejoin_seconds", "lost_writes", "unacked_applied_writes",
+               "lost_increments", "ops.ok", "ops.fail", "ops.info", "consistency.mismatches",
+               "consistency.keys_compared", "recovered_writes", "failed_applied_writes"}
+
+
+@dataclass
+class RedisRunConfig(RunConfig):
+    """Settings of every Redis Cluster scenario (see :func:`chaos.options.redis_cluster_options`)."""
+
+    BACKENDS = ("process", "docker")
+    masters: int = 3
+    replicas_per_master: int = 1
+    node_timeout_ms: int = 3000
+    base_port: int = 7001
+    target: str | None = None
+    failover_timeout: float | None = None
+    rejoin_timeout: float = 60.0
+    probe_interval_ms: float = 10.0
+
+    def validate(self) -> None:
+        super().validate()
+        if self.replicas_per_master < 1:
+            raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
+        if not 1 <= self.probe_interval_ms <= 1000:
+            raise ChaosError("--probe-interval-ms must be between 1 and 1000")
+
+    def failover_wait(self, node_timeout_ms: int) -> float:
+        return self.failover_timeout or max(30.0, node_timeout_ms / 1000.0 * 10)
+
+
+def redis_config(config: RedisRunConfig) -> RedisClusterConfig:
+    return RedisClusterConfig(config.masters, config.replicas_per_master, config.node_timeout_ms, config.base_port)
+
+
+# -- steps ---------------------------------------------------------------------------------------
+def provision_cluster(ctx: RunContext) -> None:
+    """The cluster that is up, or a new one (torn down at the end unless --keep); then the
+    steady state: every node answers, all slots covered, every replica linked."""
+    config, state = ctx.config, ctx.state
+    if state.topology("redis-cluster") is None:
+        cluster = RedisCluster(state, redis_config(config), make_backend(config.backend, state.path))
+        ctx.say(f"starting a Redis Cluster: {cluster.config.masters} masters × {cluster.config.replicas_per_master} "
+                f"replica(s), cluster-node-timeout {cluster.config.node_timeout_ms} ms")
+        seconds = cluster.up(say=ctx.say)
+        ctx.cleanup(ctx.teardown, cluster, "cluster")
+        ctx.say(f"cluster up in {seconds:.2f} s")
+    else:
+        cluster = RedisCluster.attach(state)
+        ctx.say(f"using the redis-cluster already up in {state.path} ({cluster.backend.name} backend)")
+        config.backend = cluster.backend.name  # the run reports where its nodes really ran
+    ctx.vars["cluster"] = cluster
+    ctx.cleanup(copy_node_files, cluster.specs, ctx.run, ("redis.conf", "nodes.conf", "stdout.log"))
+    problems = cluster.health_problems()
+    if problems:
+        raise ChaosError(f"steady state not reached: {'; '.join(problems[:3])}; fix it or `chaos down` "
+                         "and run again")
+    ctx.outcome.topology["before"] = cluster.status()
+
+
+def choose_node(ctx: RunContext, target: str | None, role: str = "master") -> dict[str, Any]:
+    """The status row of ``target`` (name or address), or a seeded random node of ``role``."""
+    rows = ctx.outcome.topology["before"]
+    masters = [r for r in rows if r["role"] == "master" and r["slots"]]
+    if target:
+        for r in rows:
+            if target in (r["name"], r["address"]):
+                if role == "master" and r["role"] != "master":
+                    raise ChaosError(f"--target {target} is a {r['role'] or 'stopped node'}; {ctx.plan.name} "
+                                     f"needs a master: {', '.join(m['name'] for m in masters)}")
+                return r
+        raise ChaosError(f"--target {target}: no such node; nodes are "
+                         + ", ".join(f"{r['name']} ({r['address']})" for r in rows))
+    pool = masters if role == "master" else [r for r in rows if r["role"] == role]
+    if not pool:
+        raise ChaosError(f"the cluster has no {role} to target")
+    return ctx.rng.choice(sorted(pool, key=lambda r: r["name"]))
+
+
+def master_of_key(ctx: RunContext, key: str) -> dict[str, Any]:
+    slot = key_slot(key.encode())
+    for r in ctx.outcome.topology["before"]:
+        if r["role"] == "master" and any(lo <= slot <= hi for lo, hi in parse_slot_ranges(r["slots"])):
+            return r
+    raise ChaosError(f"no master owns slot {slot} of --target-key {key!r}")
+
+
+def set_victim(ctx: RunContext, victim: dict[str, Any]) -> None:
+    """Record the target and, for a master, the replicas that can take over its slots."""
+    rows = ctx.outcome.topology["before"]
+    ctx.vars["victim"] = victim
+    ctx.vars["replicas"] = {r["name"]: r["address"] for r in rows if r["follows"] == victim["name"]}
+    ctx.vars["victim_slots"] = parse_slot_ranges(victim["slots"])
+    ctx.vars["first_slot"] = ctx.vars["victim_slots"][0][0] if ctx.vars["victim_slots"] else None
+    if victim["role"] == "master" and not ctx.vars["replicas"]:
+        raise ChaosError(f"{victim['name']} has no replica, so no failover can happen")
+
+
+def start_probe_and_load(ctx: RunContext) -> None:
+    """Probes on every node (10 ms), then the load; the warm-up phase begins."""
+    cluster, config, run = ctx.vars["cluster"], ctx.config, ctx.run
+    before = ctx.outcome.topology["before"]
+    watch = sorted(lo for r in before if r["role"] == "master" for lo, _ in parse_slot_ranges(r["slots"]))
+    probe = RedisProbe(cluster.specs, run.dir / "timeline.jsonl", run.t0, run.wall0, watch,
+                       interval=config.probe_interval_ms / 1000.0,  # type: ignore[attr-defined]
+                       on_sample=lambda s: run.bus.fire("sample", **s))
+    probe.start()
+    ctx.vars["probe"] = probe
+    ctx.cleanup(stop_probe, ctx)
+    run.phase("warmup")
+    load_seconds = max(config.duration, config.warmup) + 600  # stopped by us, not by its clock
+    ctx.load = start_load(run, "redis", config.users, load_seconds, seed=ctx.seed,
+                          seeds=[s.address for s in cluster.specs], **config.load_options())
+    ctx.cleanup(ctx.load.stop)
+    victim = ctx.vars["victim"]
+    ctx.vars["fault_at"] = ctx.elapsed() + config.warmup
+    ctx.say(f"load: {config.users} users; warm-up {config.warmup:g} s; target {victim['name']} "
+            f"({victim['address']}, {victim['role']}" + (f", slots {victim['slots']}" if victim["slots"] else "") + ")")
+
+
+def stop_probe(ctx: RunContext) -> None:
+    probe = ctx.vars.get("probe")
+    if probe is None:
+        return
+    probe.stop()
+    if probe.errors:
+        ctx.say(f"warning: the probes hit {probe.errors} unexpected error(s); last: {probe.last_error}")
+
+
+def fault_detail(victim: dict[str, Any]) -> str:
+    slots = f" of {victim['slots']}" if victim.get("slots") else ""
+    return f" ({victim['address']}, {victim['role']}{slots})"
+
+
+def record_fault(ctx: RunContext, kind: str, key: str, **extra: Any) -> None:
+    """``result.json``'s ``fault``: what was done to which node, and when."""
+    victim = ctx.vars["victim"]
+    at = ctx.vars[f"{key}_t"]
+    wall = ctx.run.wall(ctx.run.t0 + at)
+    from chaos.runner import iso
+
+    ctx.outcome.fault = {"kind": kind, "target": victim["address"], "target_name": victim["name"],
+                         "target_role": victim["role"], "target_slots": victim["slots"],
+                         "injected_at": wall, "injected_at_iso": iso(wall), **extra}
+    ctx.vars["fault_t"] = at
+
+
+def promoted(ctx: RunContext) -> str | None:
+    """Wait condition: a replica of the victim reports itself master and owner of its first
+    slot, in a sample taken after the fault."""
+    latest, fault_t = ctx.vars["probe"].latest, ctx.vars["fault_t"]
+    for name, address in ctx.vars["replicas"].items():
+        s = latest.get(name)
+        if s and s["time"] > fault_t and is_promoted(s, address, ctx.vars["first_slot"]):
+            return name
+    return None
+
+
+def say_promoted(ctx: RunContext, name: str | None) -> None:
+    if name is None:
+        ctx.say(f"no replica took over {ctx.vars['victim']['slots']} in time")
+    else:
+        seconds = ctx.vars["probe"].latest[name]["time"] - ctx.vars["fault_t"]
+        ctx.say(f"promoted {ctx.vars['replicas'][name]} ({name}) after {seconds:.2f} s")
+
+
+def master_after(ctx: RunContext) -> str | None:
+    """The address the victim should follow once it is back: the promoted replica, or (no
+    failover expected, e.g. an isolated replica) the master it followed before."""
+    if ctx.vars.get("promoted"):
+        return ctx.vars["replicas"][ctx.vars["promoted"]]
+    return ctx.outcome.context.get("rejoin_master")
+
+
+def rejoined(ctx: RunContext) -> bool:
+    """Wait condition: the victim is a linked replica of :func:`master_after`, in a sample taken
+    after it came back (``heal_t``)."""
+    victim = ctx.vars["victim"]["name"]
+    s = ctx.vars["probe"].latest.get(victim)
+    return bool(s and s["time"] > ctx.vars["heal_t"] and is_linked_replica_of(s, master_after(ctx)))
+
+
+def say_rejoined(ctx: RunContext, ok: Any) -> None:
+    victim, master = ctx.vars["victim"]["name"], master_after(ctx)
+    if ok:
+        seconds = ctx.vars["probe"].latest[victim]["time"] - ctx.vars["heal_t"]
+        ctx.say(f"{victim} rejoined as a replica of {master} after {seconds:.2f} s")
+    else:
+        ctx.say(f"{victim} did not rejoin as a replica of {master} in time")
+
+
+def cooldown_and_stop_load(ctx: RunContext) -> None:
+    """Cool-down (at least 2 s, until --duration), stop the load and the probes, record the
+    topology after and the servers' own log lines about the fault."""
+    ctx.run.phase("cooldown")
+    ctx.sleep_until(max(ctx.elapsed() + 2.0, ctx.config.duration))
+    ctx.load.stop()
+    ctx.say(f"load stopped after {ctx.elapsed():.1f} s")
+    stop_probe(ctx)
+    cluster = ctx.vars["cluster"]
+    ctx.outcome.topology["after"] = cluster.status()
+    append_timeline(ctx.run.dir / "timeline.jsonl", server_events(cluster, ctx, ctx.vars["fault_t"]))
+
+
+def measure_cluster(ctx: RunContext) -> None:
+    """Final read of every key written, masters against their replicas, then the plan's measure."""
+    cluster, v = ctx.vars["cluster"], ctx.vars
+    ctx.outcome.context.update({
+        "victim": v["victim"]["name"], "victim_address": v["victim"]["address"], "victim_role": v["victim"]["role"],
+        "victim_slots": v["victim_slots"],
+        "replicas": v["replicas"], "first_slot": v["first_slot"], "fault_t": v["fault_t"], "heal_t": v.get("heal_t"),
+        "phases": ctx.run.phases, "node_timeout_ms": cluster.config.node_timeout_ms,
+        "rejoin_timeout": ctx.config.rejoin_timeout,
+    })
+    ctx.say("final read of every key written; comparing masters with their replicas")
+    live = {"consistency": compare_replicas(cluster), "probe_samples": ctx.vars["probe"].samples}
+    measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
+
+
+def append_timeline(path: Path, events: list[dict[str, Any]]) -> None:
+    with open(path, "a") as out:
+        for e in events:
+            out.write(json.dumps({"source": "log", **e}, separators=(",", ":")) + "\n")
+
+
+def server_events(cluster: RedisCluster, ctx: RunContext, fault_t: float) -> list[dict[str, Any]]:
+    """The nodes' own log lines about the fault (from a second before it), in run time."""
+    events = []
+    for spec in cluster.specs:
+        try:
+            lines = spec.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for e in parse_redis_log(lines, spec.name):
+            t = e["wall"] - ctx.run.wall0
+            if t >= fault_t - 1.0:
+                events.append({**e, "time": round(t, 6)})
+    return sorted(events, key=lambda e: e["time"])
+
+
+# -- measurements (pure over the run directory's files) -------------------------------------------
+def history_part(run_dir: Path, ctx: dict[str, Any], read_final: Any) -> Any:
+    """Lost writes, counters, availability per slot group, latency per phase, op counts."""
+    victim_slots = [tuple(r) for r in ctx["victim_slots"]]
+
+    def group(op: Any) -> str | None:
+        slot = key_slot(op.key.encode())
+        return "victim" if any(lo <= slot <= hi for lo, hi in victim_slots) else "others"
+
+    def part(_: dict[str, Any]) -> dict[str, Any]:
+        analysis = analyze_history(run_dir / "history.jsonl", read_final, group, [tuple(p) for p in ctx["phases"]])
+        lost_keys = analysis.writes.pop("lost_keys")
+        (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in lost_keys))
+        avail = analysis.availability
+        victim_avail = avail.get("victim", {})
+        return {
+            "write_unavailable_seconds": victim_avail.get("longest_unavailable_seconds"),
+            "write_unavailable_until_end": victim_avail.get("unavailable_at_end", False),
+            "write_unavailable_seconds_other_slots": avail.get("others", {}).get("longest_unavailable_seconds"),
+            "lost_writes": analysis.writes["lost"],
+            "unacked_applied_writes": analysis.writes["unacked_applied"],
+            "recovered_writes": analysis.writes["recovered"],
+            "failed_applied_writes": analysis.writes["failed_applied"],
+            "lost_increments": analysis.counters["lost_increments"],
+            "unacked_applied_increments": analysis.counters["unacked_applied_increments"],
+            "ops": analysis.ops,
+            "latency_ms": analysis.latency,
+            "writes": analysis.writes,
+            "counters": {k: v for k, v in analysis.counters.items() if k != "per_key"},
+            "availability": avail,
+            "_lost_keys": set(lost_keys),
+        }
+    return part
+
+
+def failover_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, Any]]) -> Any:
+    """Promotion (from the fault), cluster_state:fail time, the servers' log view, and the old
+    master's return as a replica of the promoted node (from ``heal_t``)."""
+    fault_t, heal_t, victim = ctx["fault_t"], ctx.get("heal_t"), ctx["victim"]
+
+    def part(_: dict[str, Any]) -> dict[str, Any]:
+        promotion = first_promotion(samples, ctx["replicas"], ctx["first_slot"], after=fault_t) \
+            if ctx.get("replicas") else None
+        # back as a replica of the promoted node (or, when no failover was expected, of its master)
+        master_after = promotion["address"] if promotion else ctx.get("rejoin_master")
+        rejoin_t = first_rejoin(samples, victim, master_after, heal_t) \
+            if master_after and heal_t is not None else None
+        server_view = [{**e, "after_fault": round(e["time"] - fault_t, 6)} for e in samples if e.get("source") == "log"]
+        won = next((e for e in server_view if e["event"] == "election_won"
+                    and promotion and e["node"] == promotion["node"]), None)
+        m = {
+            "failover_seconds": round(promotion["time"] - fault_t, 6) if promotion else None,
+            "failover_seconds_from_log": round(won["after_fault"], 6) if won else None,
+            "promoted": promotion["address"] if promotion else None,
+            "cluster_down_seconds": cluster_down(samples)["cluster_down_seconds"],
+            "rejoin_seconds": round(rejoin_t - heal_t, 6) if rejoin_t is not None else None,
+            "server_view": server_view,
+            "_promotion": promotion,
+        }
+        if rejoin_t is None:
+            m["rejoin_reason"] = ("no replica was promoted" if not master_after else
+                                  f"{victim} was not a linked replica of {master_after} within "
+                                  f"{ctx.get('rejoin_timeout', 0):g} s of its return")
+        return m
+    return part
+
+
+def acknowledged_by(history: Path, node: str, start: float, end: float | None) -> list[tuple[float, str]]:
+    """(completion time, key) of every acknowledged write that ``node`` answered in [start, end]."""
+    out = []
+    for op in read_history(history):
+        if op.type == OK and op.f == "write" and op.node == node and op.time >= start \
+                and (end is None or op.time <= end):
+            out.append((op.time, op.key))
+    return out
+
+
+REDIS_CHECKS = [
+    Check("no_lost_writes", "lost_writes", lambda v: v == 0, "==0"),
+    Check("no_lost_increments", "lost_increments", lambda v: v == 0, "==0"),
+    Check("replicas_consistent", "consistency", lambda c: c["consistent"], "==0", shown=lambda c: c["mismatches"]),
+]
+FAILOVER_CHECKS = [
+    Check("failover_happened", "failover_seconds", lambda v: v is not None),
+    Check("old_master_rejoined_as_replica", "rejoin_seconds", lambda v: v is not None),
+]
+
+
+def public(measurements: dict[str, Any]) -> dict[str, Any]:
+    """Measurements without the parts' private hand-offs (keys starting with ``_``)."""
+    return {k: v for k, v in measurements.items() if not k.startswith("_")}
