@@ -161,10 +161,12 @@ class SleepUntil(Step):
 
 @dataclass
 class Inject(Step):
-    """Build a fault from the context and inject it (``make`` may return None: skipped)."""
+    """Build a fault from the context and inject it (``make`` may return None: skipped);
+    ``then(ctx)`` runs right after the injection, before the run says it happened."""
 
     key: str
     make: Callable[[RunContext], Any]
+    then: Callable[[RunContext], None] | None = None
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -174,6 +176,9 @@ class Inject(Step):
         fault = self.make(ctx)
         if fault is not None:
             ctx.inject(fault, self.key)
+            if self.then is not None:
+                self.then(ctx)
+            ctx.say(fault.describe())
 
 
 @dataclass
@@ -296,7 +301,6 @@ class RunContext:
         self.run.fault(OK, fault.name, fault.target)
         self.run.bus.fire("fault", fault=fault.name, active=True)
         self.vars[f"{key}_t"] = self.elapsed(at)
-        self.say(fault.describe())
         return self.elapsed(at)
 
     def heal(self, key: str) -> float | None:

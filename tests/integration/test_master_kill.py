@@ -49,7 +49,8 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     # physics: no failover before the node timeout, and not long after it
     assert 1.0 <= m["failover_seconds"] <= 1.0 + 5
     # the promoted replica's own log agrees with the probes
-    assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.05
+    # (normally within 10 ms, the probe interval; a busy machine can delay a probe thread)
+    assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.25
     assert m["rejoin_seconds"] is not None and m["rejoin_seconds"] >= 0
     victim = r["fault"]["target"]
     after = {n["address"]: n for n in r["topology"]["after"]}
@@ -63,21 +64,24 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     assert m["write_unavailable_seconds"] >= m["cluster_down_seconds"] > 0
     assert m["lost_writes"] == 0 and m["lost_increments"] == 0
     assert set(m["latency_ms"]) == {"warmup", "fault", "recovery", "cooldown"}
-    assert {c["name"] for c in r["checks"]} >= {"failover_happened", "old_master_rejoined_as_replica",
-                                                "replicas_consistent", "failover_seconds<=6"}
-    assert all(set(c) == {"name", "passed", "value", "threshold"} for c in r["checks"])
+    assert {c["name"] for c in r["checks"]} == {"failover_happened", "old_master_rejoined_as_replica", "no_lost_writes",
+                                                "no_lost_increments", "replicas_consistent", "failover_seconds<=6"}
+    assert all(set(c) == {"name", "status", "passed", "value", "threshold"} for c in r["checks"])
+    assert all(c["status"] == "pass" for c in r["checks"])
     prom = (out / "metrics.prom").read_text()
     assert re.search(r'chaos_failover_seconds\{run_id="run",scenario="master-kill"\} [0-9.]+', prom)
     assert 'chaos_run_passed{run_id="run",scenario="master-kill"} 1.0' in prom
     assert "chaos_ops_total" in prom and "chaos_op_latency_seconds_bucket" in prom
     assert "# master-kill — PASSED" in (out / "report.md").read_text()
     assert (out / "nodes" / "redis-1" / "redis.log").exists()
-    kills = [op for op in read_history(out / "history.jsonl") if op.process == "nemesis" and op.f == "kill"]
-    assert [k.type for k in kills] == ["invoke", "ok"] and kills[0].value == r["fault"]["target_name"]
+    nemesis = [(op.f, op.type, op.value) for op in read_history(out / "history.jsonl") if op.process == "nemesis"]
+    victim = r["fault"]["target_name"]
+    assert nemesis == [("kill", "invoke", victim), ("kill", "ok", victim), ("restart", "invoke", victim),
+                       ("restart", "ok", victim)]
     timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
     probe_times = sorted(s["time"] for s in timeline if s["source"] == "probe" and s["node"] == "redis-1")
     gaps = [b - a for a, b in zip(probe_times, probe_times[1:])]
-    assert sorted(gaps)[len(gaps) // 2] <= 0.02  # sampled about every 10 ms
+    assert len(probe_times) > 200 and sorted(gaps)[len(gaps) // 2] <= 0.1  # sampled often (every 10 ms when idle)
     assert any(s["source"] == "log" and s["event"] == "election_won" for s in timeline)
     # the verdict can be recomputed from the files alone, and judged against other SLOs
     runner = CliRunner()
@@ -99,11 +103,19 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
 
 def test_stale_replica_loses_exactly_the_writes_acknowledged_after_the_cut(state_dir, tmp_path):
     out = tmp_path / "stale"
-    result = run_master_kill(state_dir, out, "--stale-replica", "1.5", "--slo", "lost_writes==0")
-    assert result.exit_code == 1, result.output  # the SLO fails: writes were lost
+    result = run_master_kill(state_dir, out, "--stale-replica", "1.5")
+    assert result.exit_code == 1, result.output  # built in: losing an acknowledged write fails the run
+    assert "verdict: FAILED" in result.output
     r = json.loads((out / "result.json").read_text())
     m = r["measurements"]
-    assert {c["name"]: c["passed"] for c in r["checks"]}["lost_writes==0"] is False
+    assert r["passed"] is False
+    assert {c["name"]: c["status"] for c in r["checks"]}["no_lost_writes"] == "fail"
+    # a user who accepts a loss budget says so; the SLO replaces the built-in check
+    budget = CliRunner().invoke(cli, ["analyze", str(out), "--slo", f"lost_writes<={m['lost_writes']}",
+                                      "--slo", f"lost_increments<={m['lost_increments']}"])
+    assert budget.exit_code == 0, budget.output
+    names = {c["name"] for c in json.loads((out / "result.json").read_text())["checks"]}
+    assert "no_lost_writes" not in names and f"lost_writes<={m['lost_writes']}" in names
     lo, _, hi = r["fault"]["target_slots"].partition("-")
     victim_slots = range(int(lo), int(hi) + 1)
     history = list(read_history(out / "history.jsonl"))

@@ -37,7 +37,7 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
                   "checksum_match", "replication_errors", "ops", "latency_ms"):
         assert field in m, field
     assert m["max_lag_before_fault_seconds"] < 1.0
-    assert m["max_lag_seconds"] >= 0.8 * m["replica_down_seconds"]  # lag rose during the outage ...
+    assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"]  # lag rose during the outage ...
     assert m["catchup_seconds"] is not None  # ... and fell under 1 s after the restart
     assert m["writes_during_outage"] > 100
     assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
