@@ -37,6 +37,7 @@ from chaos.progress import Progress
 from chaos.runner import Run, iso, make_run_dir, merge_run_history, write_json
 from chaos.slo import Slo, parse_slo
 from chaos.state import StateDir
+from chaos.wait import wait_until
 
 SCHEMA_VERSION = 2  # 2: checks carry "status" (pass / fail / unknown); measurement_errors
 REPORTS_GROUP = "chaos.reports"
@@ -273,16 +274,9 @@ class RunContext:
             time.sleep(min(0.05, max(0.0, elapsed - self.elapsed())))
 
     def wait_until(self, condition: Callable[[], Any], timeout: float, poll: float = 0.002) -> Any:
-        """The one wait-with-deadline loop: ``condition()`` until truthy (returned) or None after
-        ``timeout`` seconds. An exception in the condition is the harness's bug: it propagates."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = condition()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(poll)
+        """``condition()`` until truthy (returned) or None after ``timeout`` seconds. An exception
+        in the condition is the harness's bug: it propagates (and the run fails)."""
+        return wait_until(condition, timeout, poll)
 
     # -- faults ---------------------------------------------------------------------------
     def inject(self, fault: Any, key: str | None = None) -> float:

@@ -18,13 +18,15 @@ from chaos.errors import ChaosError
 
 PACKAGES = {"redis": ["redis-server", "redis-tools"], "mysql": ["mariadb-server"]}
 COMMANDS = {"redis": "redis-server", "mysql": "mariadbd"}
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
-def debian_mirror() -> str:
-    """The Debian mirror of this machine's apt sources (deb822 or one-line format)."""
+def debian_mirror(paths: list[Path] | None = None) -> str | None:
+    """The Debian mirror of this machine's apt sources (deb822 or one-line format), or None when
+    they name none (debootstrap then uses its own default)."""
     texts = []
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+    if paths is None:
+        paths = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for path in paths:
         try:
             texts.append(path.read_text())
         except OSError:
@@ -34,7 +36,7 @@ def debian_mirror() -> str:
             url = match.group(1)
             if re.search(r"/debian/?$", url):
                 return url.rstrip("/")
-    return DEFAULT_MIRROR
+    return None
 
 
 def debian_suite() -> str:
@@ -62,9 +64,10 @@ def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None
     suite = debian_suite()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-rootfs-", dir="/var/tmp") as root:
-        say(f"debootstrap {suite} from {mirror} with {', '.join(PACKAGES[kind])} (about 30 s)")
+        say(f"debootstrap {suite} from {mirror or 'debootstrap’s default mirror'} with "
+            f"{', '.join(PACKAGES[kind])} (about 30 s)")
         run = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES[kind])}", suite,
-                              root, mirror], capture_output=True, text=True, check=False)
+                              root, *([mirror] if mirror else [])], capture_output=True, text=True, check=False)
         if run.returncode != 0:
             last = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ChaosError(f"debootstrap failed: {last[0]}")

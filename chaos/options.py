@@ -45,9 +45,12 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str,
     ])
 
 
-def redis_cluster_options(default_target_help: str | None) -> Callable[[Callable], Callable]:
+def redis_cluster_options(default_target_help: str | None, failover_timeout: bool = True,
+                          ) -> Callable[[Callable], Callable]:
     """The options of every Redis Cluster scenario: the cluster a run starts, the target (unless
-    ``default_target_help`` is None: the scenario names its own), probes."""
+    ``default_target_help`` is None: the scenario names its own), the waits, probes. Scenarios
+    whose fault lasts a set time (pause, partition) wait for the promotion that long instead of
+    taking ``--failover-timeout``."""
     return _apply([
         click.option("--node-timeout-ms", default=3000, show_default=True,
                      help="cluster-node-timeout of a cluster this run starts."),
@@ -56,8 +59,8 @@ def redis_cluster_options(default_target_help: str | None) -> Callable[[Callable
         click.option("--base-port", default=7001, show_default=True, help="First port of a cluster this run starts."),
         *([click.option("--target", default=None, help=f"Node name (redis-2) or HOST:PORT. {default_target_help}")]
           if default_target_help is not None else []),
-        click.option("--failover-timeout", type=float, default=None, help="Seconds to wait for the promotion "
-                     "[default: max(30, 10 × node timeout)]."),
+        *([click.option("--failover-timeout", type=float, default=None, help="Seconds to wait for the promotion "
+                        "[default: max(30, 10 × node timeout)].")] if failover_timeout else []),
         click.option("--rejoin-timeout", default=60.0, show_default=True,
                      help="Seconds to wait for the old master to come back as a replica."),
         click.option("--probe-interval-ms", default=10.0, show_default=True, help="How often every node is sampled."),

@@ -172,7 +172,7 @@ Examples:
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options("Default: a seeded random master.")
+@redis_cluster_options("Default: a seeded random master.", failover_timeout=False)
 @click.option("--pause-seconds", type=float, default=None,
               help="How long the master stays frozen [default: 2 × node timeout + 2 s].")
 @click.pass_obj

@@ -184,7 +184,7 @@ Examples:
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options(None)
+@redis_cluster_options(None, failover_timeout=False)
 @click.option("--isolate", default="master", show_default=True,
               help="The node to cut off: a name (redis-2) or HOST:PORT, or 'master' / 'replica' for a seeded "
               "random one.")

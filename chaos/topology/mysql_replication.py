@@ -31,6 +31,7 @@ from chaos.checkers.replication import gtid_reached
 from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
+from chaos.wait import wait_until
 
 NAME = "mysql-replication"
 ADMIN_USER = "chaos"
@@ -248,18 +249,14 @@ class MysqlReplication(Topology):
         return problems
 
     def wait_replicating(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                problems = self.replication_problems()
-            except ChaosError as exc:
-                problems = [str(exc)]
-            if not problems:
-                return
-            if time.monotonic() > deadline:
-                raise TopologyError(f"replication did not start within {timeout:.0f} s ({problems[0]}); "
-                                    f"see {self.replica.log_path}")
-            time.sleep(0.1)
+        if wait_until(lambda: not self.replication_problems(), timeout, 0.1, retry_on=(ChaosError,)):
+            return
+        try:
+            problem = (self.replication_problems() or ["no detail"])[0]
+        except ChaosError as exc:
+            problem = str(exc)
+        raise TopologyError(f"replication did not start within {timeout:.0f} s ({problem}); "
+                            f"see {self.replica.log_path}")
 
 
     # -- inspection --------------------------------------------------------------------------
@@ -322,20 +319,14 @@ def source_position(topo: MysqlReplication) -> str:
 
 def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 60.0) -> bool:
     """Wait until the replica has executed everything up to the source's GTID ``target``."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> bool:
+        conn = topo.admin(topo.replica)
         try:
-            conn = topo.admin(topo.replica)
-            try:
-                if gtid_reached(_scalar(conn, "SELECT @@gtid_slave_pos"), target):
-                    return True
-            finally:
-                conn.close()
-        except ChaosError:
-            pass
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
+            return gtid_reached(_scalar(conn, "SELECT @@gtid_slave_pos"), target)
+        finally:
+            conn.close()
+
+    return bool(wait_until(reached, timeout, 0.05, retry_on=(ChaosError,)))
 
 
 def user_tables(conn: pymysql.Connection) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from chaos.topology.redis_info import (
     parse_info,
     split_slots,
 )
+from chaos.wait import wait_until
 
 NAME = "redis-cluster"
 @dataclass
@@ -230,18 +231,10 @@ class RedisCluster(Topology):
         self._wait(lambda: not self.health_problems(), timeout, "the cluster did not become healthy")
 
     def _wait(self, ok: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if ok():
-                    return
-            except redis.RedisError:
-                pass
-            if time.monotonic() > deadline:
-                detail = "; ".join(self.health_problems()[:3]) or "no detail"
-                raise TopologyError(f"{what} within {timeout:.0f} s ({detail}); node logs are in "
-                                    f"{self.state.topology_dir(NAME)}")
-            time.sleep(0.05)
+        if not wait_until(ok, timeout, 0.05, retry_on=(redis.RedisError,)):
+            detail = "; ".join(self.health_problems()[:3]) or "no detail"
+            raise TopologyError(f"{what} within {timeout:.0f} s ({detail}); node logs are in "
+                                f"{self.state.topology_dir(NAME)}")
 
 
     # -- inspection --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 containers on the host network, one per node, image built locally."""
 
 import json
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -97,3 +98,33 @@ def test_replica_stop_on_docker(docker_state, tmp_path):
     assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"] and m["catchup_seconds"] is not None
     assert m["lost_rows"] == 0 and m["checksum_match"] is True
     assert containers(DockerBackend(docker_state.path)) == []
+
+
+def test_master_pause_on_docker(docker_state, tmp_path):
+    out = tmp_path / "docker-pause"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "master-pause", "--backend",
+                                      "docker", "--base-port", "7801", "--node-timeout-ms", "1000", "--duration", "8",
+                                      "--warmup", "2", "--users", "8", "--pause-seconds", "3.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["backend"] == "docker" and r["passed"] and r["fault"]["kind"] == "pause"
+    assert 1.0 <= m["failover_seconds"] <= 3.5 and m["demote_seconds"] is not None
+    assert m["lost_writes"] == 0 and m["consistency"]["consistent"]
+    assert containers(DockerBackend(docker_state.path)) == []
+
+
+def test_partition_on_docker(docker_state, tmp_path):
+    out = tmp_path / "docker-partition"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "partition", "--backend",
+                                      "docker", "--base-port", "7801", "--node-timeout-ms", "1000", "--duration", "8",
+                                      "--warmup", "2", "--users", "8", "--heal-after", "4", "--out", str(out)])
+    assert result.exit_code == 1, result.output  # the isolated master's acknowledged writes are lost
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["backend"] == "docker" and m["minority_acknowledged_writes"] > 0
+    assert abs(m["minority_write_window_seconds"] - m["minority_cluster_fail_seconds_from_log"]) <= 0.5
+    assert m["failover_seconds"] is not None and m["rejoin_seconds"] is not None
+    assert containers(DockerBackend(docker_state.path)) == []
+    rules = subprocess.run(["iptables", "-S", "OUTPUT"], capture_output=True, text=True, check=False).stdout
+    assert "chaos-harness" not in rules

@@ -91,3 +91,34 @@ def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
     assert r["passed"] is False
     assert state_dir.topology("mysql-replication") is not None  # the user's pair is left up
     assert MysqlReplication.attach(state_dir).replication_problems() == []  # and replicating again
+
+
+def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    up = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "up", "mysql-replication", "--base-port", "3327"])
+    assert up.exit_code == 0, up.output
+    out = tmp_path / "interrupted"
+    env = {**os.environ, "CHAOS_STATE_DIR": str(state_dir.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", "replica-stop", *BASE, "--mode", "sql-thread",
+                             "--down-seconds", "30", "--out", str(out)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:
+        seen.append(line)
+        if "stopped the SQL thread" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, "".join(seen) + err
+    r = json.loads((out / "result.json").read_text())
+    assert r["interrupted"] is True and r["passed"] is False
+    topo = MysqlReplication.attach(state_dir)
+    assert topo.replica_status()["Slave_SQL_Running"] == "Yes"  # healed: replicating again
+    assert topo.replication_problems() == []
