@@ -336,43 +336,55 @@ class Engine:
         except KeyboardInterrupt:
             ctx.interrupted = True
             ctx.say("interrupted: healing faults and cleaning up")
-            self._finish_broken()
+            self._wind_down()
             raise
         except ChaosError as exc:
             ctx.outcome.error = str(exc)
-            self._finish_broken()
+            self._wind_down()
             raise
         except Exception as exc:
             ctx.outcome.error = f"{type(exc).__name__}: {exc}"
             (ctx.run.dir / "error.txt").write_text(traceback.format_exc())
-            self._finish_broken()
+            self._wind_down()
             raise RunCrashed(f"the run crashed ({type(exc).__name__}: {exc}); faults were healed and everything "
                              f"it started stopped; traceback in {ctx.run.dir / 'error.txt'}") from None
-        self._cleanup()
-        result = finish(ctx, ctx.slos)
+        result = self._wind_down()
         click.echo(summary_table(result, self.plan.headline))
         click.echo(f"run directory: {ctx.run.dir}")
         return 0 if result["passed"] else 1
 
+    def _wind_down(self) -> dict[str, Any]:
+        """Cleanups (last registered first), then the result files, both shielded from Ctrl-C and
+        SIGTERM. A signal that came meanwhile marks the run interrupted and is raised again once
+        the files are written."""
+        ctx = self.ctx
+        pending = False
+        try:
+            with deferred_interrupts():
+                self._cleanup()
+        except KeyboardInterrupt:
+            pending = ctx.interrupted = True
+        try:
+            with deferred_interrupts():
+                result = finish(ctx, ctx.slos)
+        except KeyboardInterrupt:
+            pending = True
+        if pending:
+            raise KeyboardInterrupt
+        return result
+
     def _cleanup(self) -> None:
         ctx = self.ctx
-        with deferred_interrupts():
-            ctx.progress.close()
-            while ctx._cleanups:
-                action, args = ctx._cleanups.pop()
-                try:
-                    action(*args)
-                except Exception as problem:  # one failed cleanup must not skip the others
-                    ctx.outcome.error = ctx.outcome.error or f"cleanup failed: {problem}"
-                    ctx.say(f"cleanup step {getattr(action, '__name__', action)} failed: {problem}")
-            if not (ctx.run.dir / "history.jsonl").exists():
-                merge_run_history(ctx.run)  # the partial history of an interrupted or failed run
-
-    def _finish_broken(self) -> None:
-        """After an error or an interrupt: cleanups, then a partial result that does not pass."""
-        with deferred_interrupts():
-            self._cleanup()
-            finish(self.ctx, [])
+        ctx.progress.close()
+        while ctx._cleanups:
+            action, args = ctx._cleanups.pop()
+            try:
+                action(*args)
+            except Exception as problem:  # one failed cleanup must not skip the others
+                ctx.outcome.error = ctx.outcome.error or f"cleanup failed: {problem}"
+                ctx.say(f"cleanup step {getattr(action, '__name__', action)} failed: {problem}")
+        if not (ctx.run.dir / "history.jsonl").exists():
+            merge_run_history(ctx.run)  # the partial history of an interrupted or failed run
 
 
 def measure_live(ctx: RunContext, read_final: ReadFinal, live: dict[str, Any]) -> None:
@@ -406,7 +418,9 @@ def finish(ctx: RunContext, slos: list[Slo]) -> dict[str, Any]:
     """Checks + SLOs → result.json, the reports, metrics.prom (and push). Returns the result."""
     outcome = ctx.outcome
     finished = not ctx.interrupted and outcome.error is None
-    checks, passed = judge(ctx.vars.get("checks", []) if finished else [], slos, outcome.measurements, finished)
+    # a run that did not finish has no verdict to give: no checks, and it does not pass
+    checks, passed = judge(ctx.vars.get("checks", []) if finished else [], slos if finished else [],
+                           outcome.measurements, finished)
     result = {
         "schema_version": SCHEMA_VERSION,
         "scenario": ctx.plan.name,

@@ -37,6 +37,14 @@ FINAL_GAUGES = {
     "replica_catchup_seconds": ("catchup_seconds", "Seconds from replica restart to caught up"),
     "max_replication_lag_seconds": ("max_lag_seconds", "Largest heartbeat replication lag seen"),
     "lost_rows": ("lost_rows", "Rows acknowledged on the source missing on the replica"),
+    "demote_seconds": ("demote_seconds", "Seconds from resuming a paused master to it reporting itself a replica"),
+    "stale_master_acknowledged_writes": ("stale_master_acknowledged_writes",
+                                         "Writes a resumed stale master acknowledged before it demoted itself"),
+    "minority_acknowledged_writes": ("minority_acknowledged_writes",
+                                     "Writes an isolated master acknowledged during a partition"),
+    "minority_lost_writes": ("minority_lost_writes", "Writes an isolated master acknowledged that were lost"),
+    "minority_write_window_seconds": ("minority_write_window_seconds",
+                                      "Seconds from the cut to the isolated master's last acknowledged write"),
 }
 
 
