@@ -4,6 +4,7 @@ function, and map :class:`~chaos.errors.ChaosError` to a one-line message and an
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import time
@@ -14,7 +15,7 @@ import click
 
 from chaos import __version__
 from chaos.errors import EXIT_INTERRUPTED, ChaosError
-from chaos.state import DEFAULT_STATE_DIR, StateDir
+from chaos.state import DEFAULT_STATE_DIR, StateDir, empty_state
 
 
 def say(message: str) -> None:
@@ -180,11 +181,33 @@ def status(state: StateDir, as_json: bool) -> None:
             tables.append(f"{name}:\n" + render_table(these, cls.STATUS_COLUMNS))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
+    elif rows:
+        click.echo("\n\n".join(tables))
+    problems = leftover_report(state, rows)
+    for line in problems:
+        say(line)
+    if not rows and not problems and not as_json:
         say(f"nothing is up in {state.path}")
-        return
-    click.echo("\n\n".join(tables))
+
+
+def leftover_report(state: StateDir, rows: list[dict[str, Any]]) -> list[str]:
+    """Lines about what a crashed run left: orphaned load processes, paused nodes, firewall
+    rules (when no run is going on), each pointing at `chaos down`."""
+    from chaos import leftovers
+    from chaos.backends.process import pid_status
+
+    data = state.load()
+    running = any(e.get("controller") and pid_status(e["controller"]) != "stopped" for e in data["processes"])
+    if running:
+        return []
+    found = leftovers.find(state, docker=False)
+    lines = [f"orphaned {p.describe()}" for p in found.processes if p.kind == "load"]
+    lines += [f"node {r['name']} is paused (SIGSTOP / docker pause)" for r in rows if r.get("process") == "paused"]
+    lines += [f"firewall rule left: {' '.join(rule)}" for rule in found.rules]
+    if lines:
+        lines = ["leftovers of a crashed run:"] + [f"  {line}" for line in lines] + [
+            "run `chaos down` to remove them (and everything else the harness started)"]
+    return lines
 
 
 def render_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -200,26 +223,52 @@ def render_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def down(state: StateDir) -> None:
     """Stop and remove everything the harness started (idempotent).
 
-    Works after the harness itself was killed: what it started is recorded in the state dir.
+    In order: load processes, then faults (firewall rules; a paused node is resumed before it
+    is stopped), then servers and containers. Works after the harness itself was killed (even
+    with SIGKILL): what it started is recorded in the state dir, and every process, container
+    and rule it starts is marked, so a damaged or missing state.json is no obstacle.
 
     \b
     Example:
       chaos down
     """
+    from chaos import leftovers
+    from chaos.errors import StateDirError
     from chaos.faults.iptables import heal_recorded_rules
     from chaos.topology import registry
-    data = state.load()
-    topologies = data["topologies"]
-    if not topologies and not data["rules"]:
-        say(f"nothing is up in {state.path}; nothing to do")
-        return
+
     started = time.monotonic()
-    if data["rules"]:
-        say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
-    for name, cls in registry().items():
-        if name in topologies:
-            stopped = cls.attach(state).down()
-            say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
+    try:
+        data: dict[str, Any] | None = state.load()
+    except StateDirError as exc:
+        say(f"{exc}")
+        say(f"state.json is unusable: looking for what the harness left under {state.path} instead")
+        data = None
+    did = False
+    for line in leftovers.stop_load(leftovers.find(state, docker=False)):
+        say(f"stopped {line}")
+        did = True
+    if data is not None:
+        if data["rules"]:
+            say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
+            did = True
+        for name, cls in registry().items():
+            if name in data["topologies"]:
+                stopped = cls.attach(state).down()
+                say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
+                did = True
+    rest = leftovers.find(state)  # what state.json did not know about (or all of it, without one)
+    if rest:
+        for line in leftovers.clean(rest):
+            say(f"removed leftover {line}")
+        did = True
+    if data is None or data.get("processes"):
+        for name in registry():
+            shutil.rmtree(state.topology_dir(name), ignore_errors=True)
+        state.save(empty_state())
+        did = True
+    if not did:
+        say(f"nothing is up in {state.path}; nothing to do")
 
 
 @cli.group()

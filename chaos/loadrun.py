@@ -53,7 +53,7 @@ def run_load(state: StateDir, workload: str, duration: float, users: int, rate: 
     run = Run(name, make_run_dir(name, out))
     progress = Progress().attach(run.bus)
     run.say(f"load: {users} users for {duration:g} s against {what}" + (f", paced at {rate:g} ops/s" if rate else ""))
-    controller = start_load(run, workload, users, duration, rate, seed, env=env, workers=workers,
+    controller = start_load(run, workload, users, duration, rate, seed, env=env, workers=workers, state=state,
                             master_bind=master_bind, master_port=master_port, **target)
     if workers > 1:
         run.say(f"{workers} load workers via Locust master/worker on {master_bind}:{master_port}; a worker on "

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import ChaosError
+from chaos.interrupts import deferred_interrupts
+from chaos.state import StateDir
 from loadgen.settings import LoadSettings
 
 Second = dict[str, Any]
@@ -21,8 +23,9 @@ Second = dict[str, Any]
 
 class LoadController:
     def __init__(self, settings: LoadSettings, on_second: Callable[[Second], None] | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, state: StateDir | None = None):
         self.settings = settings
+        self.state = state  # where the load processes are recorded, so `chaos down` finds them
         self.on_second = on_second
         self.env = env or {}
         self.seconds: list[Second] = []
@@ -30,6 +33,7 @@ class LoadController:
         self._proc: subprocess.Popen[str] | None = None  # the process whose stdout carries the seconds
         self._workers: list[subprocess.Popen[bytes]] = []
         self._reader: threading.Thread | None = None
+        self._keys: list[str] = []  # the load processes' entries in the state directory
         self.done = threading.Event()
 
     @property
@@ -40,33 +44,48 @@ class LoadController:
     def log_path(self) -> Path:
         return self.out_dir / "load.log"
 
-    def worker_command(self, index: int, master_host: str = "127.0.0.1") -> list[str]:
+    def worker_command(self, index: int, master_host: str = "127.0.0.1", parent: int | None = None) -> list[str]:
         """The command line of load worker ``index``; on another machine, run it with a copy of
-        the settings file and ``master_host`` set to this machine's --master-bind address."""
+        the settings file and ``master_host`` set to this machine's --master-bind address.
+        ``parent``: the worker exits when that process is gone (set for local workers)."""
         return [sys.executable, "-m", "loadgen.locust_main", str(self.settings_path), "--role", "worker",
-                "--index", str(index), "--master-host", master_host]
+                "--index", str(index), "--master-host", master_host,
+                *(["--parent", str(parent)] if parent else [])]
 
     @property
     def settings_path(self) -> Path:
         return self.out_dir / "load-settings.json"
 
     def start(self) -> None:
-        """One local Locust process, or (workers > 1) a Locust master and N worker processes."""
+        """One local Locust process, or (workers > 1) a Locust master and N worker processes.
+
+        Each is recorded in the state directory before it starts (then with its pid), carries
+        the state directory in its environment, and exits by itself when this process is gone."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.settings_path.write_text(self.settings.to_json())
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, **(self.state.owner_env() if self.state else {})}
         role = "local" if self.settings.workers <= 1 else "master"
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "loadgen.locust_main", str(self.settings_path), "--role", role],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=env,
-                start_new_session=True,
-            )
-            if role == "master":
-                for i in range(self.settings.workers):
-                    self._workers.append(subprocess.Popen(
-                        self.worker_command(i), stdout=subprocess.DEVNULL, stderr=log,
-                        stdin=subprocess.DEVNULL, env=env, start_new_session=True))
+        me = os.getpid()
+        commands = [("load", [sys.executable, "-m", "loadgen.locust_main", str(self.settings_path), "--role", role,
+                              "--parent", str(me)])]
+        if role == "master":
+            commands += [(f"load-worker-{i}", self.worker_command(i, parent=me)) for i in range(self.settings.workers)]
+        with open(self.log_path, "ab") as log, deferred_interrupts():
+            for kind, argv in commands:
+                key = f"{self.settings.run_id}:{kind}"
+                if self.state is not None:
+                    self.state.record_process({"key": key, "kind": kind, "run_dir": str(self.out_dir), "pid": None,
+                                               "controller": me})
+                proc = subprocess.Popen(argv, stdout=subprocess.PIPE if kind == "load" else subprocess.DEVNULL,
+                                        stderr=log, stdin=subprocess.DEVNULL, text=True, env=env,
+                                        start_new_session=True)
+                if self.state is not None:
+                    self.state.update_process(key, pid=proc.pid)
+                self._keys.append(key)
+                if kind == "load":
+                    self._proc = proc  # type: ignore[assignment]
+                else:
+                    self._workers.append(proc)  # type: ignore[arg-type]
         self._reader = threading.Thread(target=self._read, name="load-reader", daemon=True)
         self._reader.start()
 
@@ -99,6 +118,7 @@ class LoadController:
             self._proc.wait(timeout)
             for worker in self._workers:
                 _terminate(worker, 15.0)
+            self._forget()
             self.done.wait(5)
             self._check_exit()
 
@@ -108,8 +128,15 @@ class LoadController:
             return
         for proc in [self._proc, *self._workers]:  # the master first: it tells its workers to quit
             _terminate(proc, timeout)
+        self._forget()
         self.done.wait(5)
         self._check_exit()
+
+    def _forget(self) -> None:
+        if self.state is not None:
+            for key in self._keys:
+                self.state.forget_process(key)
+        self._keys = []
 
     def _check_exit(self) -> None:
         proc = self._proc

@@ -129,6 +129,18 @@ def every_second(t0: float, action) -> gevent.Greenlet:
     return gevent.spawn(loop)
 
 
+def watch_parent(parent: int, stop) -> None:
+    """A load process never outlives its controller (a harness killed with SIGKILL cannot stop
+    it): once the parent is gone (we were re-parented), stop gracefully, and exit hard if that
+    takes more than a few seconds."""
+    while os.getppid() == parent:
+        gevent.sleep(0.5)
+    print("the controller is gone: stopping the load", file=sys.stderr, flush=True)
+    stop()
+    gevent.sleep(5)
+    os._exit(3)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadgen.locust_main",
                                      description="A chaos load process (Locust library mode).")
@@ -136,6 +148,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--role", choices=["local", "master", "worker"], default="local")
     parser.add_argument("--index", type=int, default=0, help="worker index (unique per worker)")
     parser.add_argument("--master-host", default="127.0.0.1")
+    parser.add_argument("--parent", type=int, default=None,
+                        help="exit within seconds once this process (the controller) is gone")
     args = parser.parse_args(argv)
     settings = LoadSettings.from_file(args.settings)
     if settings.workload not in ("redis", "mysql"):
@@ -189,6 +203,8 @@ def main(argv: list[str]) -> int:
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
+    if args.parent:
+        gevent.spawn(watch_parent, args.parent, stop)
     if args.role == "master":
         deadline = time.monotonic() + 30
         while runner.worker_count < settings.workers:
@@ -202,11 +218,14 @@ def main(argv: list[str]) -> int:
         gevent.spawn_later(settings.duration, stop)
     runner.greenlet.join()
     ticker.kill()
-    if args.role == "local":
-        print(second_line(time.monotonic() - settings.t0, [stats.snapshot()]), flush=True)
     if history is not None:
-        history.close()
-    print(json.dumps({"done": True}), flush=True)
+        history.close()  # first: the shard must be complete even if nobody reads our stdout any more
+    try:
+        if args.role == "local":
+            print(second_line(time.monotonic() - settings.t0, [stats.snapshot()]), flush=True)
+        print(json.dumps({"done": True}), flush=True)
+    except BrokenPipeError:  # the controller is gone
+        pass
     return 0
 
 

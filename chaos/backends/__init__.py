@@ -15,7 +15,7 @@ BACKENDS = ("process", "docker")
 def make_backend(name: str, state_path: Path) -> Any:
     """A backend by name: ``process`` (local binaries) or ``docker`` (containers, host network)."""
     if name == "process":
-        return ProcessBackend()
+        return ProcessBackend(state_path)
     if name == "docker":
         from chaos.backends.docker import DockerBackend
 

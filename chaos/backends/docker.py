@@ -8,13 +8,13 @@ state directory, and carry the label ``chaos.scope``."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Any
 
 from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import ChaosError, TopologyError
+from chaos.state import StateDir
 
 IMAGES = {"redis": "chaos/redis:7", "mysql": "chaos/mariadb:10.11"}
 
@@ -23,7 +23,7 @@ class DockerBackend(BackendBase):
     name = "docker"
 
     def __init__(self, state_path: Path):
-        self.scope = hashlib.sha1(str(Path(state_path).absolute()).encode()).hexdigest()[:8]
+        self.scope = StateDir(state_path).scope
         self.specs: dict[str, NodeSpec] = {}
         self._client: Any = None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import MissingBinary, TopologyError
 from chaos.interrupts import deferred_interrupts
+from chaos.state import StateDir
 
 INSTALL_HINTS = {
     "redis-server": "apt-get install -y redis-server",
@@ -65,7 +66,9 @@ class ProcessBackend(BackendBase):
 
     name = "process"
 
-    def __init__(self) -> None:
+    def __init__(self, state_path: Path | None = None) -> None:
+        # every server carries its state dir in its environment, so `chaos down` finds it without state.json
+        self.env = {**os.environ, **StateDir(state_path).owner_env()} if state_path is not None else None
         self.specs: dict[str, NodeSpec] = {}
         self.pids: dict[str, int] = {}
         self._children: dict[str, subprocess.Popen[bytes]] = {}
@@ -134,7 +137,8 @@ class ProcessBackend(BackendBase):
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True,  # its own process group: a terminal's Ctrl-C reaches the harness alone
+                env=self.env,
             )
             self.specs[spec.name] = spec
             self.pids[spec.name] = child.pid

@@ -12,7 +12,11 @@ import subprocess
 from chaos.errors import ChaosError
 from chaos.state import StateDir
 
-COMMENT = "chaos-harness"
+COMMENT = "chaos-harness"  # every rule's comment starts with it; then ":<scope of the state dir>"
+
+
+def rule_comment(state: StateDir) -> str:
+    return f"{COMMENT}:{state.scope}"
 
 
 def _loopback(address: str) -> str:
@@ -21,7 +25,8 @@ def _loopback(address: str) -> str:
     return address
 
 
-def drop_rule(src_host: str, dst_host: str, src_port: int | None = None, dst_port: int | None = None) -> list[str]:
+def drop_rule(src_host: str, dst_host: str, src_port: int | None = None, dst_port: int | None = None,
+              comment: str = COMMENT) -> list[str]:
     """An OUTPUT rule dropping TCP packets from ``src_host[:src_port]`` to ``dst_host[:dst_port]``."""
     rule = ["OUTPUT", "-p", "tcp", "-s", _loopback(src_host)]
     if src_port:
@@ -29,7 +34,7 @@ def drop_rule(src_host: str, dst_host: str, src_port: int | None = None, dst_por
     rule += ["-d", _loopback(dst_host)]
     if dst_port:
         rule += ["--dport", str(dst_port)]
-    return rule + ["-m", "comment", "--comment", COMMENT, "-j", "DROP"]
+    return rule + ["-m", "comment", "--comment", comment, "-j", "DROP"]
 
 
 def iptables() -> str:
@@ -80,3 +85,19 @@ def heal_recorded_rules(state: StateDir) -> int:
         data["rules"] = []
         state.save(data)
     return len(rules)
+
+
+def rules_with_comment(comment: str) -> list[list[str]]:
+    """Rules of the OUTPUT chain carrying ``comment`` (as ``iptables -S`` prints them, ready for
+    ``iptables -D``): how `chaos down` finds rules when state.json is lost."""
+    binary = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
+    if binary is None:
+        return []
+    listed = subprocess.run([binary, "-w", "-S", "OUTPUT"], capture_output=True, text=True, check=False)
+    out = []
+    for line in listed.stdout.splitlines():
+        parts = [p.strip('"') for p in line.split()]
+        if parts[:2] == ["-A", "OUTPUT"] and "--comment" in parts:
+            if parts[parts.index("--comment") + 1] == comment:
+                out.append(parts[1:])
+    return out

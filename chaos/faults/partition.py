@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chaos.faults import Fault
-from chaos.faults.iptables import drop_rule, insert_rules, remove_rules
+from chaos.faults.iptables import drop_rule, insert_rules, remove_rules, rule_comment
 from chaos.state import StateDir
 
 
@@ -33,9 +33,11 @@ class Partition(Fault):
         arrow = "↔" if both_ways else "→"
         port = f":{src_port}" if src_port else ""
         self.target = label or f"{','.join(self.side_a)}{port} {arrow} {','.join(self.side_b)}"
-        self.rules = [drop_rule(a, b, src_port) for a in self.side_a for b in self.side_b]
+        comment = rule_comment(state)
+        self.rules = [drop_rule(a, b, src_port, comment=comment) for a in self.side_a for b in self.side_b]
         if both_ways:
-            self.rules += [drop_rule(b, a, None, dst_port=src_port) for a in self.side_a for b in self.side_b]
+            self.rules += [drop_rule(b, a, None, dst_port=src_port, comment=comment)
+                           for a in self.side_a for b in self.side_b]
 
     def inject(self) -> None:
         insert_rules(self.state, self.rules)

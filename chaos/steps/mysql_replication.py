@@ -62,7 +62,8 @@ def start_heartbeat_probe_and_load(ctx: RunContext) -> None:
     ctx.vars["probe"] = probe
     ctx.cleanup(probe.stop)
     run.phase("warmup")
-    ctx.load = start_load(run, "mysql", config.users, config.duration + 600, seed=ctx.seed, **config.load_options(),
+    ctx.load = start_load(run, "mysql", config.users, config.duration + 600, seed=ctx.seed, state=ctx.state,
+                          **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": ADMIN_USER})
     ctx.cleanup(ctx.load.stop)

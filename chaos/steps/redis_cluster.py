@@ -148,7 +148,7 @@ def start_probe_and_load(ctx: RunContext) -> None:
     ctx.cleanup(stop_probe, ctx)
     run.phase("warmup")
     load_seconds = max(config.duration, config.warmup) + 600  # stopped by us, not by its clock
-    ctx.load = start_load(run, "redis", config.users, load_seconds, seed=ctx.seed,
+    ctx.load = start_load(run, "redis", config.users, load_seconds, seed=ctx.seed, state=ctx.state,
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
     victim = ctx.vars["victim"]

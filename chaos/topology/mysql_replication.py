@@ -91,7 +91,7 @@ class MysqlReplication(Topology):
     def __init__(self, state: StateDir, config: MysqlReplicationConfig, backend: Any = None):
         self.state = state
         self.config = config
-        self.backend = backend or ProcessBackend()
+        self.backend = backend or ProcessBackend(state.path)
         base = ipaddress.IPv4Address(config.base_host)
         root = state.topology_dir(NAME)
         self.specs = []

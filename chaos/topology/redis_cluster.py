@@ -96,7 +96,7 @@ class RedisCluster(Topology):
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any = None):
         self.state = state
         self.config = config
-        self.backend = backend or ProcessBackend()
+        self.backend = backend or ProcessBackend(state.path)
         self.specs = self._node_specs()
 
     # -- construction ------------------------------------------------------------------------
