@@ -46,7 +46,7 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str,
 
 
 def redis_cluster_options(default_target_help: str | None, failover_timeout: bool = True,
-                          ) -> Callable[[Callable], Callable]:
+                          probe_interval_ms: float = 10.0, masters: int = 3) -> Callable[[Callable], Callable]:
     """The options of every Redis Cluster scenario: the cluster a run starts, the target (unless
     ``default_target_help`` is None: the scenario names its own), the waits, probes. Scenarios
     whose fault lasts a set time (pause, partition) wait for the promotion that long instead of
@@ -54,7 +54,7 @@ def redis_cluster_options(default_target_help: str | None, failover_timeout: boo
     return _apply([
         click.option("--node-timeout-ms", default=3000, show_default=True,
                      help="cluster-node-timeout of a cluster this run starts."),
-        click.option("--masters", default=3, show_default=True, help="Masters of a cluster this run starts."),
+        click.option("--masters", default=masters, show_default=True, help="Masters of a cluster this run starts."),
         click.option("--replicas-per-master", default=1, show_default=True, help="Replicas per master."),
         click.option("--base-port", default=7001, show_default=True, help="First port of a cluster this run starts."),
         *([click.option("--target", default=None, help=f"Node name (redis-2) or HOST:PORT. {default_target_help}")]
@@ -63,5 +63,6 @@ def redis_cluster_options(default_target_help: str | None, failover_timeout: boo
                         "[default: max(30, 10 × node timeout)].")] if failover_timeout else []),
         click.option("--rejoin-timeout", default=60.0, show_default=True,
                      help="Seconds to wait for the old master to come back as a replica."),
-        click.option("--probe-interval-ms", default=10.0, show_default=True, help="How often every node is sampled."),
+        click.option("--probe-interval-ms", default=probe_interval_ms, show_default=True,
+                     help="How often every node is sampled."),
     ])

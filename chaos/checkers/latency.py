@@ -40,7 +40,7 @@ class LatencyChecker:
                 "count": len(ordered),
                 **{k: (round(v, 3) if v is not None else None)
                    for k, v in (("p50", percentile(ordered, 0.50)), ("p95", percentile(ordered, 0.95)),
-                                ("p99", percentile(ordered, 0.99)),
+                                ("p99", percentile(ordered, 0.99)), ("p999", percentile(ordered, 0.999)),
                                 ("max", ordered[-1] if ordered else None))},
             }
         return out

@@ -151,10 +151,12 @@ def start_probe_and_load(ctx: RunContext) -> None:
     ctx.load = start_load(run, "redis", config.users, load_seconds, seed=ctx.seed, state=ctx.state,
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
-    victim = ctx.vars["victim"]
+    victim = ctx.vars.get("victim")
     ctx.vars["fault_at"] = ctx.elapsed() + config.warmup
-    ctx.say(f"load: {config.users} users; warm-up {config.warmup:g} s; target {victim['name']} "
-            f"({victim['address']}, {victim['role']}" + (f", slots {victim['slots']}" if victim["slots"] else "") + ")")
+    target = "" if victim is None else (
+        f"; target {victim['name']} ({victim['address']}, {victim['role']}"
+        + (f", slots {victim['slots']}" if victim["slots"] else "") + ")")
+    ctx.say(f"load: {config.users} users; warm-up {config.warmup:g} s{target}")
 
 
 def stop_probe(ctx: RunContext) -> None:

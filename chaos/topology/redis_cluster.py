@@ -101,27 +101,99 @@ class RedisCluster(Topology):
 
     # -- construction ------------------------------------------------------------------------
     def _node_specs(self) -> list[NodeSpec]:
-        base = ipaddress.IPv4Address(self.config.base_host)
+        return [self._spec(i + 1) for i in range(self.config.size)]
+
+    def _spec(self, number: int) -> NodeSpec:
+        """Node ``number`` (1-based): ``redis-N`` on base_host + N − 1, port base_port + N − 1."""
         root = self.state.topology_dir(NAME)
-        specs = []
-        for i in range(self.config.size):
-            name = f"redis-{i + 1}"
-            port = self.config.base_port + i
-            spec = NodeSpec(
-                name=name,
-                kind="redis",
-                host=str(base + i),
-                port=port,
-                dir=root / name,
-                argv=["redis-server", str(root / name / "redis.conf")],
-                extra_ports=[port + 10000],
-                log_file="redis.log",
-            )
-            specs.append(spec)
-        return specs
+        name = f"redis-{number}"
+        port = self.config.base_port + number - 1
+        return NodeSpec(name=name, kind="redis", host=str(ipaddress.IPv4Address(self.config.base_host) + number - 1),
+                        port=port, dir=root / name, argv=["redis-server", str(root / name / "redis.conf")],
+                        extra_ports=[port + 10000], log_file="redis.log")
 
+    def node_id(self, spec: NodeSpec) -> str:
+        return self.client(spec).execute_command("CLUSTER", "MYID")
 
+    # -- scaling -------------------------------------------------------------------------------
+    def add_nodes(self, masters: int, replicas_per_master: int, say: Say = quiet,
+                  timeout: float = 30.0) -> dict[str, Any]:
+        """Start ``masters`` new empty masters and ``replicas_per_master`` replicas of each, join
+        them (every node knows every node, no handshake left), attach the replicas (link up).
+        Returns the names and node ids of the new nodes and when each stage ended."""
+        first = max(int(s.name.rsplit("-", 1)[1]) for s in self.specs) + 1
+        count = masters * (1 + replicas_per_master)
+        new = [self._spec(first + i) for i in range(count)]
+        last = ipaddress.IPv4Address(new[-1].host)
+        if not last.is_loopback or new[-1].port + 10000 > 65535:
+            raise ChaosError(f"no room for {count} more nodes after {self.specs[-1].address}")
+        for spec in new:
+            self.backend.check_ports(spec)
+        stages: dict[str, float] = {}
+        for spec in new:
+            if spec.dir.exists():
+                shutil.rmtree(spec.dir)
+            spec.dir.mkdir(parents=True)
+            (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
+            self.specs.append(spec)
+            self.backend.start(spec)
+            self.save()
+        stages["started"] = time.monotonic()
+        say(f"started {count} new node(s): {', '.join(f'{s.name} ({s.address})' for s in new)}")
+        for spec in new:
+            self.client(spec).execute_command("CLUSTER", "MEET", self.specs[0].host, self.specs[0].port)
+        ids = [self.node_id(s) for s in self.specs]
+        self._wait(lambda: all(self._knows_all(self.client(s), ids) for s in self.specs), timeout,
+                   "the new nodes did not join (not every node knows every node)")
+        stages["joined"] = time.monotonic()
+        new_masters, new_replicas = new[:masters], new[masters:]
+        for k, spec in enumerate(new_replicas):
+            master = new_masters[k % masters]
+            self.client(spec).execute_command("CLUSTER", "REPLICATE", self.node_id(master))
+        self._wait(lambda: all(self.client(s).info("replication").get("master_link_status") == "up"
+                               for s in new_replicas), timeout, "the new replicas did not link up")
+        stages["replicas_linked"] = time.monotonic()
+        # a node that just joined answers CLUSTERDOWN (also to MIGRATE) until it has the slot map
+        self._wait(lambda: all(parse_info(self.client(s).execute_command("CLUSTER", "INFO")).get("cluster_state")
+                               == "ok" for s in self.specs), timeout, "the cluster did not report ok everywhere")
+        stages["agreed"] = time.monotonic()
+        self.config.masters += masters
+        self.save()
+        return {"masters": [s.name for s in new_masters], "replicas": [s.name for s in new_replicas],
+                "ids": {s.name: self.node_id(s) for s in new}, "stages": stages}
 
+    def remove_nodes(self, names: list[str], masters_leaving: int, say: Say = quiet,
+                     timeout: float = 30.0) -> dict[str, Any]:
+        """Take nodes that own no slots out of the cluster: ``CLUSTER RESET HARD`` on each (it
+        forgets the cluster and takes a new id), ``CLUSTER FORGET`` of their old ids on every
+        remaining node at once (the ban lasts 60 s and does not spread by gossip), stop them,
+        then wait until no remaining node knows them."""
+        leaving = [self.spec(n) for n in names]
+        staying = [s for s in self.specs if s.name not in names]
+        ids = {s.name: self.node_id(s) for s in leaving}
+        for spec in leaving:
+            self.client(spec).execute_command("CLUSTER", "RESET", "HARD")
+        for spec in staying:
+            c = self.client(spec)
+            for node_id in ids.values():
+                try:
+                    c.execute_command("CLUSTER", "FORGET", node_id)
+                except redis.ResponseError as exc:
+                    if "Unknown node" not in str(exc):
+                        raise
+        for spec in leaving:
+            self.backend.stop(spec.name, timeout=self.STOP_TIMEOUT)
+            self.backend.forget(spec.name)
+            shutil.rmtree(spec.dir, ignore_errors=True)
+        self.specs = staying
+        self.config.masters = max(1, self.config.masters - masters_leaving)
+        self.save()
+        gone = set(ids.values())
+        self._wait(lambda: not any(gone & {n.node_id for n in parse_cluster_nodes(
+            self.client(s).execute_command("CLUSTER", "NODES"))} for s in staying), timeout,
+            "a remaining node still knows a removed node")
+        say(f"removed {', '.join(names)} from the cluster")
+        return {"removed": names, "ids": ids}
 
     @property
     def masters(self) -> list[NodeSpec]:

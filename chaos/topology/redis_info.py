@@ -30,6 +30,8 @@ class ClusterNode:
     config_epoch: int
     link_state: str
     slots: list[tuple[int, int]] = field(default_factory=list)
+    migrating: dict[int, str] = field(default_factory=dict)  # slot → node id it is migrating to
+    importing: dict[int, str] = field(default_factory=dict)  # slot → node id it is importing from
 
     @property
     def is_master(self) -> bool:
@@ -45,7 +47,8 @@ class ClusterNode:
 
 
 def parse_cluster_nodes(text: str) -> list[ClusterNode]:
-    """``CLUSTER NODES`` text → nodes. Migrating/importing slot markers (``[...]``) are skipped."""
+    """``CLUSTER NODES`` text → nodes. Open slots (``[slot->-id]`` migrating, ``[slot-<-id]``
+    importing; only the node itself shows them) go to ``migrating`` / ``importing``."""
     nodes = []
     for line in text.splitlines():
         parts = line.split()
@@ -53,8 +56,17 @@ def parse_cluster_nodes(text: str) -> list[ClusterNode]:
             continue
         address = parts[1].split("@", 1)[0]
         slots: list[tuple[int, int]] = []
+        migrating: dict[int, str] = {}
+        importing: dict[int, str] = {}
         for item in parts[8:]:
             if item.startswith("["):
+                body = item.strip("[]")
+                if "->-" in body:
+                    slot, _, other = body.partition("->-")
+                    migrating[int(slot)] = other
+                elif "-<-" in body:
+                    slot, _, other = body.partition("-<-")
+                    importing[int(slot)] = other
                 continue
             lo, _, hi = item.partition("-")
             slots.append((int(lo), int(hi or lo)))
@@ -67,6 +79,8 @@ def parse_cluster_nodes(text: str) -> list[ClusterNode]:
                 config_epoch=int(parts[6]),
                 link_state=parts[7],
                 slots=slots,
+                migrating=migrating,
+                importing=importing,
             )
         )
     return nodes

@@ -49,3 +49,14 @@ def test_split_slots_covers_everything_once():
         assert slot_count(ranges) == 16384
         assert all(ranges[i][1] + 1 == ranges[i + 1][0] for i in range(masters - 1))
     assert split_slots(3) == [(0, 5460), (5461, 10922), (10923, 16383)]
+
+
+def test_open_slots_are_parsed():
+    from chaos.topology.redis_info import parse_cluster_nodes
+
+    text = ("07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.11:7001@17001 myself,master - 0 0 1 connected "
+            "0-5460 [5461->-e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca] [93-<-292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f]\n")
+    [node] = parse_cluster_nodes(text)
+    assert node.slots == [(0, 5460)]
+    assert node.migrating == {5461: "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"}
+    assert node.importing == {93: "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f"}

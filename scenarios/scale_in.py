@@ -1,0 +1,197 @@
+"""scale-in: shrink a Redis Cluster under load: drain the slots of one master into the others,
+then take it and its replicas out (CLUSTER RESET HARD, CLUSTER FORGET on every remaining node),
+then check the end state and that no acknowledged write was lost."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chaos.engine import Do, Engine, Phase, Plan, RunContext, SleepUntil
+from chaos.errors import ChaosError
+from chaos.options import redis_cluster_options, run_options
+from chaos.state import StateDir
+from chaos.steps.redis_cluster import REDIS_KNOWN, provision_cluster, start_probe_and_load
+from chaos.steps.scale import (
+    ScaleConfig,
+    addresses,
+    errorstats_before,
+    errorstats_snapshot,
+    masters_view,
+    measure,
+    measure_scale,
+    preload,
+    run_reshard,
+    settle,
+    stop_load_and_probe,
+)
+from chaos.topology.reshard import owners_by_master, plan_drain
+
+NAME = "scale-in"
+SUMMARY = "Drain a Redis Cluster master's slots into the others under load, then remove it and its replicas"
+HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",
+            "recovery_seconds", "lost_writes"]
+KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migration_seconds", "keys_per_second",
+                       "throughput_dip", "recovery_seconds", "slot_seconds.p99", "slot_seconds.max",
+                       "ops_per_second.during"}
+RESERVE = 0.25  # of a node's memory kept free for fork copy-on-write and buffers (FACTS.md)
+UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "k": 1024, "m": 1024**2, "g": 1024**3,
+         "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_bytes(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text or "")
+    if not m or m.group(2).lower() not in UNITS:
+        raise ChaosError(f"--max-memory {text!r}: write a size such as 512mb, 2gb or 1073741824")
+    return int(float(m.group(1)) * UNITS[m.group(2).lower()])
+
+
+@dataclass
+class ScaleInConfig(ScaleConfig):
+    masters: int = 4
+    remove: str | None = None  # a master's name or address; default: the one with the fewest keys
+    max_memory: str | None = None  # per master; default: maxmemory, or a stated share of this machine's RAM
+
+    def validate(self) -> None:
+        super().validate()
+        if self.max_memory is not None:
+            parse_bytes(self.max_memory)
+
+
+def machine_memory() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def choose_leaving(ctx: RunContext) -> None:
+    """The master to remove (default: fewest keys) and its replicas; refuse (exit 2) when the
+    masters that stay would hold more than their memory budget."""
+    cluster = ctx.vars["cluster"]
+    rows = [r for r in cluster.status() if r["process"] == "running"]
+    masters = [r for r in rows if r["role"] == "master" and r["slots"]]
+    if len(masters) < 2:
+        raise ChaosError("scale-in needs at least 2 masters with slots; start one with --masters 4")
+    if ctx.config.remove:
+        leaving = next((r for r in masters if ctx.config.remove in (r["name"], r["address"])), None)
+        if leaving is None:
+            raise ChaosError(f"--remove {ctx.config.remove}: not a master with slots; masters are "
+                             + ", ".join(f"{r['name']} ({r['address']})" for r in masters))
+    else:
+        leaving = min(masters, key=lambda r: (r["keys"] or 0, r["name"]))
+    replicas = [r["name"] for r in rows if r["follows"] == leaving["name"]]
+    staying = [r for r in masters if r is not leaving]
+    memory = {r["name"]: int(cluster.client(cluster.spec(r["name"])).info("memory")["used_memory"]) for r in masters}
+    nodes_after = len(cluster.specs) - 1 - len(replicas)
+    if ctx.config.max_memory:
+        budget, why = parse_bytes(ctx.config.max_memory), "--max-memory"
+    else:
+        maxmemory = int(cluster.client(cluster.spec(staying[0]["name"])).config_get("maxmemory")["maxmemory"])
+        if maxmemory:
+            budget, why = maxmemory, "the nodes' maxmemory"
+        else:
+            budget = int(machine_memory() * (1 - RESERVE) / max(1, nodes_after))
+            why = (f"maxmemory is unset: assumed {100 * (1 - RESERVE):.0f} % of this machine's RAM shared by the "
+                   f"{nodes_after} nodes that stay")
+    share = memory[leaving["name"]] / len(staying)
+    worst = max(staying, key=lambda r: memory[r["name"]])
+    after = memory[worst["name"]] + share
+    ctx.outcome.context["memory"] = {"budget_bytes": budget, "budget_from": why, "used_bytes": memory,
+                                     "worst_after_bytes": int(after)}
+    if after > budget:
+        raise ChaosError(f"refusing to scale in: {worst['name']} would hold {after / 1e6:.1f} MB, over its budget of "
+                         f"{budget / 1e6:.1f} MB ({why}) by {(after - budget) / 1e6:.1f} MB; give a larger "
+                         "--max-memory if the nodes have it")
+    ctx.vars["leaving"] = leaving
+    ctx.vars["leaving_replicas"] = replicas
+    ctx.say(f"removing {leaving['name']} ({leaving['address']}, {leaving['keys']} keys, slots {leaving['slots']})"
+            + (f" and its replica(s) {', '.join(replicas)}" if replicas else "")
+            + f"; the fullest master after it: {after / 1e6:.1f} MB of a {budget / 1e6:.0f} MB budget")
+
+
+def drain(ctx: RunContext) -> None:
+    cluster = ctx.vars["cluster"]
+    ids = {v: k for k, v in addresses(cluster).items()}
+    leaving_id = ids[ctx.vars["leaving"]["address"]]
+    ctx.vars["leaving_id"] = leaving_id
+    moves = plan_drain(owners_by_master(masters_view(cluster)), leaving_id)
+    ctx.vars["rebalance"] = True
+    ctx.say(f"moving {len(moves)} slots from {ctx.vars['leaving']['address']} to the other masters")
+    run_reshard(ctx, moves, "scale-in")
+
+
+def remove(ctx: RunContext) -> None:
+    cluster = ctx.vars["cluster"]
+    names = [ctx.vars["leaving"]["name"], *ctx.vars["leaving_replicas"]]
+    errorstats_snapshot(ctx)  # the leaving nodes' redirect counts, before they go
+    ctx.run.fault("invoke", "remove-nodes", ",".join(names))
+    removed = cluster.remove_nodes(names, masters_leaving=1, say=ctx.say)
+    ctx.run.fault("ok", "remove-nodes", ",".join(names))
+    ctx.vars["removed_ids"] = list(removed["ids"].values())
+    ctx.vars["replicas_per_master"] = ctx.config.replicas_per_master if ctx.vars["leaving_replicas"] else None
+
+
+def measure_removed(ctx: RunContext) -> None:
+    measure_scale(ctx, ctx.vars.get("removed_ids"))
+
+
+PLAN_STEPS = [
+    Do(provision_cluster),
+    Do(preload),
+    Do(choose_leaving),
+    Do(start_probe_and_load),
+    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
+    Do(errorstats_before),
+    Phase("migration"),
+    Do(drain),
+    Phase("remove"),
+    Do(remove),
+    Phase("after"),
+    Do(settle),
+    SleepUntil(lambda c: max(c.vars["migration_end_t"] + c.config.after, c.config.duration), name="after"),
+    Do(stop_load_and_probe),
+    Do(measure_removed),
+]
+
+PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+
+
+@click.command(NAME, help=f"""{SUMMARY}.
+
+Stands up a 4-master, 4-replica cluster unless one is up, preloads keys over every slot, drives
+load, then moves every slot of one master (--remove, default: the one with the fewest keys) to
+the others, evenly, with live progress, and removes it and its replicas: CLUSTER RESET HARD on
+them, CLUSTER FORGET of their ids on every remaining node at once (the ban lasts 60 s and does
+not spread by gossip), stop. Before anything moves, it refuses (exit 2) when a master that stays
+would hold more than its memory budget (--max-memory, or the nodes' maxmemory, or when that is
+unset 75 % of this machine's RAM shared by the nodes that stay), and says by how much. Checks
+as scale-out, plus: no remaining node still knows a removed node.
+
+\b
+Examples:
+  chaos run scale-in
+  chaos run scale-in --remove redis-2 --max-memory 512mb
+  chaos up redis-cluster --masters 4 && chaos run scale-out && chaos run scale-in
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
+""")
+@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
+@redis_cluster_options(None, failover_timeout=False, probe_interval_ms=100.0, masters=4)
+@click.option("--remove", default=None, help="The master to remove: a name or HOST:PORT [default: the one with "
+              "the fewest keys].")
+@click.option("--max-memory", default=None, help="Memory budget of each master that stays, e.g. 2gb "
+              "[default: the nodes' maxmemory, or 75 % of this machine's RAM shared by the nodes that stay].")
+@click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts.")
+@click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value.")
+@click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip.")
+@click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE.")
+@click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard.")
+@click.pass_obj
+def command(state: StateDir, **options: Any) -> None:
+    options["slo"] = list(options["slo"])
+    raise SystemExit(Engine(PLAN, ScaleInConfig(**options), state).run())
