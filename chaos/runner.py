@@ -91,7 +91,8 @@ class Run:
 
 def start_load(run: Run, workload: str, users: int, duration: float, rate: float | None = None, seed: int = 0,
                env: dict[str, str] | None = None, workers: int = 1, master_bind: str = "127.0.0.1",
-               master_port: int = 5557, state: StateDir | None = None, **target: Any) -> LoadController:
+               master_port: int = 5557, state: StateDir | None = None,
+               weights: tuple[int, int, int] | None = None, **target: Any) -> LoadController:
     """Start the load processes; ``target`` is ``seeds=[...]`` (redis) or ``mysql={...}``."""
     settings = LoadSettings(workload=workload, run_id=run.run_id, out_dir=str(run.dir), t0=run.t0,
                             wall0=run.wall0, users=users,
@@ -100,6 +101,8 @@ def start_load(run: Run, workload: str, users: int, duration: float, rate: float
                             master_bind=master_bind, master_port=master_port, **target)
     if workload == "mysql":  # inserts / reads / updates
         settings.write_weight, settings.read_weight, settings.incr_weight = 6, 3, 1
+    if weights is not None:  # (writes, reads, increments)
+        settings.write_weight, settings.read_weight, settings.incr_weight = weights
     controller = LoadController(settings, on_second=lambda s: run.bus.fire("second", **s), env=env, state=state)
     controller.start()
     return controller

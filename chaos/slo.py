@@ -48,19 +48,18 @@ def parse_slo(text: str, known: set[str] | None = None) -> Slo:
     return Slo(name, m.group(2), float(m.group(3)))
 
 
-def lookup(measurements: dict[str, Any], dotted: str) -> Any:
+def lookup(measurements: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    """``measurements["a"]["b"]`` for ``"a.b"``; ``default`` when a part is missing."""
     value: Any = measurements
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
-            return None
+            return default
         value = value[part]
     return value
 
 
+_ABSENT = object()
+
+
 def has(measurements: dict[str, Any], dotted: str) -> bool:
-    value: Any = measurements
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False
-        value = value[part]
-    return True
+    return lookup(measurements, dotted, _ABSENT) is not _ABSENT

@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from chaos.checkers.compose import measure_parts
-from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, read_timeline
+from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition
 from chaos.options import redis_cluster_options, run_options
@@ -26,14 +25,12 @@ from chaos.steps.redis_cluster import (
     RedisRunConfig,
     choose_node,
     cooldown_and_stop_load,
-    failover_part,
     fault_detail,
-    history_part,
     master_of_key,
     measure_cluster,
+    measure_redis,
     promoted,
     provision_cluster,
-    public,
     record_fault,
     rejoined,
     say_promoted,
@@ -114,14 +111,8 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dic
     """Measurements and checks from the run directory's files, the final read, and what could
     only be measured live (``consistency``)."""
     ctx = {**ctx, "fault_t": ctx.get("fault_t", ctx.get("kill_t")), "heal_t": ctx.get("heal_t", ctx.get("restart_t"))}
-    samples = read_timeline(run_dir / "timeline.jsonl")
-    m = measure_parts([
-        ("history", history_part(run_dir, ctx, read_final)),
-        ("failover", failover_part(run_dir, ctx, samples)),
-        ("consistency", lambda _: {"consistency": live["consistency"]}),
-    ])
-    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"))
-    return public(m), REDIS_CHECKS + FAILOVER_CHECKS
+    m = measure_redis(run_dir, ctx, read_final, live)
+    return m, REDIS_CHECKS + FAILOVER_CHECKS
 
 
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, REDIS_KNOWN, HEADLINE)

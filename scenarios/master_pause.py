@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from chaos.checkers.compose import Check, measure_parts
+from chaos.checkers.compose import Check
 from chaos.checkers.failover import first, is_replica
-from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, read_timeline
+from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil
 from chaos.errors import ChaosError
 from chaos.faults import Pause
 from chaos.options import redis_cluster_options, run_options
@@ -29,13 +29,11 @@ from chaos.steps.redis_cluster import (
     acknowledged_by,
     choose_node,
     cooldown_and_stop_load,
-    failover_part,
     fault_detail,
-    history_part,
     measure_cluster,
+    measure_redis,
     promoted,
     provision_cluster,
-    public,
     record_fault,
     rejoined,
     say_promoted,
@@ -138,17 +136,11 @@ def stale_master_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str
 
 
 def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
-    samples = read_timeline(run_dir / "timeline.jsonl")
-    m = measure_parts([
-        ("history", history_part(run_dir, ctx, read_final)),
-        ("failover", failover_part(run_dir, ctx, samples)),
-        ("stale_master", stale_master_part(run_dir, ctx, samples)),
-        ("consistency", lambda _: {"consistency": live["consistency"]}),
-    ])
-    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"))
+    m = measure_redis(run_dir, ctx, read_final, live,
+                      lambda samples: [("stale_master", stale_master_part(run_dir, ctx, samples))])
     checks = REDIS_CHECKS + FAILOVER_CHECKS + [
         Check("old_master_demoted", "demote_seconds", lambda v: v is not None)]
-    return public(m), checks
+    return m, checks
 
 
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)

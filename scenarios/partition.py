@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from chaos.checkers.compose import Check, measure_parts
-from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, read_timeline
+from chaos.checkers.compose import Check
+from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil
 from chaos.errors import ChaosError
 from chaos.faults import Partition
 from chaos.options import redis_cluster_options, run_options
@@ -31,12 +31,10 @@ from chaos.steps.redis_cluster import (
     acknowledged_by,
     choose_node,
     cooldown_and_stop_load,
-    failover_part,
-    history_part,
     measure_cluster,
+    measure_redis,
     promoted,
     provision_cluster,
-    public,
     record_fault,
     rejoined,
     say_promoted,
@@ -145,19 +143,12 @@ def minority_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, An
 
 
 def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
-    samples = read_timeline(run_dir / "timeline.jsonl")
-    m = measure_parts([
-        ("history", history_part(run_dir, ctx, read_final)),
-        ("failover", failover_part(run_dir, ctx, samples)),
-        ("minority", minority_part(run_dir, ctx, samples)),
-        ("consistency", lambda _: {"consistency": live["consistency"]}),
-    ])
-    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"))
+    m = measure_redis(run_dir, ctx, read_final, live, lambda samples: [("minority", minority_part(run_dir, ctx, samples))])
     if ctx.get("victim_role") == "master":
         checks = REDIS_CHECKS + FAILOVER_CHECKS
     else:
         checks = REDIS_CHECKS + [Check("replica_relinked", "rejoin_seconds", lambda v: v is not None)]
-    return public(m), checks
+    return m, checks
 
 
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)

@@ -4,19 +4,21 @@ then check the end state and that no acknowledged write was lost."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from chaos.capacity import parse_bytes
 from chaos.engine import Do, Engine, Phase, Plan, RunContext, SleepUntil
 from chaos.errors import ChaosError
 from chaos.options import redis_cluster_options, run_options
 from chaos.state import StateDir
-from chaos.steps.redis_cluster import REDIS_KNOWN, provision_cluster, start_probe_and_load
+from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
+    HEADLINE,
+    KNOWN,
     ScaleConfig,
     addresses,
     errorstats_before,
@@ -33,23 +35,7 @@ from chaos.topology.reshard import owners_by_master, plan_drain
 
 NAME = "scale-in"
 SUMMARY = "Drain a Redis Cluster master's slots into the others under load, then remove it and its replicas"
-HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",
-            "recovery_seconds", "lost_writes"]
-KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migration_seconds", "keys_per_second",
-                       "throughput_dip", "recovery_seconds", "slot_seconds.p99", "slot_seconds.max",
-                       "ops_per_second.during"}
 RESERVE = 0.25  # of a node's memory kept free for fork copy-on-write and buffers (FACTS.md)
-UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "k": 1024, "m": 1024**2, "g": 1024**3,
-         "kib": 1024, "mib": 1024**2, "gib": 1024**3}
-
-
-def parse_bytes(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text or "")
-    if not m or m.group(2).lower() not in UNITS:
-        raise ChaosError(f"--max-memory {text!r}: write a size such as 512mb, 2gb or 1073741824")
-    return int(float(m.group(1)) * UNITS[m.group(2).lower()])
-
-
 @dataclass
 class ScaleInConfig(ScaleConfig):
     masters: int = 4

@@ -13,8 +13,10 @@ from chaos.engine import Do, Engine, Phase, Plan, RunContext, SleepUntil
 from chaos.errors import ChaosError
 from chaos.options import redis_cluster_options, run_options
 from chaos.state import StateDir
-from chaos.steps.redis_cluster import REDIS_KNOWN, provision_cluster, start_probe_and_load
+from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
+    HEADLINE,
+    KNOWN,
     ScaleConfig,
     addresses,
     errorstats_before,
@@ -30,11 +32,6 @@ from chaos.topology.reshard import owners_by_master, plan_rebalance
 
 NAME = "scale-out"
 SUMMARY = "Add masters (and replicas) to a Redis Cluster under load and move slots to them"
-HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",
-            "recovery_seconds", "lost_writes"]
-KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migration_seconds", "keys_per_second",
-                       "throughput_dip", "recovery_seconds", "slot_seconds.p99", "slot_seconds.max",
-                       "ops_per_second.during", "client_redirects.ask", "client_redirects.moved"}
 
 
 @dataclass

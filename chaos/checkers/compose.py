@@ -36,21 +36,12 @@ def result(name: str, status: str, value: Any, threshold: str | None, error: str
     return out
 
 
-def _lookup(measurements: dict[str, Any], dotted: str) -> Any:
-    value: Any = measurements
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
 def evaluate(checks: list[Check], measurements: dict[str, Any]) -> list[dict[str, Any]]:
     """Each check against the measurements; missing or raising → ``unknown``."""
     errors = measurements.get("measurement_errors") or {}
     out = []
     for check in checks:
-        value = _lookup(measurements, check.measurement)
+        value = lookup(measurements, check.measurement, _MISSING)
         if value is _MISSING:
             why = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "not measured"
             out.append(result(check.name, UNKNOWN, None, check.threshold, f"{check.measurement} unknown ({why})"))

@@ -150,12 +150,16 @@ class Connection:
         return reply
 
 
-def parse_cluster_slots(reply: list[Any]) -> list[tuple[int, int, str]]:
-    """``CLUSTER SLOTS`` reply → [(first, last, "host:port" of the master)]."""
+def parse_cluster_slots(reply: list[Any], asked: str | None = None) -> list[tuple[int, int, str]]:
+    """``CLUSTER SLOTS`` reply → [(first, last, "host:port" of the master)]. A node alone in its
+    cluster does not know its own address and says ""; that is the node ``asked``."""
     out = []
     for entry in reply:
         lo, hi, master = entry[0], entry[1], entry[2]
-        out.append((int(lo), int(hi), f"{master[0].decode()}:{int(master[1])}"))
+        host = master[0].decode() if master[0] else ""
+        if not host and asked:
+            host = asked.rpartition(":")[0]
+        out.append((int(lo), int(hi), f"{host}:{int(master[1])}"))
     return out
 
 
@@ -217,7 +221,7 @@ class ClusterClient:
         self._next_seed += 1
         for address in known[start:] + known[:start]:
             try:
-                slots = parse_cluster_slots(self.conn(address).call("CLUSTER", "SLOTS"))
+                slots = parse_cluster_slots(self.conn(address).call("CLUSTER", "SLOTS"), address)
             except RespError:
                 continue
             if not slots:

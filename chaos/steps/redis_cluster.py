@@ -15,7 +15,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from chaos.backends import make_backend
-from chaos.checkers.compose import Check
+from chaos.checkers.compose import Check, measure_parts
 from chaos.checkers.failover import (
     cluster_down,
     first_promotion,
@@ -28,6 +28,7 @@ from chaos.engine import (
     RunContext,
     copy_node_files,
     measure_live,
+    read_timeline,
 )
 from chaos.errors import ChaosError
 from chaos.history import OK, read_history
@@ -365,6 +366,21 @@ FAILOVER_CHECKS = [
     Check("failover_happened", "failover_seconds", lambda v: v is not None),
     Check("old_master_rejoined_as_replica", "rejoin_seconds", lambda v: v is not None),
 ]
+
+
+def measure_redis(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str, Any],
+                  extra: Any = None) -> dict[str, Any]:
+    """The measurements every Redis fault plan shares (history, failover, consistency), plus the
+    plan's own parts: ``extra(samples)`` returns more (name, part) pairs."""
+    samples = read_timeline(run_dir / "timeline.jsonl")
+    m = measure_parts([
+        ("history", history_part(run_dir, ctx, read_final)),
+        ("failover", failover_part(run_dir, ctx, samples)),
+        *(extra(samples) if extra is not None else []),
+        ("consistency", lambda _: {"consistency": live["consistency"]}),
+    ])
+    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"))
+    return public(m)
 
 
 def public(measurements: dict[str, Any]) -> dict[str, Any]:

@@ -20,11 +20,18 @@ from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
 from chaos.history import read_history
 from chaos.runner import cluster_final_read
-from chaos.steps.redis_cluster import RedisRunConfig, stop_probe
+from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, stop_probe
 from chaos.topology.redis_info import SLOTS, parse_cluster_nodes, parse_info
 from chaos.topology.reshard import Reshard, SlotMoved, fix_open_slots, summarize
 
 RESHARD_LOG = "reshard.jsonl"
+HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",
+            "recovery_seconds", "lost_writes"]
+KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migration_seconds", "keys_per_second",
+                       "throughput_dip", "recovery_seconds", "slot_seconds.p50", "slot_seconds.p99", "slot_seconds.max",
+                       "ops_per_second.before", "ops_per_second.during", "ops_per_second.after",
+                       "client_redirects.ask", "client_redirects.moved", "client_redirects.tryagain",
+                       "preloaded_keys_missing"}
 
 
 @dataclass

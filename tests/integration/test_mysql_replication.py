@@ -68,13 +68,15 @@ def test_up_replicates_and_down_stops_everything(pair):
     assert all(pid_status(p, "mariadbd") == "stopped" for p in pids)
 
 
-def test_wrong_credentials_are_a_one_line_error(pair):
+def test_wrong_credentials_are_a_one_line_error(pair, tmp_path):
     topo = MysqlReplication.attach(pair)
     secrets = json.loads(topo.secrets_path.read_text())
     secrets["admin"] = "not-the-password"
     topo.secrets_path.write_text(json.dumps(secrets))
-    result = chaos(pair, "run", "replica-stop", "--duration", "1")
+    result = chaos(pair, "run", "replica-stop", "--duration", "1", "--out", str(tmp_path / "run"))
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("chaos: error:")]
     assert len(errors) == 1 and "refused the credentials" in errors[0] and "Traceback" not in result.output
     assert "not-the-password" not in result.output
+    assert "not-the-password" not in "".join(p.read_text(errors="replace") for p in (tmp_path / "run").rglob("*")
+                                             if p.is_file())  # nor in any file of the run

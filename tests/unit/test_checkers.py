@@ -51,7 +51,7 @@ def test_empty_history():
     run([], counter, avail, lat, ops)
     assert counter.result({})["lost_increments"] == 0
     assert avail.result() == {}
-    assert lat.result() == {"run": {"count": 0, "p50": None, "p95": None, "p99": None, "max": None}}
+    assert lat.result() == {"run": {"count": 0, "p50": None, "p95": None, "p99": None, "p999": None, "max": None}}
     assert ops.result() == {"ok": 0, "fail": 0, "info": 0, "by_f": {}}
 
 
@@ -104,7 +104,7 @@ def test_latency_per_phase():
     checker = LatencyChecker([("warmup", 0.0), ("fault", 4.0)])
     run(history, checker)
     result = checker.result()
-    assert result["warmup"] == {"count": 2, "p50": 1.0, "p95": 3.0, "p99": 3.0, "max": 3.0}
+    assert result["warmup"] == {"count": 2, "p50": 1.0, "p95": 3.0, "p99": 3.0, "p999": 3.0, "max": 3.0}
     assert result["fault"]["count"] == 1 and result["fault"]["p99"] == 500.0
 
 

@@ -1,0 +1,395 @@
+"""`chaos plan redis`: measure what one master carries on this machine, what a key costs in
+memory and how fast slots move, then project master counts for a given peak (see
+:mod:`chaos.capacity` for the pure projection).
+
+It runs on a cluster of its own (state under ``<state dir>/plan``, its own ports), never on the
+cluster that is up, and stops it at the end."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from chaos.capacity import Measured, Step, judge_step, knee_of, plan_rows
+from chaos.checkers import run as run_checkers
+from chaos.checkers.latency import LatencyChecker
+from chaos.clients.resp import ClusterClient, Connection
+from chaos.errors import ChaosError
+from chaos.history import read_history
+from chaos.runner import Run, make_run_dir, merge_run_history, start_load, write_json
+from chaos.state import StateDir
+from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
+from chaos.topology.redis_info import parse_info
+from chaos.topology.reshard import Reshard, owners_by_master, plan_rebalance, summarize
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class PlanConfig:
+    peak_ops: float
+    read_share: float = 0.3
+    p99_ms: float = 2.0
+    keys: int | None = None  # default 100000 measured here, or the sampled cluster's key count
+    value_bytes: int = 100
+    sample: str | None = None
+    growth: float = 0.3
+    headroom: float = 0.3
+    masters: list[int] = field(default_factory=lambda: [3, 4, 5, 6])
+    max_memory: int | None = None  # bytes per master
+    step_seconds: float = 5.0
+    workers: int = 1
+    base_port: int = 7401
+    out: str | None = None
+    max_steps: int = 12
+
+    def validate(self) -> None:
+        if self.peak_ops <= 0:
+            raise ChaosError("--peak-ops must be positive")
+        if not 0 <= self.read_share <= 1 or self.growth < 0 or not 0 <= self.headroom < 1:
+            raise ChaosError("--read-share must be in [0, 1], --growth not negative, --headroom in [0, 1)")
+        if self.p99_ms <= 0 or self.step_seconds < 2 or self.value_bytes < 1:
+            raise ChaosError("--p99-ms must be positive, --step-seconds at least 2, --value-bytes at least 1")
+        if not 1 <= self.workers <= 16:
+            raise ChaosError("--workers must be between 1 and 16")
+        if not self.masters or min(self.masters) < 1:
+            raise ChaosError("--masters must list master counts such as 3,4,5,6")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(address: str) -> float:
+    """CPU seconds of a Redis server's main thread (``INFO cpu``)."""
+    host, _, port = address.rpartition(":")
+    conn = Connection(host, int(port), timeout=2)
+    try:
+        info = parse_info(conn.call("INFO", "cpu").decode())
+    finally:
+        conn.close()
+    return float(info.get("used_cpu_user_main_thread", info.get("used_cpu_user", 0))) + \
+        float(info.get("used_cpu_sys_main_thread", info.get("used_cpu_sys", 0)))
+
+
+def preload(seeds: list[str], count: int, value_bytes: int, prefix: str) -> None:
+    client = ClusterClient(seeds, timeout=10)
+    client.refresh()
+    from redis.crc import key_slot
+
+    by_node: dict[str, list[str]] = {}
+    for i in range(count):
+        key = f"{prefix}{i}"
+        by_node.setdefault(client.slot_owner[key_slot(key.encode())], []).append(key)
+    value = "x" * value_bytes
+    for node, keys in by_node.items():
+        for i in range(0, len(keys), 2000):
+            client.conn(node).call_many([("SET", k, value) for k in keys[i : i + 2000]])
+    client.close()
+
+
+def sample_cluster(url: str) -> tuple[float, int]:
+    """(mean MEMORY USAGE of up to 1000 keys, keys on all masters) of a real cluster on loopback."""
+    parsed = urlparse(url)
+    if parsed.scheme != "redis" or not parsed.hostname or not parsed.port:
+        raise ChaosError(f"--sample {url!r}: write it as redis://HOST:PORT")
+    if not ipaddress.ip_address(parsed.hostname).is_loopback:
+        raise ChaosError(f"--sample {parsed.hostname}: the harness only talks to loopback addresses")
+    client = ClusterClient([f"{parsed.hostname}:{parsed.port}"], timeout=5)
+    try:
+        if not client.refresh():
+            raise ChaosError(f"--sample {url}: no Redis Cluster node answers there")
+        usages, total = [], 0
+        for master in sorted(set(a for a in client.slot_owner if a)):
+            conn = client.conn(master)
+            total += conn.call("DBSIZE")
+            cursor, keys = b"0", []
+            while len(keys) < 1000 // 3 + 1:
+                cursor, batch = conn.call("SCAN", cursor, "COUNT", 500)
+                keys += batch
+                if cursor == b"0":
+                    break
+            if keys:
+                usages += [u for u in conn.call_many([("MEMORY", "USAGE", k) for k in keys]) if isinstance(u, int)]
+    finally:
+        client.close()
+    if not usages:
+        raise ChaosError(f"--sample {url}: the cluster holds no keys to sample")
+    return sum(usages) / len(usages), total
+
+
+class Planner:
+    def __init__(self, state: StateDir, config: PlanConfig, say: Say):
+        config.validate()
+        self.config, self.say = config, say
+        self.state = StateDir(state.path / "plan")
+        self.dir = make_run_dir("plan-redis", config.out)
+        self.steps: list[Step] = []
+
+    def run(self) -> dict[str, Any]:
+        c = self.config
+        started = time.monotonic()
+        if self.state.topology("redis-cluster") is not None:
+            raise ChaosError(f"a planning cluster is left in {self.state.path}; run `chaos down` first")
+        cluster = RedisCluster(self.state, RedisClusterConfig(masters=1, replicas_per_master=0, base_port=c.base_port))
+        self.say(f"starting one master on {cluster.specs[0].address} to measure (its own cluster)")
+        cluster.up(say=self.say)
+        try:
+            measured = self.measure(cluster)
+        finally:
+            cluster.down()
+        budget, budget_from = self.memory_budget()
+        keys = c.keys if c.keys is not None else (self.sampled_keys if c.sample else 100_000)
+        projection = plan_rows(measured, c.peak_ops, keys, c.masters, c.growth, c.headroom, budget)
+        plan = {
+            "peak_ops": c.peak_ops, "read_share": c.read_share, "p99_bound_ms": c.p99_ms, "keys": keys,
+            "value_bytes": c.value_bytes, "growth": c.growth, "headroom": c.headroom,
+            "memory_budget_bytes": budget, "memory_budget_from": budget_from,
+            **projection,
+            "knee_ops_per_master": round(measured.knee, 1), "knee_is_lower_bound": measured.knee_is_lower_bound,
+            "bytes_per_key": round(measured.bytes_per_key, 1), "migration_keys_per_second": measured.keys_per_second,
+            "migration_bytes_per_second": measured.bytes_per_second,
+            "steps": [asdict(s) for s in measured.steps],
+            "machine": machine(), "notes": measured.notes + assumptions(c, budget_from),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        write_json(self.dir / "plan.json", plan)
+        (self.dir / "plan.md").write_text(render_markdown(plan))
+        (self.dir / "plan.svg").write_text(render_svg(plan))
+        return plan
+
+    # -- measuring ----------------------------------------------------------------------------
+    def measure(self, cluster: RedisCluster) -> Measured:
+        c = self.config
+        seeds = [s.address for s in cluster.specs]
+        master = seeds[0]
+        before = int(cluster.client(cluster.specs[0]).info("memory")["used_memory"])
+        preload_keys = 100_000
+        preload(seeds, preload_keys, c.value_bytes, "chaos:plan:")
+        used = int(cluster.client(cluster.specs[0]).info("memory")["used_memory"]) - before
+        bytes_per_key = used / preload_keys
+        self.say(f"memory: {bytes_per_key:.0f} B per key of {c.value_bytes} B values (used_memory over "
+                 f"{preload_keys} keys)")
+        notes = []
+        if c.sample:
+            bytes_per_key, self.sampled_keys = sample_cluster(c.sample)
+            self.say(f"sampled {c.sample}: {bytes_per_key:.0f} B per key (MEMORY USAGE), {self.sampled_keys} keys")
+            notes.append(f"memory per key sampled from {c.sample} (MEMORY USAGE of up to 1000 keys)")
+        rate = 1000.0
+        for _ in range(c.max_steps):
+            step = judge_step(self.load_step(seeds, master, rate), c.p99_ms)
+            self.steps.append(step)
+            self.say(f"step {rate:>7.0f} ops/s offered: {step.achieved:7.0f} achieved, p99 {step.p99_ms} ms, "
+                     f"errors {100 * step.errors:.2f} %, load generator {step.generator_cpu:.2f} cores, "
+                     f"server {step.server_cpu:.2f} cores" + ("" if step.passed else f"  → knee ({step.why})"))
+            if not step.passed:
+                break
+            rate *= 1.5
+        knee, lower_bound = knee_of(self.steps)
+        if not knee:
+            notes.append(f"the first step ({self.steps[0].offered:.0f} ops/s) already broke the bounds "
+                         f"({self.steps[0].why}): no knee, so no throughput bound; raise --p99-ms or find what "
+                         "slows this machine")
+            self.say(notes[-1])
+        elif lower_bound:
+            last = self.steps[-1]
+            who = ("the load generator ran out of CPU first" if (last.generator_cpu or 0) >= 0.9 * last.generator_cores
+                   else "the server's main thread was not saturated (the limit was the client side or the "
+                   "machine's cores, shared by load and server here)")
+            notes.append(f"{who}: one master carries at least {knee:.0f} ops/s here, and the server's own knee is "
+                         "higher (more load processes, or load from another machine, would find it)")
+        self.say(f"knee: {knee:.0f} ops/s per master" + (" (a lower bound: the server was not the limit)"
+                                                          if lower_bound else ""))
+        keys_per_second, bytes_per_second = self.migration_rate(cluster)
+        return Measured(self.steps, bytes_per_key, keys_per_second, bytes_per_second, knee, lower_bound, notes)
+
+    def load_step(self, seeds: list[str], master: str, rate: float) -> Step:
+        """``step_seconds`` of paced load at ``rate`` (measured after the first half second of
+        operations), with the CPU of the load processes and of the server's main thread."""
+        c = self.config
+        users = max(4 * c.workers, min(500, int(rate / 250)))  # a paced user then has time to spare
+        run = Run("plan-step", make_run_dir("step", str(self.dir / "steps" / f"{int(rate)}")))
+        reads = round(10 * c.read_share)
+        # it runs past the window (its clock starts before its first operation); stopped when measured
+        load = start_load(run, "redis", users, c.step_seconds + 5, rate=rate, seed=int(rate), seeds=seeds,
+                          weights=(10 - reads, reads, 0), state=self.state, workers=c.workers,
+                          master_port=5587)
+        try:
+            while not load.seconds and load.running():  # until the load process reports its first second
+                time.sleep(0.02)
+            pids = [p.pid for p in [load._proc, *load._workers] if p is not None]
+            gen0, srv0, t0 = sum(cpu_seconds(p) or 0 for p in pids), server_cpu(master), time.monotonic()
+            time.sleep(max(0.5, c.step_seconds - 1.0))
+            gen1, srv1, t1 = sum(cpu_seconds(p) or 0 for p in pids), server_cpu(master), time.monotonic()
+        finally:
+            load.stop()
+        history = merge_run_history(run)
+        first = next((op.time for op in read_history(history) if op.process != "nemesis"), 0.0)
+        start = max(first + 0.5, run.elapsed(t0))  # measured while the CPU was: after the first second
+        window = _Window(start, run.elapsed(t1))
+        latency = LatencyChecker([("ramp", 0.0), ("steady", start)])
+        run_checkers(read_history(history), window, latency)
+        total = window.ok + window.failed
+        span = t1 - t0
+        return Step(offered=rate, achieved=round(window.ok / window.seconds, 1),
+                    p99_ms=latency.result()["steady"]["p99"], errors=round(window.failed / total, 6) if total else 1.0,
+                    generator_cpu=round((gen1 - gen0) / span, 3), server_cpu=round((srv1 - srv0) / span, 3),
+                    generator_cores=float(len(pids)))
+
+    def migration_rate(self, cluster: RedisCluster) -> tuple[float | None, float | None]:
+        """Add a master and move 1024 slots of the preloaded keys to it (no load)."""
+        added = cluster.add_nodes(1, 0)
+        view = {n.node_id: n.address for n in _masters(cluster)}
+        owners = owners_by_master(_masters(cluster))
+        target = added["ids"][added["masters"][0]]
+        mover = Reshard(view)
+        try:
+            mover.move(plan_rebalance(owners, 1024, [target]))
+        finally:
+            mover.close()
+        s = summarize(mover.moved)
+        seconds = s["migration_seconds"] or 0
+        self.say(f"migration: {s['slots_moved']} slots, {s['keys_migrated']} keys in {seconds:.2f} s "
+                 f"({s['keys_per_second']} keys/s, no load)")
+        return s["keys_per_second"], (round(s["bytes_migrated"] / seconds, 1) if seconds else None)
+
+    def memory_budget(self) -> tuple[float, str]:
+        if self.config.max_memory:
+            return float(self.config.max_memory), "--max-memory"
+        total = _mem_total()
+        return total * 0.25, "assumed: each master may use 25 % of this machine's RAM (give --max-memory)"
+
+
+class _Window:
+    """Operations completed within [start, end] run seconds: ok and failed (fail + info)."""
+
+    def __init__(self, start: float, end: float):
+        self.start, self.end = start, end
+        self.seconds = end - start
+        self.ok = self.failed = 0
+
+    def feed(self, invoke: Any, completion: Any) -> None:
+        if completion is None or not self.start <= completion.time <= self.end:
+            return
+        if completion.type == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+
+
+def _masters(cluster: RedisCluster) -> list[Any]:
+    from chaos.topology.redis_info import parse_cluster_nodes
+
+    nodes = parse_cluster_nodes(cluster.client(cluster.specs[0]).execute_command("CLUSTER", "NODES"))
+    return [n for n in nodes if n.is_master]
+
+
+def _mem_total() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return float(line.split()[1]) * 1024
+    return 0.0
+
+
+def machine() -> dict[str, Any]:
+    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return {"cores": os.cpu_count(), "memory_bytes": int(_mem_total()), "kernel": platform.release(),
+            "python": platform.python_version(), "redis": version}
+
+
+def assumptions(c: PlanConfig, budget_from: str) -> list[str]:
+    return [
+        "a projection from rates measured on this machine (see machine), not a guarantee for another",
+        f"the peak is spread evenly over the masters (no hot keys or hot slots); {100 * c.read_share:.0f} % reads",
+        f"growth {100 * c.growth:.0f} % on top of the peak and the dataset; headroom {100 * c.headroom:.0f} % kept "
+        "free of the knee and of the memory budget",
+        f"memory budget per master: {budget_from}; 25 % of it reserved for fork copy-on-write and buffers",
+        "scaling in to a row is safe when that row fits and the kept masters' free memory is at least 1.5 × "
+        "the memory of the removed one",
+        "predicted p99 is interpolated between measured steps; beyond the knee it is not predicted",
+        "reshard time = keys to move ÷ the migration rate measured without load (under load it is slower: "
+        "see `chaos run scale-out`)",
+    ]
+
+
+def render_markdown(plan: dict[str, Any]) -> str:
+    lower = plan["knee_is_lower_bound"]
+    lines = [f"# Capacity plan: {plan['peak_ops']:.0f} ops/s peak", "",
+             f"Recommended masters: **{'at most ' if lower else ''}{plan['recommended_masters']}** "
+             f"(throughput bound {plan['throughput_bound']}, "
+             f"memory bound {plan['memory_bound']}, at least 3).", "",
+             f"Knee of one master here: {plan['knee_ops_per_master']:.0f} ops/s"
+             + (" or more (a lower bound: the server was not the limit)" if lower else "")
+             + f" within p99 ≤ {plan['p99_bound_ms']:g} ms; {plan['bytes_per_key']:.0f} B per key; migration "
+             f"{plan['migration_keys_per_second']} keys/s.", "",
+             "| masters | ops/s per master | share of knee | predicted p99 ms | memory per master | fits | "
+             "scale in to it safe | reshard from | slots | reshard s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in plan["rows"]:
+        lines.append(f"| {r['masters']} | {r['ops_per_master']:.0f} | {r['share_of_knee']} | "
+                     f"{r['predicted_p99_ms'] if r['predicted_p99_ms'] is not None else '–'} | "
+                     f"{r['memory_per_master_bytes'] / 1e6:.1f} MB | {'yes' if r['fits'] else 'no'} | "
+                     f"{'yes' if r['scale_in_to_safe'] else 'no'} | {r['reshard_from']} | {r['slots_to_move']} | "
+                     f"{r['reshard_seconds'] if r['reshard_seconds'] is not None else '–'} |")
+    lines += ["", "## Measured steps (one master)", "",
+              "| offered ops/s | achieved | p99 ms | errors | load generator cores | server cores | verdict |",
+              "|---|---|---|---|---|---|---|"]
+    for s in plan["steps"]:
+        lines.append(f"| {s['offered']:.0f} | {s['achieved']:.0f} | {s['p99_ms']} | {100 * s['errors']:.2f} % | "
+                     f"{s['generator_cpu']} | {s['server_cpu']} | {'ok' if s['passed'] else s['why']} |")
+    lines += ["", "## Assumptions", ""] + [f"- {n}" for n in plan["notes"]]
+    lines += ["", f"Machine: {json.dumps(plan['machine'])}", "", "![p99 against offered load](plan.svg)", ""]
+    return "\n".join(lines)
+
+
+def render_svg(plan: dict[str, Any], width: int = 640, height: int = 360) -> str:
+    """p99 against achieved ops/s for each step, the bound and the knee (no dependencies)."""
+    steps = [s for s in plan["steps"] if s["p99_ms"] is not None]
+    left, right, top, bottom = 60, 20, 30, 50
+    xmax = max([s["offered"] for s in plan["steps"]] + [1.0]) * 1.05
+    ymax = max([s["p99_ms"] for s in steps] + [plan["p99_bound_ms"]]) * 1.2
+
+    def x(v: float) -> float:
+        return left + (width - left - right) * v / xmax
+
+    def y(v: float) -> float:
+        return height - bottom - (height - top - bottom) * v / ymax
+
+    points = " ".join(f"{x(s['achieved']):.1f},{y(s['p99_ms']):.1f}" for s in steps)
+    dots = "".join(f'<circle cx="{x(s["achieved"]):.1f}" cy="{y(s["p99_ms"]):.1f}" r="4" '
+                   f'fill="{"#2a7" if s["passed"] else "#c33"}"/>' for s in steps)
+    knee, bound = plan["knee_ops_per_master"], plan["p99_bound_ms"]
+    base = height - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{left}" y="18">p99 of one master against achieved ops/s (green: within bounds)</text>',
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="black"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="black"/>',
+        f'<text x="{width / 2:.0f}" y="{height - 12}" text-anchor="middle">ops/s (max {xmax:.0f})</text>',
+        f'<text x="14" y="{height / 2:.0f}" transform="rotate(-90 14 {height / 2:.0f})" '
+        f'text-anchor="middle">p99 ms (max {ymax:.2f})</text>',
+        f'<line x1="{left}" y1="{y(bound):.1f}" x2="{width - right}" y2="{y(bound):.1f}" stroke="#c33" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{width - right - 4}" y="{y(bound) - 4:.1f}" text-anchor="end" fill="#c33">p99 bound {bound:g} ms</text>',
+        f'<line x1="{x(knee):.1f}" y1="{top}" x2="{x(knee):.1f}" y2="{base}" stroke="#27c" stroke-dasharray="4 3"/>',
+        f'<text x="{x(knee) + 4:.1f}" y="{top + 12}" fill="#27c">knee {knee:.0f}</text>',
+        f'<polyline points="{points}" fill="none" stroke="#555"/>',
+        dots,
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"
