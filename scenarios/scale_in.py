@@ -29,6 +29,7 @@ from chaos.steps.scale import (
     preload,
     run_reshard,
     settle,
+    step_event,
     stop_load_and_probe,
 )
 from chaos.topology.reshard import owners_by_master, plan_drain
@@ -116,8 +117,10 @@ def remove(ctx: RunContext) -> None:
     names = [ctx.vars["leaving"]["name"], *ctx.vars["leaving_replicas"]]
     errorstats_snapshot(ctx)  # the leaving nodes' redirect counts, before they go
     ctx.run.fault("invoke", "remove-nodes", ",".join(names))
+    step_event(ctx, "nodes_removing", nodes=names)
     removed = cluster.remove_nodes(names, masters_leaving=1, say=ctx.say)
     ctx.run.fault("ok", "remove-nodes", ",".join(names))
+    step_event(ctx, "nodes_removed", nodes=names)
     ctx.vars["removed_ids"] = list(removed["ids"].values())
     ctx.vars["replicas_per_master"] = ctx.config.replicas_per_master if ctx.vars["leaving_replicas"] else None
 

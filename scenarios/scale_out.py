@@ -26,6 +26,7 @@ from chaos.steps.scale import (
     preload,
     run_reshard,
     settle,
+    step_event,
     stop_load_and_probe,
 )
 from chaos.topology.reshard import owners_by_master, plan_rebalance
@@ -39,9 +40,12 @@ class ScaleOutConfig(ScaleConfig):
     add_masters: int = 1
     add_replicas_per_master: int | None = None  # default: --replicas-per-master
     slots: int | None = None  # None: rebalance
+    rebalance: bool = False  # the default when --slots is not given; explicit for the command line
 
     def validate(self) -> None:
         super().validate()
+        if self.rebalance and self.slots is not None:
+            raise ChaosError("give either --slots N or --rebalance, not both")
         if not 1 <= self.add_masters <= 10:
             raise ChaosError("--add-masters must be between 1 and 10")
         if self.slots is not None and not 1 <= self.slots <= 16384:
@@ -56,7 +60,7 @@ def add_nodes(ctx: RunContext) -> None:
     ctx.vars["added"] = added
     for stage, at in added["stages"].items():
         ctx.run.fault("ok", f"scale-out-{stage.replace('_', '-')}", ",".join(added["masters"] + added["replicas"]))
-        ctx.vars[f"{stage}_t"] = ctx.elapsed(at)
+        step_event(ctx, f"nodes_{stage}", ctx.elapsed(at), nodes=added["masters"] + added["replicas"])
     ctx.say(f"joined {', '.join(added['masters'])} as master(s)"
             + (f" and {', '.join(added['replicas'])} as replica(s), links up" if added["replicas"] else ""))
 
@@ -120,7 +124,8 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.option("--add-replicas-per-master", type=int, default=None,
               help="Replicas of each new master [default: --replicas-per-master].")
 @click.option("--slots", type=int, default=None, help="Move this many slots to the new masters "
-              "[default: rebalance: as many as evens the cluster out].")
+              "[default: --rebalance].")
+@click.option("--rebalance", is_flag=True, help="Move as many slots as evens the cluster out (the default).")
 @click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts.")
 @click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value.")
 @click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip.")

@@ -97,6 +97,12 @@ def preload(ctx: RunContext) -> None:
     ctx.say(f"preloaded {n} keys × {size} B over all slots in {time.monotonic() - started:.1f} s")
 
 
+def step_event(ctx: RunContext, event: str, at: float | None = None, **data: Any) -> None:
+    """A step of the scale plan, for the timeline (written once the probes have stopped)."""
+    ctx.vars.setdefault("step_events", []).append(
+        {"source": "step", "time": round(ctx.elapsed() if at is None else at, 6), "event": event, **data})
+
+
 def errorstats(cluster: Any) -> dict[str, dict[str, int]]:
     """Per node address: the MOVED / ASK / TRYAGAIN replies it has sent so far (``INFO errorstats``)."""
     out = {}
@@ -162,6 +168,7 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
     mover = Reshard(ids, batch=ctx.config.batch, pipeline=ctx.config.pipeline, on_slot=on_slot)
     ctx.vars["reshard"] = mover
     ctx.vars["migration_start_t"] = ctx.elapsed()
+    step_event(ctx, "migration_started", slots=total)
     ctx.run.fault("invoke", "reshard", f"{total} slots")
     try:
         mover.move(moves)
@@ -170,6 +177,7 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
         log.flush()
     ctx.run.fault("ok", "reshard", f"{total} slots")
     ctx.vars["migration_end_t"] = ctx.elapsed()
+    step_event(ctx, "migration_finished", slots=total)
     summary = summarize(mover.moved)
     ctx.say(f"{what}: done, {summary['slots_moved']} slots and {summary['keys_migrated']} keys in "
             f"{summary['migration_seconds']:.1f} s")
@@ -205,12 +213,16 @@ def settle(ctx: RunContext, timeout: float = 30.0) -> None:
     else:
         ctx.say(f"settled: every node agrees on all {SLOTS} slots")
     ctx.vars["settled_t"] = ctx.elapsed()
+    step_event(ctx, "settled")
 
 
 def stop_load_and_probe(ctx: RunContext) -> None:
     ctx.load.stop()
     ctx.say(f"load stopped after {ctx.elapsed():.1f} s")
     stop_probe(ctx)
+    with open(ctx.run.dir / "timeline.jsonl", "a") as out:  # every step, timestamped, beside the samples
+        for event in ctx.vars.get("step_events", []):
+            out.write(json.dumps(event, separators=(",", ":")) + "\n")
     ctx.outcome.topology["after"] = ctx.vars["cluster"].status()
 
 
