@@ -359,17 +359,31 @@ def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--format", "fmt", default="md", show_default=True, help="Report format (md).")
-def report(run_dir: str, fmt: str) -> None:
-    """Print a run's report, rendered again from its result.json.
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True,
+              help="md and json print to stdout; html (re)writes RUN_DIR/report.html and its charts and prints its path.")
+@click.option("--open", "open_it", is_flag=True, help="Open report.html in a browser (with --format html).")
+def report(run_dir: str, fmt: str, open_it: bool) -> None:
+    """Print or render a run's report again from its files (result.json, history, timeline).
 
     \b
-    Example:
+    Examples:
       chaos report runs/replica-stop-20261129T151659Z | less
+      chaos report runs/master-kill-20261129T150155Z --format html --open
     """
-    from chaos.engine import report_text
+    from chaos.engine import read_result, report_text, write_reports
 
-    click.echo(report_text(Path(run_dir), fmt))
+    path = Path(run_dir)
+    if fmt != "html":
+        click.echo(report_text(path, fmt))
+        return
+    write_reports(path, read_result(path))  # the charts and every report, again
+    page = (path / "report.html").absolute()
+    click.echo(str(page))
+    if open_it:
+        import webbrowser
+
+        if not webbrowser.open(page.as_uri()):
+            say(f"no browser to open {page} with; open it by hand")
 
 
 @cli.group()

@@ -440,6 +440,7 @@ def finish(ctx: RunContext, slos: list[Slo]) -> dict[str, Any]:
         "checks": checks,
         "context": outcome.context,
         "per_second": per_second(ctx.run.dir / "load-seconds.jsonl"),
+        "headline": ctx.plan.headline,
     }
     if outcome.error:
         result["error"] = outcome.error
@@ -456,22 +457,39 @@ def finish(ctx: RunContext, slos: list[Slo]) -> dict[str, Any]:
 
 
 def report_writers() -> dict[str, Any]:
-    """Report formats found through the ``chaos.reports`` entry points: name → module with
-    ``FILENAME`` and ``render(result) -> str``."""
-    return {ep.name: ep.load() for ep in entry_points(group=REPORTS_GROUP)}
+    """Report writers found through the ``chaos.reports`` entry points, in their ``ORDER``: name →
+    module with ``write(run_dir, result)`` (e.g. the charts), or ``FILENAME`` and
+    ``render(result, run_dir) -> str`` (a report format)."""
+    found = {ep.name: ep.load() for ep in entry_points(group=REPORTS_GROUP)}
+    return dict(sorted(found.items(), key=lambda kv: getattr(kv[1], "ORDER", 10)))
 
 
 def write_reports(run_dir: Path, result: dict[str, Any]) -> None:
-    for writer in report_writers().values():
-        (run_dir / writer.FILENAME).write_text(writer.render(result))
+    """Every report of the run; one that fails is a warning, never the run's failure (side output)."""
+    for name, writer in report_writers().items():
+        try:
+            if hasattr(writer, "write"):
+                writer.write(run_dir, result)
+            else:
+                (run_dir / writer.FILENAME).write_text(writer.render(result, run_dir))
+        except Exception as exc:
+            click.echo(f"chaos: warning: the {name} report could not be written ({type(exc).__name__}: {exc})",
+                       err=True)
+
+
+def report_formats() -> list[str]:
+    return ["json", *(name for name, w in report_writers().items() if hasattr(w, "render"))]
 
 
 def report_text(run_dir: Path, fmt: str = "md") -> str:
     """A run's report rendered again from its result.json (`chaos report RUN_DIR`)."""
-    writers = report_writers()
+    result = read_result(run_dir)
+    if fmt == "json":
+        return json.dumps(result, indent=2, default=str)
+    writers = {n: w for n, w in report_writers().items() if hasattr(w, "render")}
     if fmt not in writers:
-        raise ChaosError(f"no report format {fmt!r}; formats: {', '.join(sorted(writers)) or 'none installed'}")
-    return writers[fmt].render(read_result(run_dir))
+        raise ChaosError(f"no report format {fmt!r}; formats: {', '.join(report_formats())}")
+    return writers[fmt].render(result, run_dir)
 
 
 def summary_table(result: dict[str, Any], keys: list[str]) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from reports.charts import existing
+
 FILENAME = "report.md"
+ORDER = 10
 
 
 def _fmt(value: Any) -> str:
@@ -20,7 +24,7 @@ def _fault_time(result: dict[str, Any]) -> float | None:
     return ctx.get("kill_t", ctx.get("fault_t"))
 
 
-def render(result: dict[str, Any]) -> str:
+def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     m = result.get("measurements", {})
     fault = result.get("fault") or {}
     verdict = "INTERRUPTED" if result.get("interrupted") else ("PASSED" if result.get("passed") else "FAILED")
@@ -102,5 +106,10 @@ def render(result: dict[str, Any]) -> str:
             for n in nodes:
                 lines.append(f"| {n['name']} | {n['address']} | {n.get('role') or 'down'} | "
                              f"{n.get('follows') or ''} | {n.get('slots') or ''} |")
+    charts = existing(run_dir) if run_dir is not None else []
+    if charts:
+        lines += ["", "## Charts", ""]
+        for c in charts:
+            lines += [f"**{c.title}**", "", f"![{c.title}]({c.png})", ""]
     lines += ["", "Files: `result.json`, `history.jsonl`, `timeline.jsonl`, `metrics.prom`, `nodes/`.", ""]
     return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""report.html: one self-contained page per run (no network at view time, no scripts): the
+verdict, failed checks first, the headline measurements as tiles, the charts inlined as SVG,
+then the tables. Rendered from result.json and the charts drawn beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from reports import charts as chart_module
+
+FILENAME = "report.html"
+ORDER = 20
+
+SOURCE = (Path(__file__).parent / "report.html.j2").read_text()
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+ENV = jinja2.Environment(autoescape=True)
+ENV.filters["fmt"] = _fmt
+TEMPLATE = ENV.from_string(SOURCE)
+
+
+def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
+    m = result.get("measurements") or {}
+    verdict = "INTERRUPTED" if result.get("interrupted") else ("PASSED" if result.get("passed") else "FAILED")
+    charts = chart_module.existing(run_dir) if run_dir is not None else []
+    svgs = {}
+    for c in charts:
+        try:
+            svgs[c.name] = Markup(chart_module.inline_svg(run_dir, c))
+        except OSError:
+            continue
+    headline = result.get("headline") or [k for k, v in m.items() if isinstance(v, int | float)][:8]
+    lost: list[str] = []
+    if run_dir is not None:
+        for name in ("lost-writes.txt", "lost-rows.txt"):
+            try:
+                lost = (run_dir / name).read_text().split()[:20]
+                break
+            except FileNotFoundError:
+                continue
+    return TEMPLATE.render(
+        r=result, m=m, verdict=verdict, charts=[c for c in charts if c.name in svgs], svgs=svgs,
+        bad=[c for c in result.get("checks", []) if c.get("status", "pass" if c.get("passed") else "fail") != "pass"],
+        tiles=[(k, m.get(k)) for k in headline],
+        scalars=[(k, v) for k, v in m.items() if not isinstance(v, dict | list)],
+        lost=lost,
+    )
