@@ -21,7 +21,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ class RunConfig:
     metrics_port: int | None = None
     pushgateway: str | None = None
     slo: list[str] = field(default_factory=list)
+    label: str | None = None  # for `chaos report compare --label`
+    repeat: int = 1
 
     BACKENDS = ("process",)  # where this scenario's servers can run
 
@@ -69,6 +71,8 @@ class RunConfig:
                              + " or ".join(f"--backend {b}" for b in self.BACKENDS))
         if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
             raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
+        if not 1 <= self.repeat <= 1000:
+            raise ChaosError("--repeat must be between 1 and 1000")
         if not 1 <= self.workers <= self.users:
             raise ChaosError(f"--workers must be between 1 and --users ({self.users}), got {self.workers}")
 
@@ -464,9 +468,33 @@ def report_writers() -> dict[str, Any]:
     return dict(sorted(found.items(), key=lambda kv: getattr(kv[1], "ORDER", 10)))
 
 
+def run_plan(plan: Plan, config: RunConfig, state: StateDir) -> int:
+    """Run a plan once, or ``--repeat N`` times into one parent directory, then compare the N
+    runs (the ``compare`` report module). The exit code is 0 only if every run passed."""
+    if config.repeat <= 1:
+        return Engine(plan, config, state).run()
+    parent = make_run_dir(f"{plan.name}-x{config.repeat}", config.out)
+    codes, dirs = [], []
+    for i in range(config.repeat):
+        seed = None if config.seed is None else config.seed + i
+        one = replace(config, out=str(parent / f"run-{i + 1:02d}"), repeat=1, seed=seed)
+        click.echo(f"== {plan.name} run {i + 1} of {config.repeat} ==", err=True)
+        codes.append(Engine(plan, one, state).run())
+        dirs.append(parent / f"run-{i + 1:02d}")
+    compare = report_writers().get("compare")
+    if compare is not None:
+        table, _ = compare.compare_dirs(dirs, parent / "compare.html")
+        click.echo(table)
+        click.echo(f"comparison: {parent / 'compare.html'}")
+    click.echo(f"{sum(1 for c in codes if c == 0)} of {len(codes)} runs passed; runs in {parent}")
+    return 0 if all(c == 0 for c in codes) else 1
+
+
 def write_reports(run_dir: Path, result: dict[str, Any]) -> None:
     """Every report of the run; one that fails is a warning, never the run's failure (side output)."""
     for name, writer in report_writers().items():
+        if not hasattr(writer, "write") and not hasattr(writer, "FILENAME"):
+            continue  # not a per-run report (e.g. the comparison of runs)
         try:
             if hasattr(writer, "write"):
                 writer.write(run_dir, result)
@@ -478,7 +506,7 @@ def write_reports(run_dir: Path, result: dict[str, Any]) -> None:
 
 
 def report_formats() -> list[str]:
-    return ["json", *(name for name, w in report_writers().items() if hasattr(w, "render"))]
+    return ["json", *(name for name, w in report_writers().items() if hasattr(w, "FILENAME"))]
 
 
 def report_text(run_dir: Path, fmt: str = "md") -> str:
@@ -486,7 +514,7 @@ def report_text(run_dir: Path, fmt: str = "md") -> str:
     result = read_result(run_dir)
     if fmt == "json":
         return json.dumps(result, indent=2, default=str)
-    writers = {n: w for n, w in report_writers().items() if hasattr(w, "render")}
+    writers = {n: w for n, w in report_writers().items() if hasattr(w, "FILENAME")}
     if fmt not in writers:
         raise ChaosError(f"no report format {fmt!r}; formats: {', '.join(report_formats())}")
     return writers[fmt].render(result, run_dir)

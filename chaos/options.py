@@ -40,6 +40,9 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str,
         click.option("--keep", is_flag=True, help=f"Leave {what} this run started running."),
         click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT."),
         click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL."),
+        click.option("--label", default=None, help="A label recorded in result.json (`chaos report compare --label`)."),
+        click.option("--repeat", default=1, show_default=True,
+                     help="Run N times into one directory, then compare the runs (exit 0 only if all passed)."),
         click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO "
                      "on a measurement a built-in check judges (e.g. 'lost_writes<=5') replaces that check."),
     ])

@@ -71,6 +71,15 @@ def throughput_series(result: dict[str, Any]) -> dict[str, list[float]]:
             "info": [r[3] for r in rows]}
 
 
+def operations_series(history: Path) -> dict[str, dict[int, int]]:
+    """Acknowledged operations per second, by kind (insert, read, update, write, incr)."""
+    out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for op in _jsonl(history):
+        if op["process"] != "nemesis" and op["type"] == "ok":
+            out[op["f"]][int(op["time"])] += 1
+    return out
+
+
 def latency_series(history: Path, bucket: float = 0.1) -> dict[str, Any]:
     """p50 / p99 / max of acknowledged operations per ``bucket`` seconds, and every failed or
     indeterminate operation as a dot (completion time, latency ms)."""
@@ -282,6 +291,20 @@ def draw_throughput(run_dir: Path, result: dict[str, Any], log_times: list[float
     return _save(fig, run_dir, "throughput", "Operations per second: acknowledged, failed, indeterminate")
 
 
+def draw_operations(run_dir: Path, result: dict[str, Any]) -> Chart | None:
+    series = operations_series(run_dir / "history.jsonl")
+    if not series:
+        return None
+    fig, ax = _figure()
+    for f, counts in sorted(series.items()):
+        seconds = sorted(counts)
+        ax.plot([t + 1 for t in seconds], [counts[t] for t in seconds], lw=1.2, label=f, drawstyle="steps-pre")
+    ax.set_ylabel("acknowledged / s")
+    ax.legend(loc="upper right", fontsize=8)
+    _decorate(ax, result, [])
+    return _save(fig, run_dir, "operations", "Acknowledged operations per second, by kind")
+
+
 def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
     ctx, m = result.get("context") or {}, result.get("measurements") or {}
     fault_t = ctx.get("fault_t", ctx.get("kill_t"))
@@ -431,7 +454,7 @@ def write(run_dir: Path, result: dict[str, Any]) -> list[Chart]:
     mysql = result.get("scenario") == "replica-stop"
     jobs: list[Any] = [lambda: draw_throughput(run_dir, result, log_times)]
     if mysql:
-        jobs.append(lambda: draw_lag(run_dir, result, probes))
+        jobs += [lambda: draw_operations(run_dir, result), lambda: draw_lag(run_dir, result, probes)]
     else:
         jobs += [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_slots(run_dir, result),
                  lambda: draw_latency(run_dir, result, log_times),

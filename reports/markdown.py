@@ -31,7 +31,10 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     lines = [
         f"# {result.get('scenario')} — {verdict}",
         "",
-        f"Run `{result.get('run_id')}`, backend `{result.get('backend')}`, seed {result.get('seed')}, "
+        f"Run `{result.get('run_id')}`, backend `{result.get('backend')}`"
+        + (f", server {(result.get('topology') or {}).get('server_version')}"
+           if (result.get("topology") or {}).get("server_version") else "")
+        + f", seed {result.get('seed')}, "
         f"{result.get('started_at')} → {result.get('finished_at')}.",
         "",
     ]

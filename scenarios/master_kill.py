@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil
+from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition
 from chaos.options import redis_cluster_options, run_options
@@ -146,4 +146,4 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])
-    raise SystemExit(Engine(PLAN, MasterKillConfig(**options), state).run())
+    raise SystemExit(run_plan(PLAN, MasterKillConfig(**options), state))

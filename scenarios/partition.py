@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from chaos.checkers.compose import Check
-from chaos.engine import Do, Engine, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil
+from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Partition
 from chaos.options import redis_cluster_options, run_options
@@ -184,4 +184,4 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])
-    raise SystemExit(Engine(PLAN, PartitionConfig(**options), state).run())
+    raise SystemExit(run_plan(PLAN, PartitionConfig(**options), state))

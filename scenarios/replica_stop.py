@@ -21,7 +21,6 @@ from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import is_caught_up, lag_summary
 from chaos.engine import (
     Do,
-    Engine,
     Heal,
     Inject,
     Phase,
@@ -34,6 +33,7 @@ from chaos.engine import (
     load_final_read,
     measure_live,
     read_timeline,
+    run_plan,
     save_final_read,
 )
 from chaos.errors import ChaosError
@@ -240,4 +240,4 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])
-    raise SystemExit(Engine(PLAN, ReplicaStopConfig(**options), state).run())
+    raise SystemExit(run_plan(PLAN, ReplicaStopConfig(**options), state))

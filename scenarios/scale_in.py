@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from chaos.capacity import parse_bytes
-from chaos.engine import Do, Engine, Phase, Plan, RunContext, SleepUntil
+from chaos.engine import Do, Phase, Plan, RunContext, SleepUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.options import redis_cluster_options, run_options
 from chaos.state import StateDir
@@ -183,4 +183,4 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])
-    raise SystemExit(Engine(PLAN, ScaleInConfig(**options), state).run())
+    raise SystemExit(run_plan(PLAN, ScaleInConfig(**options), state))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from chaos.engine import Do, Engine, Phase, Plan, RunContext, SleepUntil
+from chaos.engine import Do, Phase, Plan, RunContext, SleepUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.options import redis_cluster_options, run_options
 from chaos.state import StateDir
@@ -134,4 +134,4 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])
-    raise SystemExit(Engine(PLAN, ScaleOutConfig(**options), state).run())
+    raise SystemExit(run_plan(PLAN, ScaleOutConfig(**options), state))

@@ -40,6 +40,7 @@ def provision_pair(ctx: RunContext) -> None:
     ctx.outcome.topology["before"] = topo.status()
     admin = topo.admin(topo.source)
     try:
+        ctx.outcome.topology["server_version"] = topo.server_version(admin)
         with admin.cursor() as cur:
             for statement in SCHEMA:
                 cur.execute(statement)

@@ -96,6 +96,7 @@ def provision_cluster(ctx: RunContext) -> None:
         raise ChaosError(f"steady state not reached: {'; '.join(problems[:3])}; fix it or `chaos down` "
                          "and run again")
     ctx.outcome.topology["before"] = cluster.status()
+    ctx.outcome.topology["server_version"] = "redis " + cluster.client(cluster.specs[0]).info("server")["redis_version"]
 
 
 def choose_node(ctx: RunContext, target: str | None, role: str = "master") -> dict[str, Any]:

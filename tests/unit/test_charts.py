@@ -100,3 +100,10 @@ def test_charts_of_a_synthetic_run_are_self_contained_svg(tmp_path):
         assert svg.startswith("<svg") and (tmp_path / c.png).stat().st_size > 1000
         assert set(re.findall(r"https?://[^\"' )]+", svg)) <= {"http://www.w3.org/2000/svg"}
     assert charts.existing(tmp_path) == made
+
+
+def test_operations_per_second_by_kind(tmp_path):
+    rows = [(1, "insert", "1", 0.1, "ok", 0.2), (1, "insert", "2", 0.3, "fail", 0.4), (2, "read", "1", 1.1, "ok", 1.2),
+            (1, "insert", "3", 1.5, "ok", 1.6)]
+    s = charts.operations_series(history(tmp_path, rows))
+    assert {f: dict(c) for f, c in s.items()} == {"insert": {0: 1, 1: 1}, "read": {1: 1}}

@@ -1,0 +1,61 @@
+"""`chaos report compare` on small synthetic run directories."""
+
+import json
+
+from click.testing import CliRunner
+
+from chaos.cli import cli
+
+
+def make_run(root, name, node_timeout, failover, passed=True, lost=0, label=None):
+    d = root / name
+    d.mkdir()
+    result = {"scenario": "master-kill", "backend": "process", "passed": passed, "run_id": name,
+              "config": {"node_timeout_ms": node_timeout, "seed": hash(name) % 1000, "out": str(d), "label": label},
+              "measurements": {"failover_seconds": failover, "lost_writes": lost, "ops": {"ok": 1000, "fail": 5}},
+              "context": {"fault_t": 5.0}, "per_second": [[4.0, 100, 0, 0, 1, 2], [6.0, 50, 50, 0, 1, 2]]}
+    (d / "result.json").write_text(json.dumps(result))
+    return d
+
+
+def test_a_slower_failover_is_a_significant_regression(tmp_path):
+    base = [make_run(tmp_path, f"a{i}", 1000, 2.0 + i / 10) for i in range(4)]
+    slow = [make_run(tmp_path, f"b{i}", 3000, 4.0 + i / 10) for i in range(4)]
+    out = tmp_path / "compare.html"
+    result = CliRunner().invoke(cli, ["report", "compare", *map(str, base + slow), "--out", str(out)])
+    assert result.exit_code == 1, result.output  # a regression, like a CI gate
+    assert "node_timeout_ms=1000 (4 runs)" in result.output and "node_timeout_ms=3000 (4 runs)" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("failover_seconds"))
+    # medians 2.15 → 4.15 (+93 %); 4 against 4 fully separated: exact p = 2/70
+    assert "2.150 [2.000–2.300] n=4" in line and "+93% p=0.029 worse" in line
+    assert "regression: failover_seconds: node_timeout_ms=3000 +93% against node_timeout_ms=1000" in result.output
+    html = out.read_text()
+    assert html.count("<svg") >= 3 and "a0/report.html" in html
+
+
+def test_few_runs_warn_and_cannot_be_significant(tmp_path):
+    base = [make_run(tmp_path, f"a{i}", 1000, 2.0 + i / 10) for i in range(3)]
+    slow = [make_run(tmp_path, f"b{i}", 3000, 9.0, passed=False, lost=i) for i in range(3)]
+    result = CliRunner().invoke(cli, ["report", "compare", *map(str, base + slow), "--out",
+                                      str(tmp_path / "c.html")])
+    assert result.exit_code == 0, result.output  # 3 against 3: p ≥ 0.10, never a regression
+    assert "warning: group 'node_timeout_ms=1000' has 3 run(s)" in result.output
+    failed = next(x for x in result.output.splitlines() if x.startswith("runs_failed"))
+    assert "0/3 (≤63%)" in failed and "3/3 (≤100%) ~ p=0.100" in failed
+    lost = next(x for x in result.output.splitlines() if x.startswith("runs_losing_writes"))
+    assert "2/3" in lost
+
+
+def test_labels_and_a_directory_of_runs(tmp_path):
+    parent = tmp_path / "repeat"
+    parent.mkdir()
+    for i in range(2):
+        make_run(parent, f"run-{i}", 1000, 2.0, label="before")
+    after = [make_run(tmp_path, f"x{i}", 1000, 2.0, label="after") for i in range(2)]
+    result = CliRunner().invoke(cli, ["report", "compare", str(parent), *map(str, after), "--label",
+                                      "--baseline", "after", "--out", str(tmp_path / "c.html")])
+    assert result.exit_code == 0, result.output
+    assert "baseline: after; groups: before (2 runs); after (2 runs)" in result.output
+    bad = CliRunner().invoke(cli, ["report", "compare", str(tmp_path / "x0"), "--baseline", "nope",
+                                   "--out", str(tmp_path / "c.html")])
+    assert bad.exit_code == 2 and "no such group" in bad.output
