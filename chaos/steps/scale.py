@@ -331,15 +331,17 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
     w, c = writes.result(final), counters.result(final)
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
     seconds = _seconds(run_dir / "load-seconds.jsonl")
+    # live: measured at the end of the run; or, for `chaos analyze`, the measurements stored then
+    reshard = live.get("reshard") or {k: live.get(k) for k in summarize([])}
     m: dict[str, Any] = {
-        **live["reshard"],
+        **reshard,
         "client_redirects": {k: sum(s.get(k, 0) for s in seconds) for k in ("moved", "ask", "tryagain")},
         "server_redirects": live["server_redirects"],
         **throughput(seconds, ctx["phases"], ctx.get("migration_start_t"), ctx.get("migration_end_t")),
         "latency_ms": latency.result(),
         "lost_writes": w["lost"], "lost_increments": c["lost_increments"],
         "unacked_applied_writes": w["unacked_applied"], "ops": ops.result(), "writes": w,
-        "preloaded_keys_missing": live.get("preload_missing"),
+        "preloaded_keys_missing": live.get("preload_missing", live.get("preloaded_keys_missing")),
         "end_state": live["end_state"], "slots_fixed": ctx.get("slots_fixed", []),
         "probe_samples": live.get("probe_samples"),
     }

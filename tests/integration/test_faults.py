@@ -88,6 +88,12 @@ def test_partition_minority_writes_are_counted_lost_and_match_a_recount(state_di
     assert len(minority) == m["minority_acknowledged_writes"]
     assert sum(1 for _, _, fate in minority if fate == "lost") == m["minority_lost_writes"]
     assert ("partition", "ok") in nemesis(out) and ("heal-partition", "ok") in nemesis(out)
+    again = CliRunner().invoke(cli, ["analyze", str(out)])  # recomputed from the files: the same verdict
+    assert again.exit_code == 1, again.output
+    m2 = json.loads((out / "result.json").read_text())["measurements"]
+    for key in ("minority_acknowledged_writes", "minority_lost_writes", "minority_write_window_seconds",
+                "failover_seconds", "lost_writes"):
+        assert m2[key] == m[key], key
     assert "chaos-harness" not in firewall_rules()
     # an independent recount with redis-py: acknowledged keys missing from the cluster now
     acked = {i.key: i.value for i, c in pair(read_history(out / "history.jsonl"))
