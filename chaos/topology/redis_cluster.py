@@ -257,9 +257,11 @@ class RedisCluster(Topology):
             c.execute_command("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
         for (lo, hi), c in zip(split_slots(self.config.masters), clients):
             c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
-        first = self.specs[0]
-        for c in clients[1:]:
-            c.execute_command("CLUSTER", "MEET", first.host, first.port)
+        # every node meets every other: the handshakes then finish within a cluster cron tick or two,
+        # instead of waiting for gossip to spread the news from one meeting point (2.5 s → 0.3 s here)
+        for i, c in enumerate(clients):
+            for other in self.specs[i + 1 :]:
+                c.execute_command("CLUSTER", "MEET", other.host, other.port)
         ids = [c.execute_command("CLUSTER", "MYID") for c in clients]
         self._wait(
             lambda: all(self._knows_all(c, ids) for c in clients),
