@@ -17,6 +17,7 @@ through entry points (``chaos.scenarios``, ``chaos.reports``)."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import traceback
@@ -54,7 +55,7 @@ class RunConfig:
     users: int = 20
     rate: float | None = None
     seed: int | None = None
-    workers: int = 1
+    workers: int | str = 1  # or "auto"
     out: str | None = None
     keep: bool = False
     metrics_port: int | None = None
@@ -73,6 +74,12 @@ class RunConfig:
             raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
         if not 1 <= self.repeat <= 1000:
             raise ChaosError("--repeat must be between 1 and 1000")
+        if self.workers == "auto":  # one load process per core but one, which the servers keep
+            self.workers = max(1, min(self.users, (os.cpu_count() or 1) - 1))
+        try:
+            self.workers = int(self.workers)
+        except ValueError:
+            raise ChaosError(f"--workers must be a number or 'auto', got {self.workers!r}") from None
         if not 1 <= self.workers <= self.users:
             raise ChaosError(f"--workers must be between 1 and --users ({self.users}), got {self.workers}")
 

@@ -22,13 +22,13 @@ from urllib.parse import urlparse
 from chaos.capacity import Measured, Step, judge_step, knee_of, plan_rows
 from chaos.checkers import run as run_checkers
 from chaos.checkers.latency import LatencyChecker
-from chaos.clients.resp import ClusterClient, Connection
+from chaos.clients.resp import ClusterClient
 from chaos.errors import ChaosError
 from chaos.history import read_history
+from chaos.observe.cpu import cpu_seconds, server_cpu
 from chaos.runner import Run, make_run_dir, merge_run_history, start_load, write_json
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
-from chaos.topology.redis_info import parse_info
 from chaos.topology.reshard import Reshard, owners_by_master, plan_rebalance, summarize
 
 Say = Callable[[str], None]
@@ -63,27 +63,6 @@ class PlanConfig:
             raise ChaosError("--workers must be between 1 and 16")
         if not self.masters or min(self.masters) < 1:
             raise ChaosError("--masters must list master counts such as 3,4,5,6")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process, in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu(address: str) -> float:
-    """CPU seconds of a Redis server's main thread (``INFO cpu``)."""
-    host, _, port = address.rpartition(":")
-    conn = Connection(host, int(port), timeout=2)
-    try:
-        info = parse_info(conn.call("INFO", "cpu").decode())
-    finally:
-        conn.close()
-    return float(info.get("used_cpu_user_main_thread", info.get("used_cpu_user", 0))) + \
-        float(info.get("used_cpu_sys_main_thread", info.get("used_cpu_sys", 0)))
 
 
 def preload(seeds: list[str], count: int, value_bytes: int, prefix: str) -> None:
@@ -232,7 +211,7 @@ class Planner:
         try:
             while not load.seconds and load.running():  # until the load process reports its first second
                 time.sleep(0.02)
-            pids = [p.pid for p in [load._proc, *load._workers] if p is not None]
+            pids = load.pids()
             gen0, srv0, t0 = sum(cpu_seconds(p) or 0 for p in pids), server_cpu(master), time.monotonic()
             time.sleep(max(0.5, c.step_seconds - 1.0))
             gen1, srv1, t1 = sum(cpu_seconds(p) or 0 for p in pids), server_cpu(master), time.monotonic()

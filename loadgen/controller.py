@@ -110,6 +110,10 @@ class LoadController:
         series.close()
         self.done.set()
 
+    def pids(self) -> list[int]:
+        """The load processes started here (the Locust master or local process, and workers)."""
+        return [p.pid for p in [self._proc, *self._workers] if p is not None]
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -8,6 +8,7 @@ sample predicates as the checkers (:mod:`chaos.checkers.failover`)."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from chaos.engine import (
 )
 from chaos.errors import ChaosError
 from chaos.history import OK, read_history
+from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import analyze_history, cluster_final_read, start_load
@@ -153,12 +155,37 @@ def start_probe_and_load(ctx: RunContext) -> None:
     ctx.load = start_load(run, "redis", config.users, load_seconds, seed=ctx.seed, state=ctx.state,
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
+    ctx.vars["cpu_start"] = cpu_snapshot(ctx)
     victim = ctx.vars.get("victim")
     ctx.vars["fault_at"] = ctx.elapsed() + config.warmup
     target = "" if victim is None else (
         f"; target {victim['name']} ({victim['address']}, {victim['role']}"
         + (f", slots {victim['slots']}" if victim["slots"] else "") + ")")
     ctx.say(f"load: {config.users} users; warm-up {config.warmup:g} s{target}")
+
+
+def cpu_snapshot(ctx: RunContext) -> tuple[float, float, dict[str, float]]:
+    """(time, CPU seconds of the load processes, CPU seconds of each master's main thread)."""
+    masters = [r["address"] for r in ctx.outcome.topology["before"] if r["role"] == "master"]
+    servers = {a: c for a in masters if (c := server_cpu(a)) is not None}
+    return time.monotonic(), sum(cpu_seconds(p) or 0.0 for p in ctx.load.pids()), servers
+
+
+def load_generator_check(ctx: RunContext) -> None:
+    """Before the load stops: was the load generator, not the servers, the limit? Say so."""
+    start = ctx.vars.get("cpu_start")
+    if start is None:
+        return
+    t1, gen1, servers1 = cpu_snapshot(ctx)
+    t0, gen0, servers0 = start
+    span = max(t1 - t0, 1e-9)
+    result = saturation((gen1 - gen0) / span, len(ctx.load.pids()),
+                        {a: max(0.0, servers1[a] - servers0[a]) / span for a in servers1 if a in servers0})
+    ctx.vars["load_generator"] = result
+    if result["generator_saturated"]:
+        ctx.say(f"note: the load generator was saturated ({result['generator_cores']:.2f} cores for "
+                f"{result['load_processes']} load process(es)) while no server's main thread used 90 % of a "
+                "core: the ops/s measured are the load generator's limit, not the servers'; try --workers auto")
 
 
 def stop_probe(ctx: RunContext) -> None:
@@ -237,6 +264,7 @@ def cooldown_and_stop_load(ctx: RunContext) -> None:
     topology after and the servers' own log lines about the fault."""
     ctx.run.phase("cooldown")
     ctx.sleep_until(max(ctx.elapsed() + 2.0, ctx.config.duration))
+    load_generator_check(ctx)
     ctx.load.stop()
     ctx.say(f"load stopped after {ctx.elapsed():.1f} s")
     stop_probe(ctx)
@@ -256,7 +284,8 @@ def measure_cluster(ctx: RunContext) -> None:
         "rejoin_timeout": ctx.config.rejoin_timeout,
     })
     ctx.say("final read of every key written; comparing masters with their replicas")
-    live = {"consistency": compare_replicas(cluster), "probe_samples": ctx.vars["probe"].samples}
+    live = {"consistency": compare_replicas(cluster), "probe_samples": ctx.vars["probe"].samples,
+            "load_generator": ctx.vars.get("load_generator")}
     measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
 
 
@@ -380,7 +409,8 @@ def measure_redis(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dic
         *(extra(samples) if extra is not None else []),
         ("consistency", lambda _: {"consistency": live["consistency"]}),
     ])
-    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"))
+    m.update(node_timeout_ms=ctx["node_timeout_ms"], probe_samples=live.get("probe_samples"),
+             load_generator=live.get("load_generator"))
     return public(m)
 
 

@@ -20,7 +20,7 @@ from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
 from chaos.history import read_history
 from chaos.runner import cluster_final_read
-from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, stop_probe
+from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, load_generator_check, stop_probe
 from chaos.topology.redis_info import SLOTS, parse_cluster_nodes, parse_info
 from chaos.topology.reshard import Reshard, SlotMoved, fix_open_slots, summarize
 
@@ -217,6 +217,7 @@ def settle(ctx: RunContext, timeout: float = 30.0) -> None:
 
 
 def stop_load_and_probe(ctx: RunContext) -> None:
+    load_generator_check(ctx)
     ctx.load.stop()
     ctx.say(f"load stopped after {ctx.elapsed():.1f} s")
     stop_probe(ctx)
@@ -241,6 +242,7 @@ def measure_scale(ctx: RunContext, removed_ids: list[str] | None = None) -> None
         "reshard": summarize(mover.moved if mover else []),
         "preload_missing": preload_missing(cluster, ctx.vars.get("preload_prefix"), ctx.config.preload_keys),
         "probe_samples": ctx.vars["probe"].samples,
+        "load_generator": ctx.vars.get("load_generator"),
     }
     measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
 
@@ -344,6 +346,7 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         "preloaded_keys_missing": live.get("preload_missing", live.get("preloaded_keys_missing")),
         "end_state": live["end_state"], "slots_fixed": ctx.get("slots_fixed", []),
         "probe_samples": live.get("probe_samples"),
+        "load_generator": live.get("load_generator"),
     }
     checks = [
         Check("every_slot_owned_once", "end_state.slots_owned_once", bool),

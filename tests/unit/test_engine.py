@@ -51,3 +51,28 @@ def test_a_check_whose_predicate_raises_is_unknown():
 def test_parts_see_what_earlier_parts_measured():
     m = measure_parts([("a", lambda _: {"x": 2}), ("b", lambda so_far: {"y": so_far["x"] * 3})])
     assert m == {"x": 2, "y": 6}
+
+
+def test_workers_auto_leaves_a_core_to_the_servers(monkeypatch):
+    import pytest
+
+    from chaos.engine import RunConfig
+    from chaos.errors import ChaosError
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    config = RunConfig(workers="auto", users=20)
+    config.validate()
+    assert config.workers == 7
+    few = RunConfig(workers="auto", users=3)
+    few.validate()
+    assert few.workers == 3
+    with pytest.raises(ChaosError, match="'auto'"):
+        RunConfig(workers="many").validate()
+
+
+def test_saturation_says_who_was_the_limit():
+    from chaos.observe.cpu import saturation
+
+    assert saturation(0.97, 1, {"a": 0.3, "b": 0.2})["generator_saturated"] is True
+    assert saturation(0.97, 1, {"a": 0.95})["generator_saturated"] is False  # a server was busy too
+    assert saturation(1.2, 2, {"a": 0.3})["generator_saturated"] is False  # 2 processes, 60 % each
