@@ -11,19 +11,12 @@ import jinja2
 from markupsafe import Markup
 
 from reports import charts as chart_module
+from reports.markdown import _fmt
 
 FILENAME = "report.html"
 ORDER = 20
 
 SOURCE = (Path(__file__).parent / "report.html.j2").read_text()
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
 
 
 ENV = jinja2.Environment(autoescape=True)

@@ -21,6 +21,7 @@ from chaos.steps.scale import (
     KNOWN,
     ScaleConfig,
     addresses,
+    after_steps,
     errorstats_before,
     errorstats_snapshot,
     masters_view,
@@ -28,9 +29,7 @@ from chaos.steps.scale import (
     measure_scale,
     preload,
     run_reshard,
-    settle,
     step_event,
-    stop_load_and_probe,
 )
 from chaos.topology.reshard import owners_by_master, plan_drain
 
@@ -140,10 +139,7 @@ PLAN_STEPS = [
     Do(drain),
     Phase("remove"),
     Do(remove),
-    Phase("after"),
-    Do(settle),
-    SleepUntil(lambda c: max(c.vars["migration_end_t"] + c.config.after, c.config.duration), name="after"),
-    Do(stop_load_and_probe),
+    *after_steps(),
     Do(measure_removed),
 ]
 

@@ -19,15 +19,14 @@ from chaos.steps.scale import (
     KNOWN,
     ScaleConfig,
     addresses,
+    after_steps,
     errorstats_before,
     masters_view,
     measure,
     measure_scale,
     preload,
     run_reshard,
-    settle,
     step_event,
-    stop_load_and_probe,
 )
 from chaos.topology.reshard import owners_by_master, plan_rebalance
 
@@ -88,10 +87,7 @@ PLAN_STEPS = [
     Do(add_nodes),
     Phase("migration"),
     Do(move_slots),
-    Phase("after"),
-    Do(settle),
-    SleepUntil(lambda c: max(c.vars["migration_end_t"] + c.config.after, c.config.duration), name="after"),
-    Do(stop_load_and_probe),
+    *after_steps(),
     Do(measure_scale),
 ]
 

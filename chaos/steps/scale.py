@@ -395,3 +395,15 @@ def throughput(seconds: list[dict[str, Any]], phases: list[Any], start: float | 
     back = next((s["t"] for s in seconds if s["t"] > end and baseline and s["ok"] >= 0.95 * baseline), None)
     out["recovery_seconds"] = round(max(0.0, back - 1 - end), 3) if back is not None else None
     return out
+
+
+def after_steps() -> list[Any]:
+    """The end of every scale plan: settle, keep the load going --after seconds, stop it."""
+    from chaos.engine import Do, Phase, SleepUntil
+
+    return [
+        Phase("after"),
+        Do(settle),
+        SleepUntil(lambda c: max(c.vars["migration_end_t"] + c.config.after, c.config.duration), name="after"),
+        Do(stop_load_and_probe),
+    ]
