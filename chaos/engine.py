@@ -341,6 +341,7 @@ class Engine:
 
     def run(self) -> int:
         ctx = self.ctx
+        step: Step | None = None
         try:
             for step in self.plan.steps:
                 step.run(ctx)
@@ -357,7 +358,8 @@ class Engine:
             ctx.outcome.error = f"{type(exc).__name__}: {exc}"
             (ctx.run.dir / "error.txt").write_text(traceback.format_exc())
             self._wind_down()
-            raise RunCrashed(f"the run crashed ({type(exc).__name__}: {exc}); faults were healed and everything "
+            where = f" in step {step.name!r}" if step is not None else ""
+            raise RunCrashed(f"the run crashed{where} ({type(exc).__name__}: {exc}); faults were healed and everything "
                              f"it started stopped; traceback in {ctx.run.dir / 'error.txt'}") from None
         result = self._wind_down()
         click.echo(summary_table(result, self.plan.headline))

@@ -26,7 +26,6 @@ from chaos.steps.redis_cluster import (
     REDIS_CHECKS,
     REDIS_KNOWN,
     RedisRunConfig,
-    acknowledged_by,
     choose_node,
     cooldown_and_stop_load,
     fault_detail,
@@ -122,9 +121,8 @@ def stale_master_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str
     def part(m: dict[str, Any]) -> dict[str, Any]:
         resume_t = ctx["heal_t"]
         demote_t = first(samples, ctx["victim"], resume_t, is_replica) if resume_t is not None else None
-        acked = acknowledged_by(run_dir / "history.jsonl", ctx["victim_address"], resume_t, demote_t) \
-            if resume_t is not None else []
-        lost = m.get("_lost_keys", set())
+        acked = m["_victim_acked"].between(resume_t, demote_t) if resume_t is not None else []
+        lost = m["_lost_keys"]  # missing when the history part failed: this part is then unknown too
         return {
             "pause_seconds": round(resume_t - ctx["fault_t"], 6) if resume_t is not None else None,
             "demote_seconds": round(demote_t - resume_t, 6) if demote_t is not None else None,

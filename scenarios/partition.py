@@ -28,7 +28,6 @@ from chaos.steps.redis_cluster import (
     REDIS_CHECKS,
     REDIS_KNOWN,
     RedisRunConfig,
-    acknowledged_by,
     choose_node,
     cooldown_and_stop_load,
     measure_cluster,
@@ -124,8 +123,8 @@ def minority_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, An
     kept acknowledging, and when its own log says it saw the cluster fail."""
     def part(m: dict[str, Any]) -> dict[str, Any]:
         cut_t, heal_t = ctx["fault_t"], ctx["heal_t"]
-        acked = acknowledged_by(run_dir / "history.jsonl", ctx["victim_address"], cut_t, heal_t)
-        lost = m.get("_lost_keys", set())
+        acked = m["_victim_acked"].between(cut_t, heal_t)
+        lost = m["_lost_keys"]  # missing when the history part failed: this part is then unknown too
         with open(run_dir / "minority-writes.txt", "w") as out:
             for t, key in acked:
                 out.write(f"{t - cut_t:.6f} {key} {'lost' if key in lost else 'kept'}\n")

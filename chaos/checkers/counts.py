@@ -38,3 +38,20 @@ class WindowCounter:
         if invoke.f == self.f and completion is not None and completion.type == "ok" \
                 and self.start <= completion.time <= self.end:
             self.count += 1
+
+
+class AckedBy:
+    """(completion time, key) of every acknowledged ``f`` operation that ``node`` answered at or
+    after ``since`` (run seconds): the writes a stale or isolated master took."""
+
+    def __init__(self, node: str | None, since: float, f: str = "write"):
+        self.node, self.since, self.f = node, since, f
+        self.acked: list[tuple[float, str]] = []
+
+    def feed(self, invoke: Op, completion: Op | None) -> None:
+        if completion is not None and completion.type == "ok" and invoke.f == self.f \
+                and completion.node == self.node and completion.time >= self.since:
+            self.acked.append((completion.time, invoke.key))
+
+    def between(self, start: float, end: float | None) -> list[tuple[float, str]]:
+        return [(t, k) for t, k in self.acked if t >= start and (end is None or t <= end)]

@@ -17,6 +17,7 @@ from redis.crc import key_slot
 
 from chaos.backends import make_backend
 from chaos.checkers.compose import Check, measure_parts
+from chaos.checkers.counts import AckedBy
 from chaos.checkers.failover import (
     cluster_down,
     first_promotion,
@@ -32,7 +33,6 @@ from chaos.engine import (
     read_timeline,
 )
 from chaos.errors import ChaosError
-from chaos.history import OK, read_history
 from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
@@ -320,7 +320,10 @@ def history_part(run_dir: Path, ctx: dict[str, Any], read_final: Any) -> Any:
         return "victim" if any(lo <= slot <= hi for lo, hi in victim_slots) else "others"
 
     def part(_: dict[str, Any]) -> dict[str, Any]:
-        analysis = analyze_history(run_dir / "history.jsonl", read_final, group, [tuple(p) for p in ctx["phases"]])
+        # in the same pass: the writes the victim acknowledged from the fault on (pause, partition)
+        victim_acked = AckedBy(ctx.get("victim_address"), ctx["fault_t"])
+        analysis = analyze_history(run_dir / "history.jsonl", read_final, group, [tuple(p) for p in ctx["phases"]],
+                                   extra=(victim_acked,))
         lost_keys = analysis.writes.pop("lost_keys")
         (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in lost_keys))
         avail = analysis.availability
@@ -341,6 +344,7 @@ def history_part(run_dir: Path, ctx: dict[str, Any], read_final: Any) -> Any:
             "counters": {k: v for k, v in analysis.counters.items() if k != "per_key"},
             "availability": avail,
             "_lost_keys": set(lost_keys),
+            "_victim_acked": victim_acked,
         }
     return part
 
@@ -375,16 +379,6 @@ def failover_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, An
                                   f"{ctx.get('rejoin_timeout', 0):g} s of its return")
         return m
     return part
-
-
-def acknowledged_by(history: Path, node: str, start: float, end: float | None) -> list[tuple[float, str]]:
-    """(completion time, key) of every acknowledged write that ``node`` answered in [start, end]."""
-    out = []
-    for op in read_history(history):
-        if op.type == OK and op.f == "write" and op.node == node and op.time >= start \
-                and (end is None or op.time <= end):
-            out.append((op.time, op.key))
-    return out
 
 
 REDIS_CHECKS = [

@@ -141,3 +141,19 @@ def test_an_outage_that_closed_is_not_open_at_the_end():
     run(history, checker)
     g = checker.result()["g"]
     assert g["unavailable_at_end"] is False and g["longest_unavailable_seconds"] == 2.0
+
+
+def test_acked_by_keeps_what_one_node_acknowledged_from_a_moment_on():
+    from chaos.checkers.counts import AckedBy
+    from chaos.history import Op
+
+    def pair_(i, key, t, node, type_="ok", f="write"):
+        return (Op(2 * i, t - 0.01, 0, "invoke", i, f, key), Op(2 * i + 1, t, 0, type_, i, f, key, None, node))
+
+    acked = AckedBy("A", since=1.0)
+    for inv, comp in [pair_(1, "early", 0.5, "A"), pair_(2, "k1", 1.5, "A"), pair_(3, "other", 1.6, "B"),
+                      pair_(4, "failed", 1.7, "A", "fail"), pair_(5, "read", 1.8, "A", f="read"),
+                      pair_(6, "k2", 3.0, "A")]:
+        acked.feed(inv, comp)
+    assert acked.acked == [(1.5, "k1"), (3.0, "k2")]
+    assert acked.between(1.0, 2.0) == [(1.5, "k1")] and acked.between(2.0, None) == [(3.0, "k2")]
