@@ -139,8 +139,8 @@ class Reshard:
             if isinstance(reply, ReplyError):
                 raise reply
         keys, size = self._drain(src, slot, self.addresses[target], first=opened[1])
-        for node in (dst, src):
-            node.call("CLUSTER", "SETSLOT", slot, "NODE", target)
+        dst.call("CLUSTER", "SETSLOT", slot, "NODE", target)
+        _setslot_on_source(src, slot, target)
         self.open_slot = None
         self._pending.append((slot, target, {source, target}))
         if len(self._pending) >= 64:
@@ -193,9 +193,23 @@ class Reshard:
         for node_id in [*first, *(n for n in self.addresses if n not in first)]:
             try:
                 self.conn(node_id).call("CLUSTER", "SETSLOT", slot, "NODE", owner)
-            except ReplyError:
-                if node_id in first:
+            except ReplyError as exc:
+                if node_id in first and not _gave_away_last_slot(exc):
                     raise
+
+
+def _gave_away_last_slot(exc: ReplyError) -> bool:
+    """A master that gives away its last slot turns itself into a replica of the node that took it
+    (FACTS.md), possibly before our SETSLOT reaches it: it already knows where the slot went."""
+    return "only with masters" in str(exc)
+
+
+def _setslot_on_source(src: Connection, slot: int, target: str) -> None:
+    try:
+        src.call("CLUSTER", "SETSLOT", slot, "NODE", target)
+    except ReplyError as exc:
+        if not _gave_away_last_slot(exc):
+            raise
 
 
 def fix_open_slots(addresses: dict[str, str], say: Callable[[str], None] = lambda _: None) -> list[str]:
