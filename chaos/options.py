@@ -70,3 +70,19 @@ def redis_cluster_options(default_target_help: str | None, failover_timeout: boo
         click.option("--probe-interval-ms", default=probe_interval_ms, show_default=True,
                      help="How often every node is sampled."),
     ])
+
+
+def attach_options(url: str = "redis://HOST:PORT") -> Callable[[Callable], Callable]:
+    """Run against servers the harness did not start (see README, "Test your own cluster")."""
+    return _apply([
+        click.option("--attach", default=None, metavar=url,
+                     help=f"Run against the cluster {url} belongs to instead of starting one: nodes are found from "
+                     "it and mapped to their processes (--backend process) or containers (--backend docker); nothing "
+                     "is provisioned, reconfigured or removed, and what the run kills or pauses is brought back."),
+        click.option("--password-env", default=None, metavar="VAR",
+                     help="Environment variable holding the servers' password (never give it as an argument)."),
+        click.option("--allow-remote", is_flag=True,
+                     help="Allow --attach to a server that is not on a loopback address."),
+        click.option("--keep-data", is_flag=True,
+                     help="With --attach: keep the keys this run wrote (default: deleted at the end)."),
+    ])

@@ -16,7 +16,7 @@ import click
 from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition
-from chaos.options import redis_cluster_options, run_options
+from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import (
     FAILOVER_CHECKS,
@@ -33,6 +33,7 @@ from chaos.steps.redis_cluster import (
     provision_cluster,
     record_fault,
     rejoined,
+    require_own_addresses,
     say_promoted,
     say_rejoined,
     set_victim,
@@ -68,6 +69,7 @@ def stale_cut(ctx: RunContext) -> Partition | None:
     if not ctx.config.stale_replica:
         return None
     victim, cluster = ctx.vars["victim"], ctx.vars["cluster"]
+    require_own_addresses(ctx, [victim["name"], *ctx.vars["replicas"]], "--stale-replica")
     spec = cluster.spec(victim["name"])
     return Partition(ctx.state, [spec.host], [cluster.spec(r).host for r in ctx.vars["replicas"]], both_ways=False,
                      src_port=spec.port, name="drop-replication", heal_name="heal-replication")
@@ -139,6 +141,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
 @redis_cluster_options("Default: a seeded random master.")
+@attach_options()
 @click.option("--target-key", default=None, help="Kill the master that owns this key's slot.")
 @click.option("--stale-replica", type=float, default=None, metavar="SECONDS",
               help="Drop the victim→replica replication stream (iptables) SECONDS before the kill until the "

@@ -19,7 +19,7 @@ from chaos.checkers.failover import first, is_replica
 from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Pause
-from chaos.options import redis_cluster_options, run_options
+from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import (
     FAILOVER_CHECKS,
@@ -65,7 +65,7 @@ def pause_seconds(ctx: RunContext) -> float:
 
 
 def choose_victim(ctx: RunContext) -> None:
-    set_victim(ctx, choose_node(ctx, ctx.config.target, "master"))
+    set_victim(ctx, choose_node(ctx, ctx.config.target, "master"), needs_restart=False)
 
 
 def pause_victim(ctx: RunContext) -> Pause:
@@ -163,6 +163,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
 @redis_cluster_options("Default: a seeded random master.", failover_timeout=False)
+@attach_options()
 @click.option("--pause-seconds", type=float, default=None,
               help="How long the master stays frozen [default: 2 × node timeout + 2 s].")
 @click.pass_obj

@@ -21,7 +21,7 @@ from chaos.checkers.compose import Check
 from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Partition
-from chaos.options import redis_cluster_options, run_options
+from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import (
     FAILOVER_CHECKS,
@@ -36,6 +36,7 @@ from chaos.steps.redis_cluster import (
     provision_cluster,
     record_fault,
     rejoined,
+    require_own_addresses,
     say_promoted,
     say_rejoined,
     set_victim,
@@ -73,7 +74,8 @@ def choose_isolated(ctx: RunContext) -> None:
         victim = choose_node(ctx, isolate, role="any")
         if victim["role"] not in ("master", "replica"):
             raise ChaosError(f"--isolate {isolate}: the node does not answer; see `chaos status`")
-    set_victim(ctx, victim)
+    set_victim(ctx, victim, needs_restart=False)
+    require_own_addresses(ctx, [r["name"] for r in ctx.outcome.topology["before"]], "partition")
     if victim["role"] == "replica":  # no failover expected: it should follow its master again
         ctx.outcome.context["rejoin_master"] = next(
             r["address"] for r in ctx.outcome.topology["before"] if r["name"] == victim["follows"])
@@ -175,6 +177,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 """)
 @run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
 @redis_cluster_options(None, failover_timeout=False)
+@attach_options()
 @click.option("--isolate", default="master", show_default=True,
               help="The node to cut off: a name (redis-2) or HOST:PORT, or 'master' / 'replica' for a seeded "
               "random one.")

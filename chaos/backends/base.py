@@ -64,6 +64,16 @@ class BackendBase:
     def logs(self, name: str) -> Path:
         return self.specs[name].log_path
 
+    def log_lines(self, name: str) -> list[str]:
+        """The server's own log ([] when it writes none this harness can read)."""
+        spec = self.specs[name]
+        if not spec.log_file:
+            return []
+        try:
+            return spec.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+
     def check_ports(self, spec: NodeSpec) -> None:
         """A one-line error naming the first port of the node that something else holds."""
         for port in [spec.port, *spec.extra_ports]:

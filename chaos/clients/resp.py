@@ -16,6 +16,7 @@ Works with plain sockets and under gevent's monkey-patching alike.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterable
@@ -25,6 +26,13 @@ import hiredis
 from redis.crc import key_slot
 
 SLOTS = 16384
+# The password of a cluster that needs one (``--password-env``): every connection of the harness
+# and of its load processes reads it from this environment variable, never from an argument.
+PASSWORD_ENV = "CHAOS_REDIS_PASSWORD"
+
+
+def cluster_password() -> str | None:
+    return os.environ.get(PASSWORD_ENV) or None
 
 
 class RespError(Exception):
@@ -79,6 +87,7 @@ class Connection:
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self._sock: socket.socket | None = None
         self._reader: Any = None
+        self.password = cluster_password()
 
     def connect(self) -> None:
         try:
@@ -89,6 +98,12 @@ class Connection:
         sock.settimeout(self.timeout)
         self._sock = sock
         self._reader = hiredis.Reader(replyError=_ReplyErrorReply)
+        if self.password:
+            try:
+                self.call("AUTH", self.password)
+            except RespError as exc:  # WRONGPASS or no answer: the command that follows was never sent
+                self.close()
+                raise NotSent(f"AUTH at {self.address}: {exc}", self.address) from None
 
     def close(self) -> None:
         if self._sock is not None:

@@ -59,6 +59,10 @@ class RedisRunConfig(RunConfig):
     failover_timeout: float | None = None
     rejoin_timeout: float = 60.0
     probe_interval_ms: float = 10.0
+    attach: str | None = None  # redis://HOST:PORT of a cluster the harness did not start
+    password_env: str | None = None
+    allow_remote: bool = False
+    keep_data: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -77,10 +81,13 @@ def redis_config(config: RedisRunConfig) -> RedisClusterConfig:
 
 # -- steps ---------------------------------------------------------------------------------------
 def provision_cluster(ctx: RunContext) -> None:
-    """The cluster that is up, or a new one (torn down at the end unless --keep); then the
-    steady state: every node answers, all slots covered, every replica linked."""
+    """The cluster that is up, a cluster the user runs (--attach), or a new one (torn down at the
+    end unless --keep); then the steady state: every node answers, all slots covered, every
+    replica linked."""
     config, state = ctx.config, ctx.state
-    if state.topology("redis-cluster") is None:
+    if config.attach:
+        cluster = attach_cluster(ctx)
+    elif state.topology("redis-cluster") is None:
         cluster = RedisCluster(state, redis_config(config), make_backend(config.backend, state.path))
         ctx.say(f"starting a Redis Cluster: {cluster.config.masters} masters × {cluster.config.replicas_per_master} "
                 f"replica(s), cluster-node-timeout {cluster.config.node_timeout_ms} ms")
@@ -89,16 +96,76 @@ def provision_cluster(ctx: RunContext) -> None:
         ctx.say(f"cluster up in {seconds:.2f} s")
     else:
         cluster = RedisCluster.attach(state)
+        if cluster.attached:
+            raise ChaosError(f"{state.path} still records an attachment to {cluster.target} from a run that did not "
+                             "finish; run `chaos down` (it brings back what that run stopped) and try again")
         ctx.say(f"using the redis-cluster already up in {state.path} ({cluster.backend.name} backend)")
         config.backend = cluster.backend.name  # the run reports where its nodes really ran
     ctx.vars["cluster"] = cluster
-    ctx.cleanup(copy_node_files, cluster.specs, ctx.run, ("redis.conf", "nodes.conf", "stdout.log"))
-    problems = cluster.health_problems()
+    if not cluster.attached:
+        ctx.cleanup(copy_node_files, cluster.specs, ctx.run, ("redis.conf", "nodes.conf", "stdout.log"))
+    problems = cluster.problems_before_faults() if cluster.attached else cluster.health_problems()
     if problems:
-        raise ChaosError(f"steady state not reached: {'; '.join(problems[:3])}; fix it or `chaos down` "
-                         "and run again")
+        raise ChaosError(f"steady state not reached: {'; '.join(problems[:3])}; fix it" +
+                         ("" if cluster.attached else " or `chaos down`") + " and run again")
     ctx.outcome.topology["before"] = cluster.status()
-    ctx.outcome.topology["server_version"] = "redis " + cluster.client(cluster.specs[0]).info("server")["redis_version"]
+    ctx.outcome.topology["server_version"] = server_version(cluster.client(cluster.specs[0]).info("server"))
+
+
+def server_version(info: dict[str, Any]) -> str:
+    """``INFO server`` → "redis 7.0.15" / "valkey 9.1.2"."""
+    name = info.get("server_name") or "redis"
+    return f"{name} {info.get(f'{name}_version') or info.get('redis_version', '?')}"
+
+
+def attach_cluster(ctx: RunContext) -> Any:
+    """--attach: discover, print what was found, record it (so a crashed run's `chaos down`
+    brings back what it stopped); at the end delete the run's keys (unless --keep-data) and
+    bring every node back."""
+    from chaos.topology.attach import AttachedRedisCluster, delete_run_keys, load_password
+
+    config, state = ctx.config, ctx.state
+    if state.topology("redis-cluster") is not None:
+        raise ChaosError(f"{state.path} already records a redis-cluster; --attach needs a state dir of its own "
+                         "(`chaos down` first, or give --state-dir)")
+    load_password(config.password_env, config.attach)
+    cluster = AttachedRedisCluster.discover(state, config.attach, config.backend, config.allow_remote)
+    for line in cluster.describe():
+        ctx.say(line)
+    state.ensure()
+    cluster.save()
+    ctx.cleanup(finish_attachment, ctx, cluster)
+    if not config.keep_data:
+        def delete_keys() -> None:
+            ctx.say(f"deleted {delete_run_keys(cluster, ctx.run.run_id)} key(s) this run wrote")
+        ctx.cleanup(delete_keys)
+    ctx.outcome.topology["attached"] = {"target": cluster.target, "unmapped": cluster.unmapped,
+                                        "notes": cluster.notes, "versions": cluster.versions}
+    return cluster
+
+
+def finish_attachment(ctx: RunContext, cluster: Any) -> None:
+    changed = cluster.restore(ctx.say)
+    ctx.outcome.topology["attached"]["roles_changed"] = changed
+    cluster.release()
+
+
+def require_faultable(ctx: RunContext, name: str, needs_restart: bool) -> None:
+    """An attached node the harness could not map to what runs it cannot be faulted: exit 2."""
+    cluster = ctx.vars["cluster"]
+    why = cluster.can_fault(name, needs_restart) if cluster.attached else None
+    if why:
+        raise ChaosError(f"{ctx.plan.name} cannot fault {name}: {why}; choose another node with --target")
+
+
+def require_own_addresses(ctx: RunContext, names: list[str], what: str) -> None:
+    """Address-based firewall rules need every node involved on its own address."""
+    cluster = ctx.vars["cluster"]
+    hosts = [s.host for s in cluster.specs]
+    shared = [n for n in names if hosts.count(cluster.spec(n).host) > 1]
+    if shared:
+        raise ChaosError(f"{what} cuts links by address, and {shared[0]} shares {cluster.spec(shared[0]).host} with "
+                         "other nodes; give each node its own loopback address (bind + bind-source-addr)")
 
 
 def choose_node(ctx: RunContext, target: str | None, role: str = "master") -> dict[str, Any]:
@@ -128,8 +195,9 @@ def master_of_key(ctx: RunContext, key: str) -> dict[str, Any]:
     raise ChaosError(f"no master owns slot {slot} of --target-key {key!r}")
 
 
-def set_victim(ctx: RunContext, victim: dict[str, Any]) -> None:
+def set_victim(ctx: RunContext, victim: dict[str, Any], needs_restart: bool = True) -> None:
     """Record the target and, for a master, the replicas that can take over its slots."""
+    require_faultable(ctx, victim["name"], needs_restart)
     rows = ctx.outcome.topology["before"]
     ctx.vars["victim"] = victim
     ctx.vars["replicas"] = {r["name"]: r["address"] for r in rows if r["follows"] == victim["name"]}
@@ -284,7 +352,8 @@ def measure_cluster(ctx: RunContext) -> None:
         "rejoin_timeout": ctx.config.rejoin_timeout,
     })
     ctx.say("final read of every key written; comparing masters with their replicas")
-    live = {"consistency": compare_replicas(cluster), "probe_samples": ctx.vars["probe"].samples,
+    match = f"chaos:*:{ctx.run.run_id}:*" if cluster.attached else None  # the user's own data is not ours to judge
+    live = {"consistency": compare_replicas(cluster, match=match), "probe_samples": ctx.vars["probe"].samples,
             "load_generator": ctx.vars.get("load_generator")}
     measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
 
@@ -299,11 +368,7 @@ def server_events(cluster: RedisCluster, ctx: RunContext, fault_t: float) -> lis
     """The nodes' own log lines about the fault (from a second before it), in run time."""
     events = []
     for spec in cluster.specs:
-        try:
-            lines = spec.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            continue
-        for e in parse_redis_log(lines, spec.name):
+        for e in parse_redis_log(cluster.backend.log_lines(spec.name), spec.name):
             t = e["wall"] - ctx.run.wall0
             if t >= fault_t - 1.0:
                 events.append({**e, "time": round(t, 6)})

@@ -19,6 +19,7 @@ import redis
 
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.backends.process import ProcessBackend
+from chaos.clients.resp import cluster_password
 from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
@@ -98,6 +99,18 @@ class RedisCluster(Topology):
         self.config = config
         self.backend = backend or ProcessBackend(state.path)
         self.specs = self._node_specs()
+
+    attached = False  # a cluster the harness did not start (chaos.topology.attach)
+
+    @classmethod
+    def attach(cls, state: StateDir, backend: Any = None) -> Any:
+        """The cluster recorded in ``state``: one the harness started, or an attachment."""
+        record = state.topology(NAME)
+        if record is not None and record.get("attached"):
+            from chaos.topology.attach import AttachedRedisCluster
+
+            return AttachedRedisCluster.from_record(state, record)
+        return super().attach(state, backend)
 
     # -- construction ------------------------------------------------------------------------
     def _node_specs(self) -> list[NodeSpec]:
@@ -212,10 +225,10 @@ class RedisCluster(Topology):
             + ", ".join(f"{s.name} ({s.address})" for s in self.specs)
         )
 
-    def client(self, spec: NodeSpec, timeout: float = 1.0) -> redis.Redis:
+    def client(self, spec: NodeSpec, timeout: float = 1.0, decode: bool = True) -> redis.Redis:
         return redis.Redis(
             host=spec.host, port=spec.port, socket_timeout=timeout, socket_connect_timeout=timeout,
-            decode_responses=True,
+            decode_responses=decode, password=cluster_password(),
         )
 
     # -- up / down ---------------------------------------------------------------------------
@@ -296,10 +309,13 @@ class RedisCluster(Topology):
                 replicas += 1
                 if repl.get("master_link_status") != "up":
                     problems.append(f"{spec.name} has master_link_status:{repl.get('master_link_status')}")
-        want = self.config.masters * self.config.replicas_per_master
+        want = self.expected_replicas()
         if not problems and replicas != want:
             problems.append(f"{replicas} replicas linked, expected {want}")
         return problems
+
+    def expected_replicas(self) -> int:
+        return self.config.masters * self.config.replicas_per_master
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         self._wait(lambda: not self.health_problems(), timeout, "the cluster did not become healthy")
@@ -353,29 +369,53 @@ class RedisCluster(Topology):
         return rows
 
 
-def _scan_keys(client: redis.Redis, limit: int) -> set[str]:
+def _scan_keys(client: redis.Redis, limit: int, match: str | None = None) -> set[str]:
     keys: set[str] = set()
-    for key in client.scan_iter(count=1000):
+    for key in client.scan_iter(match=match, count=1000):
         keys.add(key)
         if len(keys) > limit:
             break
     return keys
 
 
-def _digests(client: redis.Redis, keys: list[str]) -> list[str]:
-    out: list[str] = []
+def _raw(client: redis.Redis) -> redis.Redis:
+    """The same connection settings, replies as bytes (for DUMP)."""
+    kw = client.connection_pool.connection_kwargs
+    return redis.Redis(host=kw["host"], port=kw["port"], password=kw.get("password"),
+                       socket_timeout=kw.get("socket_timeout"), socket_connect_timeout=kw.get("socket_connect_timeout"))
+
+
+def _value_digests(client: redis.Redis, keys: list[str], debug: bool) -> list[Any]:
+    """Per key: ``DEBUG DIGEST-VALUE`` where DEBUG is enabled, else its ``DUMP`` (same server
+    version on both sides of a pair, so equal values serialize equally)."""
+    out: list[Any] = []
+    conn = client if debug else _raw(client)
     for i in range(0, len(keys), 500):
-        pipe = client.pipeline(transaction=False)
+        pipe = conn.pipeline(transaction=False)
+        pipe.execute_command("READONLY")  # one connection per pipeline: a replica answers its keys
         for key in keys[i : i + 500]:
-            pipe.execute_command("DEBUG", "DIGEST-VALUE", key)
-        out += [r[0] if isinstance(r, list) else r for r in pipe.execute()]
+            if debug:
+                pipe.execute_command("DEBUG", "DIGEST-VALUE", key)
+            else:
+                pipe.execute_command("DUMP", key)
+        out += [r[0] if isinstance(r, list) else r for r in pipe.execute()[1:]]
     return out
 
 
+def _dataset_digest(client: redis.Redis) -> str | None:
+    """``DEBUG DIGEST`` of the whole dataset; None where DEBUG is disabled (Redis 7's default
+    ``enable-debug-command no`` on clusters the harness did not start) or renamed."""
+    try:
+        return client.execute_command("DEBUG", "DIGEST")
+    except redis.ResponseError:
+        return None
+
+
 def compare_pair(master: redis.Redis, replica: redis.Redis, timeout: float = 15.0,
-                 key_limit: int = 2_000_000) -> dict[str, Any]:
+                 key_limit: int = 2_000_000, match: str | None = None) -> dict[str, Any]:
     """Wait until the replica has the master's replication offset, then compare the datasets:
-    key counts and ``DEBUG DIGEST``; on a digest mismatch, find the differing keys."""
+    ``DEBUG DIGEST``, and on a mismatch (or where DEBUG is disabled, or only the keys matching
+    ``match`` are the harness's to judge) key by key."""
     replica.execute_command("READONLY")
     deadline = time.monotonic() + timeout
     while True:
@@ -388,24 +428,31 @@ def compare_pair(master: redis.Redis, replica: redis.Redis, timeout: float = 15.
         "master_offset": m_off, "replica_offset": r_off, "caught_up": r_off >= m_off,
         "master_keys": master.dbsize(), "replica_keys": replica.dbsize(),
     }
-    m_digest = master.execute_command("DEBUG", "DIGEST")
-    r_digest = replica.execute_command("DEBUG", "DIGEST")
-    result["digest_match"] = m_digest == r_digest
-    if result["digest_match"]:
-        result.update(mismatches=0, missing_on_replica=0, extra_on_replica=0, value_mismatches=0, sample=[])
+    m_digest = _dataset_digest(master) if match is None else None
+    r_digest = _dataset_digest(replica) if m_digest is not None else None
+    debug = m_digest is not None and r_digest is not None
+    result["method"] = "digest" if debug else ("keys matching " + match if match else "keys (DUMP)")
+    if debug and m_digest == r_digest:
+        result.update(digest_match=True, mismatches=0, missing_on_replica=0, extra_on_replica=0,
+                      value_mismatches=0, sample=[])
         return result
-    m_keys, r_keys = _scan_keys(master, key_limit), _scan_keys(replica, key_limit)
+    m_keys, r_keys = _scan_keys(master, key_limit, match), _scan_keys(replica, key_limit, match)
     missing, extra = sorted(m_keys - r_keys), sorted(r_keys - m_keys)
     common = sorted(m_keys & r_keys)
-    differ = [k for k, a, b in zip(common, _digests(master, common), _digests(replica, common)) if a != b]
-    result.update(missing_on_replica=len(missing), extra_on_replica=len(extra),
-                  value_mismatches=len(differ), mismatches=len(missing) + len(extra) + len(differ),
-                  sample=(missing + extra + differ)[:20])
+    differ = [k for k, a, b in zip(common, _value_digests(master, common, debug),
+                                    _value_digests(replica, common, debug)) if a != b]
+    mismatches = len(missing) + len(extra) + len(differ)
+    if match is not None:
+        result.update(master_keys=len(m_keys), replica_keys=len(r_keys))
+    result.update(digest_match=(m_digest == r_digest) if debug else mismatches == 0,
+                  missing_on_replica=len(missing), extra_on_replica=len(extra),
+                  value_mismatches=len(differ), mismatches=mismatches, sample=(missing + extra + differ)[:20])
     return result
 
 
-def compare_replicas(cluster: RedisCluster, timeout: float = 15.0) -> dict[str, Any]:
-    """Every master against every replica that follows it, as the nodes report now."""
+def compare_replicas(cluster: RedisCluster, timeout: float = 15.0, match: str | None = None) -> dict[str, Any]:
+    """Every master against every replica that follows it, as the nodes report now (only the
+    keys matching ``match`` when given: a cluster the harness did not start holds other data)."""
     rows = [r for r in cluster.status() if r["process"] == NodeStatus.RUNNING and r["role"]]
     by_name = {r["name"]: r for r in rows}
     pairs = []
@@ -413,7 +460,7 @@ def compare_replicas(cluster: RedisCluster, timeout: float = 15.0) -> dict[str, 
         if row["role"] != "replica" or row["follows"] not in by_name:
             continue
         master, replica = cluster.spec(row["follows"]), cluster.spec(row["name"])
-        pair = compare_pair(cluster.client(master, 5.0), cluster.client(replica, 5.0), timeout)
+        pair = compare_pair(cluster.client(master, 5.0), cluster.client(replica, 5.0), timeout, match=match)
         pairs.append({"master": master.name, "master_address": master.address, "replica": replica.name,
                       "replica_address": replica.address, **pair})
     return {
