@@ -160,16 +160,28 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--attach", default=None, metavar="redis://HOST:PORT",
+              help="Show a cluster the harness did not start: its nodes and what runs each (nothing is changed).")
+@click.option("--backend", default="process", show_default=True, type=click.Choice(["process", "docker"]),
+              help="With --attach: map nodes to local processes or to Docker containers.")
+@click.option("--password-env", default=None, metavar="VAR", help="With --attach: variable holding the password.")
+@click.option("--allow-remote", is_flag=True, help="With --attach: allow a non-loopback address.")
 @click.pass_obj
-def status(state: StateDir, as_json: bool) -> None:
+def status(state: StateDir, as_json: bool, attach: str | None, backend: str, password_env: str | None,
+           allow_remote: bool) -> None:
     """Show every node the harness started: role, master it follows, slots, keys, link, pid.
 
     \b
     Examples:
       chaos status
       chaos status --json | jq '.[] | select(.role=="master") | .address'
+      chaos status --attach redis://127.0.0.1:7001 --backend docker
     """
     from chaos.topology import registry
+
+    if attach:
+        _status_attached(state, as_json, attach, backend, password_env, allow_remote)
+        return
 
     topologies = state.load()["topologies"]
     tables = []
@@ -188,6 +200,32 @@ def status(state: StateDir, as_json: bool) -> None:
         say(line)
     if not rows and not problems and not as_json:
         say(f"nothing is up in {state.path}")
+
+
+def _status_attached(state: StateDir, as_json: bool, target: str, backend: str, password_env: str | None,
+                     allow_remote: bool) -> None:
+    """Discover and print (read only: no state recorded, no restart file kept)."""
+    import tempfile
+
+    from chaos.topology.attach import AttachedRedisCluster, load_password
+
+    load_password(password_env, target)
+    with tempfile.TemporaryDirectory(prefix="chaos-status-") as scratch:
+        cluster = AttachedRedisCluster.discover(StateDir(scratch), target, backend, allow_remote)
+        rows = cluster.status()
+        for row in rows:
+            row["server"] = cluster.versions.get(row["name"])
+            row["runs_as"] = (f"not mapped: {cluster.unmapped[row['name']]}" if row["name"] in cluster.unmapped else
+                              f"container {cluster.backend.handle(row['name'])}" if backend == "docker" else
+                              f"pid {row['pid']}")
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(cluster.describe()[0])
+    click.echo(render_table(rows, ["name", "address", "server", "role", "follows", "slots", "keys", "link",
+                                   "runs_as"]))
+    for note in cluster.notes:
+        say(f"note: {note}")
 
 
 def leftover_report(state: StateDir, rows: list[dict[str, Any]]) -> list[str]:
@@ -254,8 +292,13 @@ def down(state: StateDir) -> None:
             did = True
         for name, cls in registry().items():
             if name in data["topologies"]:
-                stopped = cls.attach(state).down()
-                say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
+                topo = cls.attach(state)
+                stopped = topo.down()
+                if getattr(topo, "attached", False):
+                    say(f"{name} at {topo.target} (not the harness's): brought back what a run stopped, "
+                        "left it running")
+                else:
+                    say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
                 did = True
     rest = leftovers.find(state)  # what state.json did not know about (or all of it, without one)
     if rest:

@@ -96,7 +96,7 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter | None) -> ty
                                    read_timeout=settings.timeout, write_timeout=settings.timeout)
 
         return MysqlWorkload(user, connect, history, report, rng, weights, f"{m['host']}:{m['port']}",
-                             sleep=gevent.sleep)
+                             sleep=gevent.sleep, database=m.get("database") or "chaos")
 
     make = redis_workload if settings.workload == "redis" else mysql_workload
 

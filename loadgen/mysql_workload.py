@@ -18,12 +18,18 @@ import pymysql
 from chaos.history import FAIL, INFO, OK, HistoryWriter
 from loadgen.workload import RecordingWorkload, Report
 
-DATABASE, TABLE = "chaos", "items"
-SCHEMA = [
-    f"CREATE DATABASE IF NOT EXISTS {DATABASE}",
-    f"CREATE TABLE IF NOT EXISTS {DATABASE}.{TABLE} (id BIGINT PRIMARY KEY, value VARCHAR(64) NOT NULL, "
-    "updates INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-]
+DATABASE, TABLE = "chaos", "items"  # the database of a pair the harness started; attached: chaos_<run id>
+
+
+def schema(database: str = DATABASE) -> list[str]:
+    return [
+        f"CREATE DATABASE IF NOT EXISTS `{database}`",
+        f"CREATE TABLE IF NOT EXISTS `{database}`.{TABLE} (id BIGINT PRIMARY KEY, value VARCHAR(64) NOT NULL, "
+        "updates INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+    ]
+
+
+SCHEMA = schema()
 ID_SPACE = 10**9  # row id = user * ID_SPACE + seq
 
 
@@ -34,9 +40,10 @@ def row_value(user: int, seq: int) -> str:
 class MysqlWorkload(RecordingWorkload):
     def __init__(self, user: int, connect: Callable[[], Any], history: HistoryWriter, report: Report,
                  rng: random.Random, weights: tuple[int, int, int], node: str,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, database: str = DATABASE):
         super().__init__(user, history, report, sleep)
         self.connect, self.rng, self.node = connect, rng, node
+        self.table = f"`{database}`.{TABLE}"
         self.conn: Any = None
         self.seq = 0
         self.acked: list[int] = []
@@ -76,17 +83,17 @@ class MysqlWorkload(RecordingWorkload):
         if kind == "read" and self.acked:
             row_id = self.rng.choice(self.acked)
             self.attempt("read", str(row_id), None,
-                         lambda: self._execute(f"SELECT value FROM {DATABASE}.{TABLE} WHERE id=%s", (row_id,)))
+                         lambda: self._execute(f"SELECT value FROM {self.table} WHERE id=%s", (row_id,)))
         elif kind == "update" and self.acked:
             row_id = self.rng.choice(self.acked)
             self.attempt("update", str(row_id), None, lambda: self._execute(
-                f"UPDATE {DATABASE}.{TABLE} SET updates = updates + 1 WHERE id=%s", (row_id,)))
+                f"UPDATE {self.table} SET updates = updates + 1 WHERE id=%s", (row_id,)))
         else:
             row_id = self.user * ID_SPACE + self.seq
             value = row_value(self.user, self.seq)
             self.seq += 1
             outcome = self.attempt("insert", str(row_id), value, lambda: self._execute(
-                f"INSERT INTO {DATABASE}.{TABLE} (id, value) VALUES (%s, %s)", (row_id, value)), keep_value=True)
+                f"INSERT INTO {self.table} (id, value) VALUES (%s, %s)", (row_id, value)), keep_value=True)
             if outcome == OK:
                 self.acked.append(row_id)
                 if len(self.acked) > 64:

@@ -62,9 +62,16 @@ class ReplicaStopConfig(RunConfig):
     mode: str = "stop"
     base_port: int = 3307
     catchup_timeout: float = 180.0
+    source: str | None = None  # mysql://USER@HOST:PORT of a pair the harness did not start
+    replica: str | None = None
+    password_env: str | None = None
+    allow_remote: bool = False
+    keep_data: bool = False
 
     def validate(self) -> None:
         super().validate()
+        if bool(self.source) != bool(self.replica):
+            raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
         if self.mode not in MODES:
             raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.down_seconds <= 0:
@@ -87,6 +94,10 @@ def replica_fault(ctx: RunContext) -> Fault:
     topo, mode = ctx.vars["topo"], ctx.config.mode
     if mode == "sql-thread":
         return StopSqlThread(topo)
+    why = topo.can_fault(topo.replica.name) if topo.attached else None
+    if why:
+        raise ChaosError(f"--mode {mode} needs to start the replica again, and {topo.replica.name} cannot be: {why}; "
+                         "--mode sql-thread needs no restart")
     start = {"after_start": lambda: start_replication(topo), "ready_timeout": 120.0,
              "detail": f" for {ctx.config.down_seconds:g} s"}
     return Stop(topo.backend, topo.replica.name, timeout=60, **start) if mode == "stop" \
@@ -227,6 +238,8 @@ Examples:
   chaos run replica-stop
   chaos run replica-stop --mode kill --down-seconds 10 --slo 'catchup_seconds<=30'
   chaos run replica-stop --mode sql-thread --users 16 --metrics-port 9464
+  MYSQL_PW=... chaos run replica-stop --source mysql://root@127.0.0.1:3306 \\
+      --replica mysql://root@127.0.0.1:3307 --password-env MYSQL_PW --backend docker
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
@@ -237,6 +250,16 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.option("--mode", type=click.Choice(MODES), default="stop", show_default=True, help="How the replica stops.")
 @click.option("--base-port", default=3307, show_default=True, help="Source port of a pair this run starts.")
 @click.option("--catchup-timeout", default=180.0, show_default=True, help="Seconds to wait for the catch-up.")
+@click.option("--source", default=None, metavar="mysql://USER@HOST:PORT",
+              help="Run against this source (with --replica) instead of starting a pair: nothing is provisioned or "
+              "reconfigured; the run's tables go to a database chaos_<run id>, dropped at the end.")
+@click.option("--replica", default=None, metavar="mysql://USER@HOST:PORT",
+              help="The replica of --source; its process (--backend process) or container (--backend docker) is "
+              "found by port and started again after the fault.")
+@click.option("--password-env", default=None, metavar="VAR",
+              help="Environment variable holding USER's password (never give it as an argument).")
+@click.option("--allow-remote", is_flag=True, help="Allow --source/--replica that are not on a loopback address.")
+@click.option("--keep-data", is_flag=True, help="With --source/--replica: keep the run's database.")
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])

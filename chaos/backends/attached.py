@@ -160,6 +160,8 @@ class AttachedProcessBackend(ProcessBackend):
         return {**self.recipes.get(name, {}), "pid": self.pids.get(name)}
 
     def status(self, name: str) -> str:
+        if not self.pids.get(name):
+            return NodeStatus.UNKNOWN
         status = pid_status(self.pids.get(name))
         if status == NodeStatus.STOPPED:
             self._reap(name)
@@ -219,13 +221,17 @@ class AttachedDockerBackend(DockerBackend):
 
     def adopt(self, spec: NodeSpec, handle: Any) -> None:
         self.specs[spec.name] = spec
-        self.containers[spec.name] = str(handle)
+        if handle:
+            self.containers[spec.name] = str(handle)
 
-    def handle(self, name: str) -> str:
-        return self.containers[name]
+    def handle(self, name: str) -> str | None:
+        return self.containers.get(name)
 
     def container_name(self, name: str) -> str:
         return self.containers.get(name, name)
+
+    def status(self, name: str) -> str:
+        return super().status(name) if self.containers.get(name) else NodeStatus.UNKNOWN
 
     def can_restart(self, name: str) -> str | None:
         return None if name in self.containers else "no container runs it"

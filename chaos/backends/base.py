@@ -48,6 +48,7 @@ class NodeStatus:
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
+    UNKNOWN = "unknown"  # a node of an attached cluster whose process or container was not found
 
 
 class BackendBase:

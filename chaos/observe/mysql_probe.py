@@ -26,8 +26,8 @@ Sample = dict[str, Any]
 
 
 class HeartbeatWriter:
-    def __init__(self, connect: Callable[[], Any], interval: float = 0.1):
-        self.connect, self.interval = connect, interval
+    def __init__(self, connect: Callable[[], Any], interval: float = 0.1, database: str = META_DB):
+        self.connect, self.interval, self.database = connect, interval, database
         self.beats = 0
         self.errors = 0  # failed heartbeats (source down, or a bug): counted, the loop goes on
         self.last_error: str | None = None
@@ -48,7 +48,7 @@ class HeartbeatWriter:
                 if conn is None:
                     conn = self.connect()
                 with conn.cursor() as cur:
-                    cur.execute(f"REPLACE INTO {META_DB}.heartbeat VALUES (1, NOW(6))")
+                    cur.execute(f"REPLACE INTO `{self.database}`.heartbeat VALUES (1, NOW(6))")
                 self.beats += 1
             except Exception as exc:  # never let the heartbeat thread die silently
                 self.errors += 1
@@ -62,8 +62,9 @@ class HeartbeatWriter:
 
 class ReplicaProbe:
     def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
-                 wall0: float, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None):
-        self.node, self.address, self.connect = node, address, connect
+                 wall0: float, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None,
+                 database: str = META_DB):
+        self.node, self.address, self.connect, self.database = node, address, connect, database
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
         self.samples = 0
@@ -86,7 +87,7 @@ class ReplicaProbe:
     def sample(self, conn: Any) -> Sample:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
             cur.execute(f"SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 AS lag, @@gtid_slave_pos AS gtid "
-                        f"FROM {META_DB}.heartbeat WHERE id = 1")
+                        f"FROM `{self.database}`.heartbeat WHERE id = 1")
             beat = cur.fetchone() or {}
             cur.execute("SHOW SLAVE STATUS")
             status = cur.fetchone() or {}

@@ -3,26 +3,30 @@ probe and load; stop the load and wait for the replica to settle."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chaos.backends import make_backend
 from chaos.engine import RunContext, copy_node_files
 from chaos.errors import ChaosError
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
 from chaos.runner import start_load
 from chaos.topology.mysql_replication import (
-    ADMIN_USER,
     MysqlReplication,
     MysqlReplicationConfig,
     source_position,
     wait_replica_reached,
 )
-from loadgen.mysql_workload import SCHEMA
+from loadgen.mysql_workload import schema
 
 
 def provision_pair(ctx: RunContext) -> None:
-    """The pair that is up, or a new one (torn down at the end unless --keep); then the steady
-    state: both servers up, IO and SQL threads running; the workload's schema replicated."""
+    """The pair that is up, the user's own (--source/--replica), or a new one (torn down at the
+    end unless --keep); then the steady state: both servers up, IO and SQL threads running; the
+    workload's schema replicated."""
     config, state = ctx.config, ctx.state
-    if state.topology("mysql-replication") is None:
+    if getattr(config, "source", None):
+        topo = attach_pair(ctx)
+    elif state.topology("mysql-replication") is None:
         topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port),  # type: ignore[attr-defined]
                                 make_backend(config.backend, state.path))
         ctx.say("starting a MariaDB source and replica")
@@ -30,35 +34,85 @@ def provision_pair(ctx: RunContext) -> None:
         ctx.cleanup(ctx.teardown, topo, "the source and replica")
     else:
         topo = MysqlReplication.attach(state)
+        if topo.attached:
+            raise ChaosError(f"{state.path} still records an attached pair from a run that did not finish; run "
+                             "`chaos down` (it brings back what that run stopped) and try again")
         ctx.say(f"using the mysql-replication already up in {state.path} ({topo.backend.name} backend)")
         config.backend = topo.backend.name  # the run reports where its servers really ran
     ctx.vars["topo"] = topo
-    ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
-    problems = topo.replication_problems()
+    if not topo.attached:
+        ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
+    problems = topo.problems_before_faults() if topo.attached else topo.replication_problems()
     if problems:
-        raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it or `chaos down` and run again")
+        raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it" +
+                         ("" if topo.attached else " or `chaos down`") + " and run again")
     ctx.outcome.topology["before"] = topo.status()
     admin = topo.admin(topo.source)
     try:
         ctx.outcome.topology["server_version"] = topo.server_version(admin)
         with admin.cursor() as cur:
-            for statement in SCHEMA:
+            for statement in schema(topo.workload_db):
                 cur.execute(statement)
+            if topo.attached:  # the heartbeat table lives in the run's database too
+                cur.execute(f"CREATE TABLE IF NOT EXISTS `{topo.meta_db}`.heartbeat "
+                            "(id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)")
+                cur.execute(f"REPLACE INTO `{topo.meta_db}`.heartbeat VALUES (1, NOW(6))")
     finally:
         admin.close()
     if not wait_replica_reached(topo, source_position(topo), 30):
         raise ChaosError("the replica did not receive the workload's table within 30 s")
 
 
+def attach_pair(ctx: RunContext) -> Any:
+    """--source/--replica: check and map the user's pair, record it (a crashed run's `chaos
+    down` brings back what it stopped); at the end drop the run's database (unless --keep-data)
+    and bring the replica back."""
+    from chaos.topology.attach import read_password
+    from chaos.topology.attach_mysql import AttachedMysqlReplication
+
+    config, state = ctx.config, ctx.state
+    if not config.replica:
+        raise ChaosError("--source needs --replica too (mysql://USER@HOST:PORT of each)")
+    if state.topology("mysql-replication") is not None:
+        raise ChaosError(f"{state.path} already records a mysql-replication; attaching needs a state dir of its "
+                         "own (`chaos down` first, or give --state-dir)")
+    password = read_password(config.password_env, config.source) or ""
+    topo = AttachedMysqlReplication.discover(state, config.source, config.replica, password, config.backend,
+                                             ctx.run.run_id, config.allow_remote)
+    ctx.say(f"attached to the source {topo.source.address} and replica {topo.replica.address} as "
+            f"{topo.admin_user!r}:")
+    for line in topo.describe():
+        ctx.say(line)
+    state.ensure()
+    topo.save()
+
+    def finish() -> None:
+        topo.restore(ctx.say)
+        topo.release()
+
+    ctx.cleanup(finish)
+    if not config.keep_data:
+        def drop() -> None:
+            topo.drop_database()
+            ctx.say(f"dropped the run's database {topo.workload_db}")
+        ctx.cleanup(drop)
+    ctx.outcome.topology["attached"] = {"source": topo.source.address, "replica": topo.replica.address,
+                                        "database": topo.workload_db, "unmapped": topo.unmapped,
+                                        "replication": topo.replication_mode()}
+    ctx.say(f"replication by {topo.replication_mode()}; the run's tables go to the database {topo.workload_db}")
+    return topo
+
+
 def start_heartbeat_probe_and_load(ctx: RunContext) -> None:
     topo, config, run = ctx.vars["topo"], ctx.config, ctx.run
     source, replica = topo.source, topo.replica
-    heartbeat = HeartbeatWriter(lambda: topo.admin(source, 2))
+    heartbeat = HeartbeatWriter(lambda: topo.admin(source, 2), database=topo.meta_db)
     heartbeat.start()
     ctx.vars["heartbeat"] = heartbeat
     ctx.cleanup(heartbeat.stop)
     probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
-                         run.t0, run.wall0, on_sample=lambda s: run.bus.fire("mysql_sample", **s))
+                         run.t0, run.wall0, on_sample=lambda s: run.bus.fire("mysql_sample", **s),
+                         database=topo.meta_db)
     probe.start()
     ctx.vars["probe"] = probe
     ctx.cleanup(probe.stop)
@@ -66,7 +120,8 @@ def start_heartbeat_probe_and_load(ctx: RunContext) -> None:
     ctx.load = start_load(run, "mysql", config.users, config.duration + 600, seed=ctx.seed, state=ctx.state,
                           **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
-                          mysql={"host": source.host, "port": source.port, "user": ADMIN_USER})
+                          mysql={"host": source.host, "port": source.port, "user": topo.admin_user,
+                                 "database": topo.workload_db})
     ctx.cleanup(ctx.load.stop)
     pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
     ctx.vars["fault_at"] = ctx.elapsed() + config.warmup

@@ -71,26 +71,23 @@ def require_loopback(host: str, allow_remote: bool, option: str = "--attach") ->
     return address
 
 
-def load_password(env_var: str | None, what: str) -> None:
-    """``--password-env VAR`` → the harness's own environment (read by every connection and
-    inherited by the load processes); never an argument, never printed."""
+def read_password(env_var: str | None, what: str) -> str | None:
+    """The value of ``--password-env VAR`` (None without the option); never an argument, never printed."""
     if not env_var:
-        return
+        return None
     value = os.environ.get(env_var)
     if not value:
         raise ChaosError(f"--password-env {env_var}: that environment variable is not set (export {env_var}=... "
                          f"with the password of {what})")
-    os.environ[PASSWORD_ENV] = value
+    return value
 
 
-def prompt_password_if_needed(error: Exception, interactive: bool) -> bool:
-    """After NOAUTH: ask on a terminal (hidden input), True if a password was given."""
-    if not interactive:
-        return False
-    import click
-
-    os.environ[PASSWORD_ENV] = click.prompt("password of the cluster", hide_input=True, err=True)
-    return True
+def load_password(env_var: str | None, what: str) -> None:
+    """``--password-env VAR`` → the harness's own environment, read by every Redis connection
+    and inherited by the load processes."""
+    value = read_password(env_var, what)
+    if value:
+        os.environ[PASSWORD_ENV] = value
 
 
 # -- discovery -----------------------------------------------------------------------------------
@@ -101,7 +98,7 @@ def _client(host: str, port: int, timeout: float = 2.0) -> redis.Redis:
 
 def redis_error(address: str, exc: Exception) -> ChaosError:
     text = str(exc)
-    if "NOAUTH" in text or "Authentication required" in text:
+    if "NOAUTH" in text or "Authentication required" in text or "already authenticated" in text:
         return ChaosError(f"{address} needs a password: export it in a variable and give --password-env VAR")
     if "WRONGPASS" in text or "invalid password" in text or "invalid username-password" in text:
         return ChaosError(f"{address} refused the password (WRONGPASS); check the variable given to --password-env")

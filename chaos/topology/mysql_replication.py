@@ -83,6 +83,11 @@ class MysqlReplication(Topology):
 
     NAME = NAME
     CONFIG = MysqlReplicationConfig
+    attached = False  # a pair the harness did not start (chaos.topology.attach_mysql)
+    admin_user = ADMIN_USER
+    workload_db = "chaos"  # the workload's table (loadgen.mysql_workload)
+    meta_db = META_DB  # the heartbeat table
+    compare_dbs: set[str] | None = None  # databases compare_tables checks (None: every non-system one)
     STOP_TIMEOUT = 30.0  # InnoDB shuts down cleanly
     STOP_REPLICAS_FIRST = True
     STATUS_COLUMNS = ["name", "address", "role", "follows", "io_thread", "sql_thread", "lag", "gtid", "pid",
@@ -102,6 +107,16 @@ class MysqlReplication(Topology):
                 argv=[config.server, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
             ))
         self._secrets: dict[str, str] | None = None
+
+    @classmethod
+    def attach(cls, state: StateDir, backend: Any = None) -> Any:
+        """The pair recorded in ``state``: one the harness started, or an attachment."""
+        record = state.topology(NAME)
+        if record is not None and record.get("attached"):
+            from chaos.topology.attach_mysql import AttachedMysqlReplication
+
+            return AttachedMysqlReplication.from_record(state, record)
+        return super().attach(state, backend)
 
     @property
     def source(self) -> NodeSpec:
@@ -130,7 +145,7 @@ class MysqlReplication(Topology):
     # -- connections -------------------------------------------------------------------------
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> pymysql.Connection:
         """Admin connection over TCP with the generated credentials; one-line errors."""
-        return connect(spec.host, spec.port, ADMIN_USER, self.secrets["admin"], database, timeout)
+        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout)
 
     def _root(self, spec: NodeSpec) -> pymysql.Connection:
         return pymysql.connect(unix_socket=str(spec.dir / "mysqld.sock"), user="root", password="",
@@ -298,7 +313,9 @@ def connect(host: str, port: int, user: str, password: str, database: str | None
         code = exc.args[0] if exc.args else 0
         if code == 1045:
             raise ChaosError(f"MySQL at {host}:{port} refused the credentials of {user!r} (access denied); "
-                             "the saved password does not match the server: run `chaos down` and up again") from None
+                             + ("check the variable given to --password-env" if user != ADMIN_USER else
+                                "the saved password does not match the server: run `chaos down` and up again")
+                             ) from None
         raise ChaosError(f"cannot connect to MySQL at {host}:{port} ({exc.args[-1] if exc.args else exc})") from None
 
 
@@ -329,10 +346,11 @@ def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 6
     return bool(wait_until(reached, timeout, 0.05, retry_on=(ChaosError,)))
 
 
-def user_tables(conn: pymysql.Connection) -> list[tuple[str, str]]:
+def user_tables(conn: pymysql.Connection, only: set[str] | None = None) -> list[tuple[str, str]]:
     with conn.cursor() as cur:
         cur.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type='BASE TABLE'")
-        return sorted((db, t) for db, t in cur.fetchall() if db.lower() not in SYSTEM_SCHEMAS)
+        return sorted((db, t) for db, t in cur.fetchall()
+                      if db.lower() not in SYSTEM_SCHEMAS and (only is None or db in only))
 
 
 def table_digest(conn: pymysql.Connection, db: str, table: str) -> tuple[int, int | None]:
@@ -349,7 +367,7 @@ def compare_tables(topo: MysqlReplication) -> dict[str, Any]:
     (what pt-table-checksum covers, not only the workload's table)."""
     source, replica = topo.admin(topo.source, 30), topo.admin(topo.replica, 30)
     try:
-        s_tables, r_tables = user_tables(source), user_tables(replica)
+        s_tables, r_tables = user_tables(source, topo.compare_dbs), user_tables(replica, topo.compare_dbs)
         tables = []
         for db, table in sorted(set(s_tables) | set(r_tables)):
             entry: dict[str, Any] = {"database": db, "table": table}
@@ -368,7 +386,7 @@ def compare_tables(topo: MysqlReplication) -> dict[str, Any]:
 
 def read_rows(topo: MysqlReplication, spec: NodeSpec, ids: list[str], batch: int = 1000) -> dict[str, Any]:
     """Final read of workload rows: id → value (absent ids are missing)."""
-    from loadgen.mysql_workload import DATABASE, TABLE
+    from loadgen.mysql_workload import TABLE
 
     conn = topo.admin(spec, 30)
     out: dict[str, Any] = {}
@@ -377,7 +395,7 @@ def read_rows(topo: MysqlReplication, spec: NodeSpec, ids: list[str], batch: int
             for i in range(0, len(ids), batch):
                 chunk = [int(x) for x in ids[i : i + batch]]
                 marks = ",".join(["%s"] * len(chunk))
-                cur.execute(f"SELECT id, value FROM {DATABASE}.{TABLE} WHERE id IN ({marks})", chunk)
+                cur.execute(f"SELECT id, value FROM `{topo.workload_db}`.{TABLE} WHERE id IN ({marks})", chunk)
                 out.update((str(row_id), value) for row_id, value in cur.fetchall())
     finally:
         conn.close()

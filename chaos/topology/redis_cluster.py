@@ -340,7 +340,7 @@ class RedisCluster(Topology):
                 "process": process,
             }
             rows.append(row)
-            if process != NodeStatus.RUNNING:
+            if process not in (NodeStatus.RUNNING, NodeStatus.UNKNOWN):
                 continue
             try:
                 c = self.client(spec, timeout=0.5)
@@ -453,7 +453,7 @@ def compare_pair(master: redis.Redis, replica: redis.Redis, timeout: float = 15.
 def compare_replicas(cluster: RedisCluster, timeout: float = 15.0, match: str | None = None) -> dict[str, Any]:
     """Every master against every replica that follows it, as the nodes report now (only the
     keys matching ``match`` when given: a cluster the harness did not start holds other data)."""
-    rows = [r for r in cluster.status() if r["process"] == NodeStatus.RUNNING and r["role"]]
+    rows = [r for r in cluster.status() if r["process"] in (NodeStatus.RUNNING, NodeStatus.UNKNOWN) and r["role"]]
     by_name = {r["name"]: r for r in rows}
     pairs = []
     for row in rows:

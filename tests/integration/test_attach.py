@@ -1,0 +1,158 @@
+"""--attach / --source --replica against servers built by hand, the runbook way (see runbook.py):
+the harness finds every node, faults it, brings it back, deletes what it wrote, and leaves the
+rest as it found it."""
+
+import json
+import os
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from chaos.cli import cli
+from tests.integration import runbook
+
+REDIS_DOCKER_PORTS = list(range(7711, 7717))
+REDIS_PROCESS_PORTS = list(range(7721, 7727))
+MYSQL_DOCKER_PORTS = (3361, 3362)
+MYSQL_PROCESS_PORTS = (3371, 3372)
+PASSWORD = "runbook-Secret-42"
+REPL_PASSWORD = "repl-Secret-43"
+
+
+def chaos(state, *args, env=None):
+    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args], env=env)
+
+
+def assert_secret_nowhere(*dirs):
+    for d in dirs:
+        for path in d.rglob("*"):
+            if path.is_file():
+                assert PASSWORD.encode() not in path.read_bytes(), f"the password leaked into {path}"
+    for cmdline in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines():
+        assert PASSWORD not in cmdline
+
+
+@pytest.fixture
+def docker_required():
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        pytest.fail("these tests need a running Docker engine (./scripts/test starts one)")
+
+
+def test_master_kill_attached_to_runbook_containers(state, tmp_path, docker_required):
+    """Six redis-node-N containers, redis-cli --cluster create, the default 15 s node timeout."""
+    names = runbook.redis_containers(REDIS_DOCKER_PORTS, tmp_path / "redis")
+    try:
+        shown = chaos(state, "status", "--attach", "redis://127.0.0.1:7711", "--backend", "docker")
+        assert shown.exit_code == 0, shown.output
+        assert "cluster-node-timeout 15000 ms" in shown.output and "container redis-node-2" in shown.output
+        before = runbook.roles(REDIS_DOCKER_PORTS)
+        out = tmp_path / "run"
+        result = chaos(state, "run", "master-kill", "--attach", "redis://127.0.0.1:7711", "--backend", "docker",
+                       "--target", "redis-node-1", "--duration", "10", "--warmup", "3", "--users", "8",
+                       "--out", str(out))
+        assert result.exit_code == 0, result.output
+        r = json.loads((out / "result.json").read_text())
+        m = r["measurements"]
+        assert r["passed"] and r["topology"]["attached"]["target"] == "127.0.0.1:7711"
+        # failover with the default node timeout: 15 s + FAIL gossip + election, as the promoted node logged it
+        assert 15.0 <= m["failover_seconds"] <= 30.0
+        assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.5
+        assert m["lost_writes"] == 0 and m["rejoin_seconds"] is not None
+        # left as found: every container running, cluster ok 3+3, the old master now a replica, no key of the run
+        running = runbook.sh("docker", "ps", "--format", "{{.Names}}").stdout.split()
+        assert set(names) <= set(running)
+        assert runbook.cluster_ok(REDIS_DOCKER_PORTS)
+        after = runbook.roles(REDIS_DOCKER_PORTS)
+        assert before[7711] == "master" and after[7711] == "slave"
+        assert runbook.harness_keys(REDIS_DOCKER_PORTS) == 0
+        assert "deleted" in result.output and "redis-node-1 is now a replica" in result.output
+        assert json.loads(state.file.read_text())["topologies"] == {}
+    finally:
+        runbook.docker_rm(*names)
+
+
+def test_master_kill_attached_to_hand_started_processes_with_password(state, tmp_path):
+    """Plain redis-server processes (daemonized, with requirepass): found through /proc, started
+    again from the configuration they had, password only ever in the environment."""
+    runbook.redis_processes(REDIS_PROCESS_PORTS, tmp_path / "redis", PASSWORD)
+    try:
+        out = tmp_path / "run"
+        no_password = chaos(state, "run", "master-kill", "--attach", "redis://127.0.0.1:7721", "--out",
+                            str(tmp_path / "refused"))
+        assert no_password.exit_code == 2 and "needs a password" in no_password.output
+        result = chaos(state, "run", "master-kill", "--attach", "redis://127.0.0.1:7721", "--password-env", "RB_PW",
+                       "--duration", "8", "--warmup", "2", "--users", "8", "--out", str(out),
+                       env={"RB_PW": PASSWORD})
+        assert result.exit_code == 0, result.output
+        r = json.loads((out / "result.json").read_text())
+        m = r["measurements"]
+        assert r["passed"] and m["lost_writes"] == 0 and m["consistency"]["consistent"]
+        assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.5
+        victim = r["fault"]["target"]
+        port = int(victim.rsplit(":", 1)[1])
+        assert runbook.cluster_ok(REDIS_PROCESS_PORTS, PASSWORD)
+        assert runbook.roles(REDIS_PROCESS_PORTS, PASSWORD)[port] == "slave"
+        assert runbook.harness_keys(REDIS_PROCESS_PORTS, PASSWORD) == 0
+        # the restarted server is the user's: same directory, not marked as the harness's
+        from chaos.backends.attached import listening_pid
+
+        pid = listening_pid("127.0.0.1", port)
+        assert os.readlink(f"/proc/{pid}/cwd") == str(tmp_path / "redis" / str(port))
+        assert b"CHAOS_OWNER" not in open(f"/proc/{pid}/environ", "rb").read()
+        down = chaos(state, "down")
+        assert down.exit_code == 0 and listening_pid("127.0.0.1", port) == pid  # down leaves it running
+        assert_secret_nowhere(out, state.path)
+    finally:
+        runbook.kill_listeners(REDIS_PROCESS_PORTS)
+
+
+def test_attach_refusals(state, tmp_path):
+    far = chaos(state, "run", "master-kill", "--attach", "redis://192.0.2.1:7001", "--out", str(tmp_path / "a"))
+    assert far.exit_code == 2 and "not a loopback address" in far.output and "--allow-remote" in far.output
+    nobody = chaos(state, "run", "master-kill", "--attach", "redis://127.0.0.1:7799", "--out", str(tmp_path / "b"))
+    assert nobody.exit_code == 2 and "cannot talk to Redis at 127.0.0.1:7799" in nobody.output
+    in_url = chaos(state, "run", "master-kill", "--attach", "redis://u:pw@127.0.0.1:7001", "--out",
+                   str(tmp_path / "c"))
+    assert in_url.exit_code == 2 and "must not carry a password" in in_url.output
+    half = chaos(state, "run", "replica-stop", "--source", "mysql://root@127.0.0.1:3361", "--out", str(tmp_path / "d"))
+    assert half.exit_code == 2 and "--replica" in half.output
+
+
+def _replica_stop_attached(state, tmp_path, ports, backend):
+    out = tmp_path / "run"
+    result = chaos(state, "run", "replica-stop", "--source", f"mysql://root@127.0.0.1:{ports[0]}",
+                   "--replica", f"mysql://root@127.0.0.1:{ports[1]}", "--password-env", "RUNBOOK_PW",
+                   "--backend", backend, "--mode", "kill", "--down-seconds", "3", "--duration", "8", "--warmup", "2",
+                   "--out", str(out), env={"RUNBOOK_PW": PASSWORD})
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["passed"] and m["lost_rows"] == 0 and m["checksum_match"] and m["catchup_seconds"] is not None
+    assert r["topology"]["attached"]["replication"] == "binlog position"
+    assert [t["database"] for t in m["tables"]["tables"]] == [r["topology"]["attached"]["database"]] * 2
+    assert runbook.replication_running(ports[1])
+    assert runbook.chaos_databases(ports[0]) == [] and runbook.chaos_databases(ports[1]) == []
+    assert_secret_nowhere(out, state.path)
+    return result
+
+
+def test_replica_stop_attached_to_runbook_containers(state, tmp_path, docker_required, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_PW", PASSWORD)
+    names = runbook.mysql_containers(MYSQL_DOCKER_PORTS, tmp_path / "mysql", PASSWORD, REPL_PASSWORD)
+    try:
+        result = _replica_stop_attached(state, tmp_path, MYSQL_DOCKER_PORTS, "docker")
+        assert "container mysql-slave" in result.output
+        running = runbook.sh("docker", "ps", "--format", "{{.Names}}").stdout.split()
+        assert set(names) <= set(running)
+    finally:
+        runbook.docker_rm(*names)
+
+
+def test_replica_stop_attached_to_hand_started_processes(state, tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_PW", PASSWORD)
+    runbook.mysql_processes(MYSQL_PROCESS_PORTS, tmp_path / "mysql", PASSWORD, REPL_PASSWORD)
+    try:
+        _replica_stop_attached(state, tmp_path, MYSQL_PROCESS_PORTS, "process")
+    finally:
+        runbook.kill_listeners(list(MYSQL_PROCESS_PORTS))
