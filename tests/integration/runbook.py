@@ -131,7 +131,7 @@ def _root(port: int) -> pymysql.Connection:
 
 def _setup_users(sql: list[str], password: str, repl_password: str) -> None:
     sql += ["DELETE FROM mysql.global_priv WHERE User=''", "FLUSH PRIVILEGES",
-            f"CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}'",
+            f"CREATE OR REPLACE USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}'",
             "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
             f"CREATE USER 'repl'@'%' IDENTIFIED BY '{repl_password}'",
             "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'"]

@@ -123,7 +123,7 @@ def _replica_stop_attached(state, tmp_path, ports, backend):
     out = tmp_path / "run"
     result = chaos(state, "run", "replica-stop", "--source", f"mysql://root@127.0.0.1:{ports[0]}",
                    "--replica", f"mysql://root@127.0.0.1:{ports[1]}", "--password-env", "RUNBOOK_PW",
-                   "--backend", backend, "--mode", "kill", "--down-seconds", "3", "--duration", "8", "--warmup", "2",
+                   "--backend", backend, "--mode", "stop", "--down-seconds", "3", "--duration", "8", "--warmup", "2",
                    "--out", str(out), env={"RUNBOOK_PW": PASSWORD})
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
