@@ -38,12 +38,10 @@ def run_database(run_id: str) -> str:
 
 
 def _same_server(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
-    """Master_Host/Master_Port of the replica against the --source address (loopback aliases
-    and names of this machine count as the same host)."""
-    if port_a != port_b:
-        return False
+    """Master_Host/Master_Port of the replica against the --source address (localhost,
+    127.0.0.1 and ::1 count as the same host)."""
     local = {"localhost", "127.0.0.1", "::1"}
-    return host_a == host_b or ({host_a, host_b} <= local | {h for h in (host_a, host_b) if h.startswith("127.")})
+    return port_a == port_b and (host_a == host_b or {host_a, host_b} <= local)
 
 
 class AttachedMysqlReplication(MysqlReplication):
