@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from reports import charts as chart_module
-from reports.markdown import _fmt
+from reports.markdown import _fmt, attached_line
 
 FILENAME = "report.html"
 ORDER = 20
@@ -49,4 +49,6 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         tiles=[(k, m.get(k)) for k in headline],
         scalars=[(k, v) for k, v in m.items() if not isinstance(v, dict | list)],
         lost=lost,
+        attached=attached_line(result["topology"]["attached"]).replace("`", "")
+        if (result.get("topology") or {}).get("attached") else None,
     )

@@ -24,6 +24,18 @@ def _fault_time(result: dict[str, Any]) -> float | None:
     return ctx.get("kill_t", ctx.get("fault_t"))
 
 
+def attached_line(attached: dict[str, Any]) -> str:
+    """One sentence on servers the harness did not start (``--attach``, ``--source/--replica``)."""
+    where = (f"the Redis Cluster at `{attached['target']}`" if attached.get("target") else
+             f"the source `{attached.get('source')}` and replica `{attached.get('replica')}` "
+             f"({attached.get('replication')}; the run's tables in `{attached.get('database')}`)")
+    text = f"Attached to {where}, not started by the harness."
+    changed = attached.get("roles_changed")
+    if changed:
+        text += " Afterwards: " + "; ".join(changed) + "."
+    return text
+
+
 def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     m = result.get("measurements", {})
     fault = result.get("fault") or {}
@@ -38,6 +50,9 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         f"{result.get('started_at')} → {result.get('finished_at')}.",
         "",
     ]
+    attached = (result.get("topology") or {}).get("attached")
+    if attached:
+        lines += [attached_line(attached), ""]
     if fault:
         lines += [f"Fault: **{fault.get('kind')}** of `{fault.get('target')}` ({fault.get('target_role')}"
                   + (f", slots {fault['target_slots']}" if fault.get("target_slots") else "") + ")"

@@ -67,7 +67,7 @@ def attach_pair(ctx: RunContext) -> Any:
     """--source/--replica: check and map the user's pair, record it (a crashed run's `chaos
     down` brings back what it stopped); at the end drop the run's database (unless --keep-data)
     and bring the replica back."""
-    from chaos.topology.attach import read_password
+    from chaos.topology.attach import prompt_password, read_password
     from chaos.topology.attach_mysql import AttachedMysqlReplication
 
     config, state = ctx.config, ctx.state
@@ -76,7 +76,8 @@ def attach_pair(ctx: RunContext) -> Any:
     if state.topology("mysql-replication") is not None:
         raise ChaosError(f"{state.path} already records a mysql-replication; attaching needs a state dir of its "
                          "own (`chaos down` first, or give --state-dir)")
-    password = read_password(config.password_env, config.source) or ""
+    password = read_password(config.password_env, config.source) or \
+        (prompt_password(config.source) if not config.password_env else None) or ""
     topo = AttachedMysqlReplication.discover(state, config.source, config.replica, password, config.backend,
                                              ctx.run.run_id, config.allow_remote)
     ctx.say(f"attached to the source {topo.source.address} and replica {topo.replica.address} as "

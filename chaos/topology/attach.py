@@ -90,6 +90,22 @@ def load_password(env_var: str | None, what: str) -> None:
         os.environ[PASSWORD_ENV] = value
 
 
+class NeedsPassword(ChaosError):
+    """The server asked for a password and none was given."""
+
+
+def prompt_password(what: str) -> str | None:
+    """The password typed at a terminal (hidden), None when there is no terminal to ask on."""
+    import sys
+
+    import click
+
+    if not sys.stdin.isatty():
+        return None
+    return click.prompt(f"password for {what} (or give --password-env VAR)", hide_input=True, err=True,
+                        default="", show_default=False) or None
+
+
 # -- discovery -----------------------------------------------------------------------------------
 def _client(host: str, port: int, timeout: float = 2.0) -> redis.Redis:
     return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout,
@@ -99,7 +115,7 @@ def _client(host: str, port: int, timeout: float = 2.0) -> redis.Redis:
 def redis_error(address: str, exc: Exception) -> ChaosError:
     text = str(exc)
     if "NOAUTH" in text or "Authentication required" in text or "already authenticated" in text:
-        return ChaosError(f"{address} needs a password: export it in a variable and give --password-env VAR")
+        return NeedsPassword(f"{address} needs a password: export it in a variable and give --password-env VAR")
     if "WRONGPASS" in text or "invalid password" in text or "invalid username-password" in text:
         return ChaosError(f"{address} refused the password (WRONGPASS); check the variable given to --password-env")
     return ChaosError(f"cannot talk to Redis at {address} ({text.splitlines()[0][:160] if text else type(exc).__name__})")
@@ -305,7 +321,14 @@ class AttachedRedisCluster(RedisCluster):
         that is not on loopback unless ``allow_remote``."""
         _, host, port = parse_url(target, "redis", 6379)
         require_loopback(host, allow_remote)
-        nodes, notes = discover(host, port)
+        try:
+            nodes, notes = discover(host, port)
+        except NeedsPassword:
+            typed = None if cluster_password() else prompt_password(target)
+            if not typed:
+                raise
+            os.environ[PASSWORD_ENV] = typed
+            nodes, notes = discover(host, port)
         for n in nodes:
             require_loopback(n["host"], allow_remote, option=f"--attach: node {n['address']}")
         timeout = node_timeout_ms(nodes, notes)

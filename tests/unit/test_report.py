@@ -35,3 +35,14 @@ def test_report_shows_verdict_checks_measurements_and_tables():
 
 def test_interrupted_report():
     assert render({**RESULT, "interrupted": True}).startswith("# replica-stop — INTERRUPTED")
+
+
+def test_attached_runs_say_so_in_the_report():
+    from reports.markdown import attached_line
+
+    redis_line = attached_line({"target": "127.0.0.1:7711", "roles_changed": ["redis-node-1 is now a replica (was master)"]})
+    assert redis_line == ("Attached to the Redis Cluster at `127.0.0.1:7711`, not started by the harness. "
+                          "Afterwards: redis-node-1 is now a replica (was master).")
+    mysql_line = attached_line({"source": "127.0.0.1:3361", "replica": "127.0.0.1:3362",
+                                "replication": "binlog position", "database": "chaos_run1"})
+    assert "replica `127.0.0.1:3362` (binlog position; the run's tables in `chaos_run1`)" in mysql_line
