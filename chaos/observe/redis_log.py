@@ -1,4 +1,5 @@
-"""The server's own view of a failover, parsed from redis-server log files."""
+"""The server's own view of a failover, parsed from redis-server and valkey-server logs (Valkey
+says "primary" where Redis says "master": both are matched)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ EVENTS = [
     ("election_won", re.compile(r"Failover election won(?: for epoch (\d+))?")),
     ("cluster_state", re.compile(r"Cluster state changed: (\w+)")),
     ("reconfigured_as_replica", re.compile(r"Configuration change detected\. Reconfiguring myself as a replica of (\S+)")),
-    ("sync_finished", re.compile(r"MASTER <-> REPLICA sync: Finished with success")),
-    ("master_link_lost", re.compile(r"Connection with master lost")),
+    ("sync_finished", re.compile(r"(?:MASTER|PRIMARY) <-> REPLICA sync: Finished with success")),
+    ("master_link_lost", re.compile(r"Connection with (?:master|primary) lost")),
     ("ready", re.compile(r"Ready to accept connections")),
 ]
 

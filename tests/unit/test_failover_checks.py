@@ -55,6 +55,25 @@ def test_parse_redis_log_events():
     assert events[2]["wall"] == parse_log_time("29 Nov 2026 14:52:55.800")
 
 
+def test_parse_valkey_log_events():
+    """Valkey's words ("primary") for the same events, from a real valkey-server 8 log."""
+    lines = [
+        "1:S 18 Oct 2024 14:40:26.324 * Connection with primary lost.",
+        "1:S 18 Oct 2024 14:40:26.324 * PRIMARY <-> REPLICA sync started",
+        "1:S 18 Oct 2024 14:40:43.987 # Cluster state changed: fail",
+        "1:S 18 Oct 2024 14:40:44.026 * Start of election delayed for 659 milliseconds (rank #0, offset 3234599075).",
+        "1:S 18 Oct 2024 14:40:44.768 * Failover election won: I'm the new primary.",
+        "1:M 18 Oct 2024 14:40:44.768 * Discarding previously cached primary state.",
+        "1:M 18 Oct 2024 14:40:44.769 * Cluster state changed: ok",
+        "1:S 18 Oct 2024 14:41:02.101 * PRIMARY <-> REPLICA sync: Finished with success",
+    ]
+    events = parse_redis_log(lines, "valkey-5")
+    assert [e["event"] for e in events] == ["master_link_lost", "cluster_state", "election_delayed", "election_won",
+                                            "cluster_state", "sync_finished"]
+    assert events[2]["detail"] == "659"
+    assert round(events[3]["wall"] - events[1]["wall"], 3) == 0.781
+
+
 def test_reduce_sample_of_a_promoted_replica():
     info = "cluster_state:ok\r\ncluster_current_epoch:7\r\ncluster_my_epoch:7\r\n"
     repl = "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:4242\r\n"
