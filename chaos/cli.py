@@ -15,6 +15,7 @@ import click
 
 from chaos import __version__
 from chaos.errors import EXIT_INTERRUPTED, ChaosError
+from chaos.options import server_option
 from chaos.state import DEFAULT_STATE_DIR, StateDir, empty_state
 
 
@@ -106,9 +107,10 @@ def up() -> None:
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a healthy cluster.")
 @click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
               help="Local processes, or Docker containers on the host network (`chaos images build redis`).")
+@server_option("redis")
 @click.pass_obj
 def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
-                     node_timeout_ms: int, base_port: int, timeout: float, backend: str) -> None:
+                     node_timeout_ms: int, base_port: int, timeout: float, backend: str, server: str | None) -> None:
     """Start a Redis Cluster: MASTERS masters, each with REPLICAS-PER-MASTER replicas.
 
     Node i listens on 127.0.0.(10+i):(BASE_PORT+i-1), bound to that address only, so faults
@@ -119,12 +121,14 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
       chaos up redis-cluster
       chaos up redis-cluster --masters 4 --replicas-per-master 2 --node-timeout-ms 1000
       chaos up redis-cluster --backend docker
+      chaos up redis-cluster --backend docker --server valkey:9.1
     """
     from chaos.backends import make_backend
     from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
 
     config = RedisClusterConfig(masters=masters, replicas_per_master=replicas_per_master,
-                                node_timeout_ms=node_timeout_ms, base_port=base_port)
+                                node_timeout_ms=node_timeout_ms, base_port=base_port, server=server or "")
+    config.validate()
     cluster = RedisCluster(state, config, make_backend(backend, state.path))
     seconds = cluster.up(timeout=timeout, say=say)
     say(f"redis-cluster up: {config.masters} masters, {config.masters * config.replicas_per_master} "
@@ -137,8 +141,9 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
 @click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
               help="Local processes, or Docker containers on the host network (`chaos images build mysql`).")
+@server_option("mysql")
 @click.pass_obj
-def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str) -> None:
+def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None) -> None:
     """Start a MariaDB (or MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
@@ -153,7 +158,8 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
     from chaos.backends import make_backend
     from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
 
-    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port), make_backend(backend, state.path))
+    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or ""),
+                            make_backend(backend, state.path))
     seconds = topo.up(timeout=timeout, say=say)
     say(f"mysql-replication up: {topo.source.address} → {topo.replica.address} replicating, in {seconds:.2f} s")
 
@@ -207,10 +213,10 @@ def _status_attached(state: StateDir, as_json: bool, target: str, backend: str, 
     """Discover and print (read only: no state recorded, no restart file kept)."""
     import tempfile
 
-    from chaos.topology.attach import AttachedRedisCluster, load_password
+    from chaos.topology.attach import AttachedRedisCluster, load_password, password_scope
 
-    load_password(password_env, target)
-    with tempfile.TemporaryDirectory(prefix="chaos-status-") as scratch:
+    with password_scope(), tempfile.TemporaryDirectory(prefix="chaos-status-") as scratch:
+        load_password(password_env, target)
         cluster = AttachedRedisCluster.discover(StateDir(scratch), target, backend, allow_remote)
         rows = cluster.status()
         for row in rows:
@@ -558,31 +564,39 @@ def images() -> None:
 
 
 @images.command("build")
-@click.argument("kind", type=click.Choice(["redis", "mysql"]), default="redis")
+@click.argument("kind", type=click.Choice(["redis", "valkey", "mysql"]), default="redis")
+@click.option("--release", default=None, metavar="bookworm|trixie|sid",
+              help="Debian release to take the server from [default: this machine's]. Measured: bookworm has "
+              "redis 7.0 and mariadb 10.11; trixie redis 8.0, valkey 8.1, mariadb 11.8; sid redis 8.0, valkey 9.1.")
 @click.option("--mirror", default=None, help="Debian mirror [default: the one in this machine's apt sources].")
-def images_build(kind: str, mirror: str | None) -> None:
-    """Build the image of KIND (redis → chaos/redis:7, mysql → chaos/mariadb:10.11): debootstrap a
-    minimal Debian with the server packages, then docker import it. Needs root and a running
-    Docker engine.
+def images_build(kind: str, release: str | None, mirror: str | None) -> None:
+    """Build an image of KIND (redis, valkey, mysql): debootstrap a minimal Debian with the
+    server packages, then docker import it, tagged after the version installed
+    (chaos/redis:7.0, chaos/valkey:9.1, chaos/mariadb:11.8). Needs root and a running Docker
+    engine. Use it with --server (e.g. --server valkey:9.1) on `chaos up` and `chaos run`.
 
     \b
     Examples:
       chaos images build redis && chaos up redis-cluster --backend docker
+      chaos images build valkey --release sid && chaos run master-kill --backend docker --server valkey:9.1
       chaos images build mysql && chaos run replica-stop --backend docker
     """
     from chaos.images import build_image
 
-    seconds = build_image(kind, say, mirror)
-    say(f"image built in {seconds:.1f} s")
+    tag, seconds = build_image(kind, say, mirror, release)
+    say(f"image {tag} built in {seconds:.1f} s")
 
 
 @images.command("list")
 def images_list() -> None:
-    """The images the docker backend uses, and whether they are present."""
+    """The images built for the docker backend: server, version, Debian release, size, age."""
     from chaos.images import list_images
 
-    for image, status in list_images():
-        click.echo(f"{image:16} {status}")
+    rows = list_images()
+    if rows:
+        click.echo(render_table(rows, ["image", "server", "version", "release", "size", "age"]))
+    else:
+        say("no image built yet; build one with `chaos images build redis`")
 
 
 @cli.command("list")

@@ -1,6 +1,8 @@
 """Docker images for the docker backend, built locally (there is no registry to pull from):
-``debootstrap --variant=minbase`` of the machine's own Debian release from the mirror in its apt
-sources, with the server packages included, then ``docker import``."""
+``debootstrap --variant=minbase`` of a Debian release (the machine's own by default) from the
+mirror in its apt sources, with the server packages included, then ``docker import``, tagged
+after the server version actually installed (``chaos/redis:7.0``, ``chaos/valkey:9.1``,
+``chaos/mariadb:11.8``) and labelled with server, version and release."""
 
 from __future__ import annotations
 
@@ -13,11 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.backends.docker import IMAGES
 from chaos.errors import ChaosError
-
-PACKAGES = {"redis": ["redis-server", "redis-tools"], "mysql": ["mariadb-server"]}
-COMMANDS = {"redis": "redis-server", "mysql": "mariadbd"}
+from chaos.servers import FAMILIES, minor, package_version, upstream_version
 
 
 def debian_mirror(paths: list[Path] | None = None) -> str | None:
@@ -48,10 +47,13 @@ def debian_suite() -> str:
     return match.group(1) if match else "bookworm"
 
 
-def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None) -> float:
-    """Build ``IMAGES[kind]``; returns the seconds it took."""
-    if kind not in IMAGES:
-        raise ChaosError(f"no image for {kind!r}; images: {', '.join(IMAGES)}")
+def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None,
+                release: str | None = None) -> tuple[str, float]:
+    """Build the image of ``kind`` (redis, valkey, mysql) from Debian ``release`` (default: this
+    machine's); tagged after the server version actually installed. Returns (tag, seconds)."""
+    family = FAMILIES.get({"mysql": "mariadb"}.get(kind, kind))
+    if family is None:
+        raise ChaosError(f"no image for {kind!r}; images: redis, valkey, mysql")
     for tool, package in (("debootstrap", "debootstrap"), ("docker", "docker.io")):
         if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
             raise ChaosError(f"{tool} is not installed; install it with `apt-get install -y {package}`")
@@ -61,38 +63,59 @@ def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None
 
     DockerBackend(Path(".")).client  # noqa: B018  (a clear error when the engine is not running)
     mirror = mirror or debian_mirror()
-    suite = debian_suite()
+    suite = release or debian_suite()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-rootfs-", dir="/var/tmp") as root:
         say(f"debootstrap {suite} from {mirror or 'debootstrap’s default mirror'} with "
-            f"{', '.join(PACKAGES[kind])} (about 30 s)")
-        run = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES[kind])}", suite,
+            f"{', '.join(family.packages)} (about 40 s)")
+        run = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(family.packages)}", suite,
                               root, *([mirror] if mirror else [])], capture_output=True, text=True, check=False)
         if run.returncode != 0:
             last = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ChaosError(f"debootstrap failed: {last[0]}")
-        say(f"importing it as {IMAGES[kind]}")
+            raise ChaosError(f"debootstrap of {suite} failed: {last[0]}")
+        installed = package_version(Path(root, "var/lib/dpkg/status").read_text(), family.packages[0])
+        if installed is None:
+            raise ChaosError(f"{family.packages[0]} did not get installed in the {suite} root")
+        version = upstream_version(installed)
+        tag = f"{family.repo}:{minor(version)}"
+        say(f"{family.packages[0]} {installed} installed; importing it as {tag}")
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(["docker", "import", "-c", f'CMD ["{COMMANDS[kind]}"]', "-", IMAGES[kind]],
+        labels = f"LABEL chaos.server={family.name} chaos.version={version} chaos.release={suite}"
+        imported = subprocess.run(["docker", "import", "-c", labels, "-c", f'CMD ["{family.binary}"]', "-", tag],
                                   stdin=tar.stdout, capture_output=True, text=True, check=False)
         tar.wait()
         if imported.returncode != 0:
             raise ChaosError(f"docker import failed: {imported.stderr.strip()}")
-    return time.monotonic() - started
+    return tag, time.monotonic() - started
 
 
-def list_images() -> list[tuple[str, str]]:
-    """(image, status) for every image the harness knows."""
+def list_images() -> list[dict[str, str]]:
+    """Every image the harness built: tag, server, version, Debian release, size, age."""
     from chaos.backends.docker import DockerBackend
 
     client = DockerBackend(Path(".")).client
-    import docker
+    rows = []
+    for family in FAMILIES.values():
+        for img in client.images.list(name=family.repo):
+            labels = img.attrs.get("Config", {}).get("Labels") or {}
+            created = img.attrs.get("Created", "")
+            for tag in img.tags:
+                rows.append({"image": tag, "server": labels.get("chaos.server", family.name),
+                             "version": labels.get("chaos.version", tag.rpartition(":")[2]),
+                             "release": labels.get("chaos.release", "?"),
+                             "size": f"{img.attrs.get('Size', 0) / 1e6:.0f} MB", "age": _age(created)})
+    return sorted(rows, key=lambda r: r["image"])
 
-    out = []
-    for kind, image in IMAGES.items():
-        try:
-            img = client.images.get(image)
-            out.append((image, f"present, {img.attrs.get('Size', 0) / 1e6:.0f} MB ({kind})"))
-        except docker.errors.ImageNotFound:
-            out.append((image, f"missing: chaos images build {kind}"))
-    return out
+
+def _age(created: str) -> str:
+    import datetime as dt
+
+    try:  # "2026-11-29T19:02:11.123456789Z": seconds are enough
+        when = dt.datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return "?"
+    seconds = (dt.datetime.now(dt.UTC) - when).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"

@@ -49,6 +49,18 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str,
     ])
 
 
+def server_option(kind: str) -> Callable[[Callable], Callable]:
+    """--server: which server (and version) the topology a run starts runs."""
+    if kind == "redis":
+        what = "redis or valkey, optionally :MAJOR.MINOR (redis:7.0, redis:8.0, valkey:8.1, valkey:9.1)"
+    else:
+        what = "mariadb, optionally :MAJOR.MINOR (mariadb:10.11, mariadb:11.8)"
+    return click.option("--server", default=None, metavar="NAME[:VERSION]",
+                        help=f"Server of a topology this run starts: {what}. Docker backend: the image "
+                        "chaos/NAME:VERSION from `chaos images build` (default: the newest built); process backend: "
+                        "the binary installed here, checked against VERSION.")
+
+
 def redis_cluster_options(default_target_help: str | None, failover_timeout: bool = True,
                           probe_interval_ms: float = 10.0, masters: int = 3) -> Callable[[Callable], Callable]:
     """The options of every Redis Cluster scenario: the cluster a run starts, the target (unless
@@ -56,6 +68,7 @@ def redis_cluster_options(default_target_help: str | None, failover_timeout: boo
     whose fault lasts a set time (pause, partition) wait for the promotion that long instead of
     taking ``--failover-timeout``."""
     return _apply([
+        server_option("redis"),
         click.option("--node-timeout-ms", default=3000, show_default=True,
                      help="cluster-node-timeout of a cluster this run starts."),
         click.option("--masters", default=masters, show_default=True, help="Masters of a cluster this run starts."),

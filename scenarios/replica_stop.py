@@ -38,8 +38,9 @@ from chaos.engine import (
 )
 from chaos.errors import ChaosError
 from chaos.faults import Fault, Kill, Stop, StopSqlThread
-from chaos.options import run_options
+from chaos.options import run_options, server_option
 from chaos.runner import analyze_history, iso
+from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.steps.mysql_replication import cooldown_and_settle, provision_pair, start_heartbeat_probe_and_load
 from chaos.topology.mysql_replication import compare_tables, read_rows, replication_errors, source_position
@@ -67,9 +68,11 @@ class ReplicaStopConfig(RunConfig):
     password_env: str | None = None
     allow_remote: bool = False
     keep_data: bool = False
+    server: str | None = None  # --server mariadb[:11.8] (a pair this run starts)
 
     def validate(self) -> None:
         super().validate()
+        parse_server(self.server, "mysql")
         if bool(self.source) != bool(self.replica):
             raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
         if self.mode not in MODES:
@@ -249,6 +252,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.option("--down-seconds", default=5.0, show_default=True, help="How long the replica stays stopped.")
 @click.option("--mode", type=click.Choice(MODES), default="stop", show_default=True, help="How the replica stops.")
 @click.option("--base-port", default=3307, show_default=True, help="Source port of a pair this run starts.")
+@server_option("mysql")
 @click.option("--catchup-timeout", default=180.0, show_default=True, help="Seconds to wait for the catch-up.")
 @click.option("--source", default=None, metavar="mysql://USER@HOST:PORT",
               help="Run against this source (with --replica) instead of starting a pair: nothing is provisioned or "

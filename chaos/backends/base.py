@@ -22,6 +22,7 @@ class NodeSpec:
     argv: list[str]  # argv[0] is the binary's name, looked up on PATH
     extra_ports: list[int] = field(default_factory=list)  # e.g. the Redis cluster bus
     log_file: str = "server.log"  # the server's own log, relative to dir
+    image: str = ""  # docker backend: the image that runs it (chaos.servers)
 
     @property
     def address(self) -> str:

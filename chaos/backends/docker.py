@@ -16,8 +16,6 @@ from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_ope
 from chaos.errors import ChaosError, TopologyError
 from chaos.state import StateDir
 
-IMAGES = {"redis": "chaos/redis:7", "mysql": "chaos/mariadb:10.11"}
-
 
 class DockerBackend(BackendBase):
     name = "docker"
@@ -53,15 +51,12 @@ class DockerBackend(BackendBase):
             return None
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def require(self, kind: str) -> None:
-        import docker
+    def require(self, kind: str, server: Any = None) -> str:
+        """The image of ``server`` (a :class:`chaos.servers.Server`; default: the kind's newest
+        image), or a one-line error naming the command that builds it."""
+        from chaos.servers import docker_image, parse_server
 
-        image = IMAGES[kind]
-        try:
-            self.client.images.get(image)
-        except docker.errors.ImageNotFound:
-            raise ChaosError(f"the Docker image {image} is missing; build it with `chaos images build {kind}` "
-                             "(debootstrap from the Debian archive, about 30 s)") from None
+        return docker_image(self.client, server or parse_server(None, kind))
 
     def _volumes(self, directory: Path) -> dict[str, dict[str, str]]:
         volumes = {str(directory): {"bind": str(directory), "mode": "rw"}}
@@ -69,10 +64,10 @@ class DockerBackend(BackendBase):
             volumes["/etc/localtime"] = {"bind": "/etc/localtime", "mode": "ro"}
         return volumes
 
-    def run_tool(self, kind: str, argv: list[str], cwd: Path) -> tuple[int, str]:
+    def run_tool(self, kind: str, argv: list[str], cwd: Path, image: str = "") -> tuple[int, str]:
         """Run a one-off tool (e.g. mariadb-install-db) in a throwaway container of the image."""
-        container = self.client.containers.run(IMAGES[kind], command=list(argv), detach=True, network_mode="host",
-                                               volumes=self._volumes(cwd), working_dir=str(cwd),
+        container = self.client.containers.run(image or self.require(kind), command=list(argv), detach=True,
+                                               network_mode="host", volumes=self._volumes(cwd), working_dir=str(cwd),
                                                labels={"chaos.scope": self.scope})
         try:
             code = container.wait(timeout=120).get("StatusCode", 1)
@@ -106,7 +101,7 @@ class DockerBackend(BackendBase):
             old.remove(force=True)
         self.specs[spec.name] = spec
         self.client.containers.run(
-            IMAGES[spec.kind], command=list(spec.argv), name=self.container_name(spec.name), detach=True,
+            spec.image or self.require(spec.kind), command=list(spec.argv), name=self.container_name(spec.name), detach=True,
             network_mode="host", volumes=self._volumes(spec.dir),
             labels={"chaos.scope": self.scope, "chaos.node": spec.name}, working_dir=str(spec.dir),
         )

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
 from chaos.errors import MissingBinary, TopologyError
@@ -74,12 +75,17 @@ class ProcessBackend(BackendBase):
         self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def require(self, kind: str) -> None:
-        """The binaries of ``kind`` are installed, or a one-line error says how to install them."""
-        for binary in {"redis": ["redis-server"], "mysql": ["mariadbd", "mariadb-install-db"]}.get(kind, [kind]):
-            find_binary(binary)
+    def require(self, kind: str, server: Any = None) -> str:
+        """The server binary of ``server`` (default: the kind's usual one) installed in the
+        version asked for, or a one-line error saying what to install or build."""
+        from chaos.servers import local_binary, parse_server
 
-    def run_tool(self, kind: str, argv: list[str], cwd: Path) -> tuple[int, str]:
+        path = local_binary(server or parse_server(None, kind))[0]
+        if kind == "mysql":
+            find_binary("mariadb-install-db")
+        return path
+
+    def run_tool(self, kind: str, argv: list[str], cwd: Path, image: str = "") -> tuple[int, str]:
         """Run a one-off tool of the server's package (e.g. mariadb-install-db); (exit code, output)."""
         run = subprocess.run([find_binary(argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True,
                              check=False)

@@ -101,7 +101,11 @@ class Connection:
         if self.password:
             try:
                 self.call("AUTH", self.password)
-            except RespError as exc:  # WRONGPASS or no answer: the command that follows was never sent
+            except ReplyError as exc:
+                if "without any password configured" not in str(exc):  # a server that needs none is fine
+                    self.close()
+                    raise NotSent(f"AUTH at {self.address}: {exc}", self.address) from None
+            except RespError as exc:  # no answer: the command that follows was never sent
                 self.close()
                 raise NotSent(f"AUTH at {self.address}: {exc}", self.address) from None
 

@@ -27,7 +27,8 @@ def provision_pair(ctx: RunContext) -> None:
     if getattr(config, "source", None):
         topo = attach_pair(ctx)
     elif state.topology("mysql-replication") is None:
-        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port),  # type: ignore[attr-defined]
+        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port,  # type: ignore[attr-defined]
+                                                              version=getattr(config, "server", None) or ""),
                                 make_backend(config.backend, state.path))
         ctx.say("starting a MariaDB source and replica")
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")

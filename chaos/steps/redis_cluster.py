@@ -37,7 +37,8 @@ from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import analyze_history, cluster_final_read, start_load
-from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas
+from chaos.servers import parse_server
+from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas, server_version
 from chaos.topology.redis_info import parse_slot_ranges
 
 REDIS_KNOWN = {"failover_seconds", "failover_seconds_from_log", "cluster_down_seconds", "write_unavailable_seconds",
@@ -63,9 +64,11 @@ class RedisRunConfig(RunConfig):
     password_env: str | None = None
     allow_remote: bool = False
     keep_data: bool = False
+    server: str | None = None  # --server redis:8.0 | valkey:9.1 (a cluster this run starts)
 
     def validate(self) -> None:
         super().validate()
+        parse_server(self.server, "redis")
         if self.replicas_per_master < 1:
             raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
         if not 1 <= self.probe_interval_ms <= 1000:
@@ -76,7 +79,8 @@ class RedisRunConfig(RunConfig):
 
 
 def redis_config(config: RedisRunConfig) -> RedisClusterConfig:
-    return RedisClusterConfig(config.masters, config.replicas_per_master, config.node_timeout_ms, config.base_port)
+    return RedisClusterConfig(config.masters, config.replicas_per_master, config.node_timeout_ms, config.base_port,
+                              server=config.server or "")
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -112,22 +116,17 @@ def provision_cluster(ctx: RunContext) -> None:
     ctx.outcome.topology["server_version"] = server_version(cluster.client(cluster.specs[0]).info("server"))
 
 
-def server_version(info: dict[str, Any]) -> str:
-    """``INFO server`` → "redis 7.0.15" / "valkey 9.1.2"."""
-    name = info.get("server_name") or "redis"
-    return f"{name} {info.get(f'{name}_version') or info.get('redis_version', '?')}"
-
-
 def attach_cluster(ctx: RunContext) -> Any:
     """--attach: discover, print what was found, record it (so a crashed run's `chaos down`
     brings back what it stopped); at the end delete the run's keys (unless --keep-data) and
     bring every node back."""
-    from chaos.topology.attach import AttachedRedisCluster, delete_run_keys, load_password
+    from chaos.topology.attach import AttachedRedisCluster, delete_run_keys, load_password, password_scope
 
     config, state = ctx.config, ctx.state
     if state.topology("redis-cluster") is not None:
         raise ChaosError(f"{state.path} already records a redis-cluster; --attach needs a state dir of its own "
                          "(`chaos down` first, or give --state-dir)")
+    ctx.cleanup(password_scope().close)  # the last cleanup: the password leaves with the run
     load_password(config.password_env, config.attach)
     cluster = AttachedRedisCluster.discover(state, config.attach, config.backend, config.allow_remote)
     for line in cluster.describe():

@@ -90,6 +90,27 @@ def load_password(env_var: str | None, what: str) -> None:
         os.environ[PASSWORD_ENV] = value
 
 
+class password_scope:
+    """Set ``CHAOS_REDIS_PASSWORD`` for the length of one attachment and put back what was there
+    (several runs can share a process: ``--repeat``, tests), so a password never reaches a
+    cluster it does not belong to."""
+
+    def __init__(self) -> None:
+        self.saved = os.environ.get(PASSWORD_ENV)
+
+    def close(self) -> None:
+        if self.saved is None:
+            os.environ.pop(PASSWORD_ENV, None)
+        else:
+            os.environ[PASSWORD_ENV] = self.saved
+
+    def __enter__(self) -> password_scope:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class NeedsPassword(ChaosError):
     """The server asked for a password and none was given."""
 

@@ -29,6 +29,7 @@ from chaos.backends import ProcessBackend
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.checkers.replication import gtid_reached
 from chaos.errors import AlreadyUp, ChaosError, TopologyError
+from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
 from chaos.wait import wait_until
@@ -42,9 +43,12 @@ META_DB = "chaos_meta"
 class MysqlReplicationConfig:
     base_port: int = 3307
     base_host: str = "127.0.0.21"
-    server: str = "mariadbd"  # or mysqld
+    server: str = "mariadbd"  # the binary (or mysqld)
+    version: str = ""  # --server mariadb[:11.8]; "" = any
+    image: str = ""  # docker backend: the image resolved for it
 
     def validate(self) -> None:
+        parse_server(self.version, "mysql")
         if not 1024 <= self.base_port <= 65534:
             raise ChaosError(f"--base-port must be between 1024 and 65534, got {self.base_port}")
         if not ipaddress.IPv4Address(self.base_host).is_loopback:
@@ -105,6 +109,7 @@ class MysqlReplication(Topology):
             self.specs.append(NodeSpec(
                 name=name, kind="mysql", host=str(base + i), port=config.base_port + i, dir=root / name,
                 argv=[config.server, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
+                image=config.image,
             ))
         self._secrets: dict[str, str] | None = None
 
@@ -158,7 +163,11 @@ class MysqlReplication(Topology):
         if self.state.topology(NAME) is not None:
             raise AlreadyUp(f"a mysql-replication is already up in {self.state.path}; use it, or run "
                             "`chaos down` first")
-        self.backend.require("mysql")
+        resolved = self.backend.require("mysql", parse_server(self.config.version, "mysql"))
+        if self.backend.name == "docker":
+            self.config.image = resolved
+            for spec in self.specs:
+                spec.image = resolved
         for spec in self.specs:
             self.backend.check_ports(spec)
         started = time.monotonic()
@@ -178,7 +187,7 @@ class MysqlReplication(Topology):
                 code, output = self.backend.run_tool(
                     "mysql", ["mariadb-install-db", "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
                               "--auth-root-authentication-method=normal", "--skip-name-resolve", "--skip-test-db"],
-                    spec.dir)
+                    spec.dir, image=self.config.image)
                 if code != 0:
                     raise TopologyError(f"mariadb-install-db failed for {spec.name}: "
                                         f"{output.strip().splitlines()[-1:] or 'no output'}")
@@ -293,8 +302,9 @@ class MysqlReplication(Topology):
                 row["error"] = str(exc)
                 continue
             with conn.cursor() as cur:
-                cur.execute("SELECT @@gtid_binlog_pos, @@gtid_slave_pos")
-                binlog_pos, slave_pos = cur.fetchone()
+                cur.execute("SELECT @@gtid_binlog_pos, @@gtid_slave_pos, VERSION()")
+                binlog_pos, slave_pos, version = cur.fetchone()
+            row["server"] = version
             row["gtid"] = binlog_pos if i == 0 else slave_pos
             if i > 0:
                 s = self.replica_status(conn)

@@ -21,6 +21,7 @@ from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.backends.process import ProcessBackend
 from chaos.clients.resp import cluster_password
 from chaos.errors import AlreadyUp, ChaosError, TopologyError
+from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
 from chaos.topology.redis_info import (
@@ -40,8 +41,11 @@ class RedisClusterConfig:
     node_timeout_ms: int = 3000
     base_port: int = 7001
     base_host: str = "127.0.0.11"
+    server: str = ""  # --server: redis[:8.0] | valkey[:9.1]; "" = redis, any version
+    image: str = ""  # docker backend: the image resolved for it
 
     def validate(self) -> None:
+        parse_server(self.server, "redis")
         if not 1 <= self.masters <= 100:
             raise ChaosError(f"--masters must be between 1 and 100, got {self.masters}")
         if not 0 <= self.replicas_per_master <= 5:
@@ -121,9 +125,10 @@ class RedisCluster(Topology):
         root = self.state.topology_dir(NAME)
         name = f"redis-{number}"
         port = self.config.base_port + number - 1
+        binary = parse_server(self.config.server, "redis").family.binary
         return NodeSpec(name=name, kind="redis", host=str(ipaddress.IPv4Address(self.config.base_host) + number - 1),
-                        port=port, dir=root / name, argv=["redis-server", str(root / name / "redis.conf")],
-                        extra_ports=[port + 10000], log_file="redis.log")
+                        port=port, dir=root / name, argv=[binary, str(root / name / "redis.conf")],
+                        extra_ports=[port + 10000], log_file="redis.log", image=self.config.image)
 
     def node_id(self, spec: NodeSpec) -> str:
         return self.client(spec).execute_command("CLUSTER", "MYID")
@@ -242,7 +247,11 @@ class RedisCluster(Topology):
             raise AlreadyUp(
                 f"a redis-cluster is already up in {self.state.path}; use it, or run `chaos down` first"
             )
-        self.backend.require("redis")
+        resolved = self.backend.require("redis", parse_server(self.config.server, "redis"))
+        if self.backend.name == "docker":
+            self.config.image = resolved
+            for spec in self.specs:
+                spec.image = resolved
         for spec in self.specs:  # all ports checked before anything starts
             self.backend.check_ports(spec)
         started = time.monotonic()
@@ -347,6 +356,7 @@ class RedisCluster(Topology):
                 nodes = parse_cluster_nodes(c.execute_command("CLUSTER", "NODES"))
                 repl = c.info("replication")
                 row["keys"] = c.dbsize()
+                row["server"] = server_version(c.info("server"))
             except redis.RedisError as exc:
                 row["link"] = f"no answer: {exc}"
                 continue
@@ -367,6 +377,12 @@ class RedisCluster(Topology):
                 addr = by_id.get(master_id, master_id[:8])
                 row["follows"] = names.get(addr, addr)
         return rows
+
+
+def server_version(info: dict[str, Any]) -> str:
+    """``INFO server`` → "redis 7.0.15" / "valkey 9.1.2" (Valkey names itself in server_name)."""
+    name = str(info.get("server_name") or "redis")
+    return f"{name} {info.get(f'{name}_version') or info.get('redis_version', '?')}"
 
 
 def _scan_keys(client: redis.Redis, limit: int, match: str | None = None) -> set[str]:

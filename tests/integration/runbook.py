@@ -15,7 +15,7 @@ from pathlib import Path
 import pymysql
 import redis
 
-REDIS_IMAGE, MYSQL_IMAGE = "chaos/redis:7", "chaos/mariadb:10.11"
+REDIS_IMAGE, MYSQL_IMAGE = "chaos/redis:7.0", "chaos/mariadb:10.11"
 
 
 def sh(*argv: str, check: bool = True, **kw) -> subprocess.CompletedProcess:

@@ -85,6 +85,7 @@ def test_master_kill_attached_to_hand_started_processes_with_password(state, tmp
                        "--duration", "8", "--warmup", "2", "--users", "8", "--out", str(out),
                        env={"RB_PW": PASSWORD})
         assert result.exit_code == 0, result.output
+        assert "CHAOS_REDIS_PASSWORD" not in os.environ  # the password left with the run (runs share processes)
         r = json.loads((out / "result.json").read_text())
         m = r["measurements"]
         assert r["passed"] and m["lost_writes"] == 0 and m["consistency"]["consistent"]

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from chaos.backends.docker import IMAGES, DockerBackend
+from chaos.backends.docker import DockerBackend
 from chaos.cli import cli
 from chaos.errors import ChaosError
 from chaos.topology.redis_cluster import RedisCluster
@@ -76,12 +76,14 @@ def test_docker_not_running_is_one_line(state, monkeypatch):
     assert state.topology("redis-cluster") is None
 
 
-def test_missing_image_says_how_to_build_it(docker_state, monkeypatch):
-    monkeypatch.setitem(IMAGES, "redis", "chaos/not-built:0")
+def test_missing_image_says_how_to_build_it(docker_state):
     result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "up", "redis-cluster",
-                                      "--backend", "docker"])
+                                      "--backend", "docker", "--server", "redis:6.2"])
     assert result.exit_code == 2
-    assert "chaos/not-built:0 is missing" in result.output and "chaos images build redis" in result.output
+    assert "chaos/redis:6.2 is missing" in result.output and "chaos images build redis" in result.output
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "up", "redis-cluster",
+                                      "--backend", "docker", "--server", "mariadb"])
+    assert result.exit_code == 2 and "not a server for this topology" in result.output
 
 
 
