@@ -9,6 +9,7 @@ Masters come first (redis-1..redis-N), then replicas; replica ``k`` follows mast
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -264,7 +265,8 @@ class RedisCluster(Topology):
                 (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
                 self.backend.start(spec)
                 self.save()
-            say(f"started {len(self.specs)} redis-server nodes ({self.backend.name} backend) on "
+            binary = os.path.basename(self.specs[0].argv[0])
+            say(f"started {len(self.specs)} {binary} nodes ({self.backend.name} backend) on "
                 f"{self.specs[0].address} … {self.specs[-1].address}")
             self._form(timeout)
             self.wait_healthy(timeout)
