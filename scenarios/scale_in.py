@@ -175,6 +175,10 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value.")
 @click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip.")
 @click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE.")
+@click.option("--method", type=click.Choice(["auto", "legacy", "atomic"]), default="auto", show_default=True,
+              help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) or atomic "
+              "(CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); auto takes atomic "
+              "where every master supports it. result.json says which ran.")
 @click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard.")
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:

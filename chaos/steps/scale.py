@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redis.crc import key_slot
+
 from chaos.checkers import run as run_checkers
+from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.compose import Check
 from chaos.checkers.counts import OpCounter
 from chaos.checkers.latency import LatencyChecker
@@ -20,18 +23,31 @@ from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
 from chaos.history import read_history
 from chaos.runner import cluster_final_read
+from chaos.servers import parse_server
 from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, load_generator_check, stop_probe
+from chaos.topology.redis_cluster import server_version
 from chaos.topology.redis_info import SLOTS, parse_cluster_nodes, parse_info
-from chaos.topology.reshard import Reshard, SlotMoved, fix_open_slots, summarize
+from chaos.topology.reshard import (
+    AtomicJob,
+    AtomicReshard,
+    Reshard,
+    SlotMoved,
+    fix_open_slots,
+    half_moved,
+    slot_ranges,
+    summarize,
+    summarize_jobs,
+    supports_atomic,
+)
 
 RESHARD_LOG = "reshard.jsonl"
 HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",
-            "recovery_seconds", "lost_writes"]
+            "recovery_seconds", "moved_slots_write_pause_seconds", "lost_writes"]
 KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migration_seconds", "keys_per_second",
                        "throughput_dip", "recovery_seconds", "slot_seconds.p50", "slot_seconds.p99", "slot_seconds.max",
                        "ops_per_second.before", "ops_per_second.during", "ops_per_second.after",
                        "client_redirects.ask", "client_redirects.moved", "client_redirects.tryagain",
-                       "preloaded_keys_missing"}
+                       "preloaded_keys_missing", "moved_slots_write_pause_seconds"}
 
 
 @dataclass
@@ -43,9 +59,13 @@ class ScaleConfig(RedisRunConfig):
     pipeline: int = 10
     batch: int = 100
     after: float = 5.0  # seconds of load after the reshard
+    method: str = "auto"  # legacy (SETSLOT + MIGRATE) | atomic (CLUSTER MIGRATESLOTS, Valkey >= 9) | auto
 
     def validate(self) -> None:
         super(RedisRunConfig, self).validate()
+        parse_server(self.server, "redis")
+        if self.method not in ("auto", "legacy", "atomic"):
+            raise ChaosError(f"--method must be legacy, atomic or auto, got {self.method!r}")
         if self.preload_keys < 0 or self.value_bytes < 1 or self.pipeline < 1 or self.batch < 1 or self.after < 0:
             raise ChaosError("--preload-keys and --after must not be negative; --value-bytes, --pipeline and "
                              "--batch must be at least 1")
@@ -143,9 +163,30 @@ def server_redirects(ctx: RunContext) -> dict[str, int]:
             for code in ("moved", "ask", "tryagain")}
 
 
+def migration_method(ctx: RunContext) -> str:
+    """--method: atomic where every master supports it (auto), or as asked (exit 2 when atomic is
+    asked of a server without it)."""
+    cluster, asked = ctx.vars["cluster"], ctx.config.method
+    if asked == "legacy":
+        return "legacy"
+    infos = [cluster.client(s).info("server") for s in cluster.specs]
+    if all(supports_atomic({k: str(v) for k, v in i.items()}) for i in infos):
+        return "atomic"
+    if asked == "atomic":
+        raise ChaosError(f"--method atomic needs CLUSTER MIGRATESLOTS (Valkey 9 or later); this cluster runs "
+                         f"{server_version(infos[0])}: use --method legacy, or --server valkey:9.1")
+    return "legacy"
+
+
 def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -> None:
-    """Move ``moves`` with live progress; a fix of open slots goes on the cleanup stack first,
-    so an interrupted or failed reshard leaves no slot open."""
+    """Move ``moves`` with live progress, by ``--method``; a fix of open slots (legacy) or a
+    cancel of running jobs and a check that nothing is half-moved (atomic) goes on the cleanup
+    stack first, so an interrupted or failed reshard leaves no slot open."""
+    method = ctx.vars["migration_method"] = migration_method(ctx)
+    ctx.outcome.context["moved_ranges"] = slot_ranges([m[0] for m in moves])
+    if method == "atomic":
+        run_atomic(ctx, moves, what)
+        return
     cluster, run = ctx.vars["cluster"], ctx.run
     ids = addresses(cluster)
     log = open(run.dir / RESHARD_LOG, "a")
@@ -167,20 +208,76 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
 
     mover = Reshard(ids, batch=ctx.config.batch, pipeline=ctx.config.pipeline, on_slot=on_slot)
     ctx.vars["reshard"] = mover
-    ctx.vars["migration_start_t"] = ctx.elapsed()
-    step_event(ctx, "migration_started", slots=total)
-    ctx.run.fault("invoke", "reshard", f"{total} slots")
-    try:
-        mover.move(moves)
-    finally:
-        mover.close()
-        log.flush()
-    ctx.run.fault("ok", "reshard", f"{total} slots")
-    ctx.vars["migration_end_t"] = ctx.elapsed()
-    step_event(ctx, "migration_finished", slots=total)
+    migrate(ctx, total, lambda: mover.move(moves), mover.close, log.flush)
     summary = summarize(mover.moved)
     ctx.say(f"{what}: done, {summary['slots_moved']} slots and {summary['keys_migrated']} keys in "
             f"{summary['migration_seconds']:.1f} s")
+
+
+def migrate(ctx: RunContext, total: int, move: Any, *finally_: Any) -> None:
+    """The migration between its timeline markers (nemesis ``reshard`` invoke → ok)."""
+    ctx.vars["migration_start_t"] = ctx.elapsed()
+    step_event(ctx, "migration_started", slots=total, method=ctx.vars["migration_method"])
+    ctx.run.fault("invoke", "reshard", f"{total} slots ({ctx.vars['migration_method']})")
+    try:
+        move()
+    finally:
+        for action in finally_:
+            action()
+    ctx.run.fault("ok", "reshard", f"{total} slots")
+    ctx.vars["migration_end_t"] = ctx.elapsed()
+    step_event(ctx, "migration_finished", slots=total)
+
+
+def run_atomic(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -> None:
+    """One CLUSTER MIGRATESLOTS job per (source, target), progress from GETSLOTMIGRATIONS."""
+    cluster, run = ctx.vars["cluster"], ctx.run
+    ids = addresses(cluster)
+    shown = {"at": 0.0}
+    pairs = len({(m[1], m[2]) for m in moves})
+
+    def on_progress(job: AtomicJob, entry: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - shown["at"] >= 1.0 or job.state in ("success", "failed", "cancelled"):
+            ctx.say(f"{what}: job {len(mover.jobs)}/{pairs} ({job.slots} slots, {job.keys} keys, "
+                    f"{ids[job.source]} → {ids[job.target]}): {job.state} after {now - job.started:.2f} s")
+            shown["at"] = now
+
+    mover = AtomicReshard(ids, on_progress=on_progress)
+    ctx.vars["reshard"] = mover
+    ctx.cleanup(cancel_atomic, ctx)
+    try:
+        migrate(ctx, len(moves), lambda: mover.move(moves), mover.close)
+    finally:
+        with open(run.dir / RESHARD_LOG, "a") as log:
+            for job in mover.jobs:
+                log.write(json.dumps({"time": round(run.elapsed(job.started), 6), "method": "atomic",
+                                      "source": ids[job.source], "target": ids[job.target], "slots": job.slots,
+                                      "keys": job.keys, "seconds": round(job.seconds, 6), "state": job.state,
+                                      "message": job.message}) + "\n")
+    summary = summarize_jobs(mover.jobs)
+    ctx.say(f"{what}: done (atomic), {summary['slots_moved']} slots and {summary['keys_migrated']} keys in "
+            f"{summary['migration_seconds']:.2f} s")
+
+
+def cancel_atomic(ctx: RunContext) -> None:
+    """Cleanup: cancel atomic jobs still running (Ctrl-C, a crash), then check that no slot was
+    left half-moved (keys on a node that does not own their slot)."""
+    mover = ctx.vars.get("reshard")
+    if not isinstance(mover, AtomicReshard) or not mover.jobs:
+        return
+    told = mover.cancel()
+    if told:
+        ctx.run.fault("ok", "cancel-migrations", ",".join(told))
+        ctx.say(f"cancelled the running slot migration on {', '.join(told)}")
+        time.sleep(0.5)
+    problems = half_moved(addresses(ctx.vars["cluster"]), mover.jobs)
+    ctx.outcome.context["slots_half_moved"] = problems
+    if problems:
+        ctx.say(f"warning: {len(problems)} slot(s) left half-moved: {problems[0]}")
+    elif told:
+        ctx.say("nothing was left half-moved")
+    mover.close()
 
 
 def heal_open_slots(ctx: RunContext) -> None:
@@ -239,7 +336,8 @@ def measure_scale(ctx: RunContext, removed_ids: list[str] | None = None) -> None
     live = {
         "end_state": end_state(cluster, removed_ids or [], replicas_per_master=ctx.vars.get("replicas_per_master")),
         "server_redirects": server_redirects(ctx),
-        "reshard": summarize(mover.moved if mover else []),
+        "reshard": summarize_jobs(mover.jobs) if isinstance(mover, AtomicReshard) else
+        {**summarize(mover.moved if mover else []), "method": "legacy"},
         "preload_missing": preload_missing(cluster, ctx.vars.get("preload_prefix"), ctx.config.preload_keys),
         "probe_samples": ctx.vars["probe"].samples,
         "load_generator": ctx.vars.get("load_generator"),
@@ -328,7 +426,10 @@ def end_state(cluster: Any, removed_ids: list[str] | tuple[str, ...] = (), check
 def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str, Any]) -> tuple[dict, list]:
     writes, counters, ops = WriteSetChecker(), CounterChecker(), OpCounter()
     latency = LatencyChecker([tuple(p) for p in ctx["phases"]] or None)
-    run_checkers(read_history(run_dir / "history.jsonl"), writes, counters, ops, latency)
+    moved = {s for lo, hi in ctx.get("moved_ranges") or [] for s in range(lo, hi + 1)}
+    pause = AvailabilityChecker(lambda op: "moved" if key_slot(op.key.encode()) in moved else None, fs=("write",))
+    run_checkers(read_history(run_dir / "history.jsonl"), writes, counters, ops, latency, pause)
+    moved_avail = pause.result().get("moved", {})
     final = read_final(writes.attempted_keys() | set(counters.counters))
     w, c = writes.result(final), counters.result(final)
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
@@ -344,7 +445,10 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         "lost_writes": w["lost"], "lost_increments": c["lost_increments"],
         "unacked_applied_writes": w["unacked_applied"], "ops": ops.result(), "writes": w,
         "preloaded_keys_missing": live.get("preload_missing", live.get("preloaded_keys_missing")),
+        "moved_slots_write_pause_seconds": moved_avail.get("longest_unavailable_seconds"),
+        "moved_slots_write_pause_window": moved_avail.get("longest_window"),
         "end_state": live["end_state"], "slots_fixed": ctx.get("slots_fixed", []),
+        "slots_half_moved": ctx.get("slots_half_moved", []),
         "probe_samples": live.get("probe_samples"),
         "load_generator": live.get("load_generator"),
     }
@@ -359,6 +463,8 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         Check("no_lost_increments", "lost_increments", lambda v: v == 0, "==0"),
         Check("no_preloaded_key_lost", "preloaded_keys_missing", lambda v: not v, "==0"),
     ]
+    if m.get("method") == "atomic":  # a cancelled or failed job must leave no key where its slot is not owned
+        checks.append(Check("no_slot_half_moved", "slots_half_moved", lambda v: not v, "==0", shown=len))
     if ctx.get("rebalance"):
         checks.append(Check("slots_balanced", "end_state.slot_imbalance", lambda v: v is not None and v <= 0.02,
                             "<=0.02"))

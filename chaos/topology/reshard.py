@@ -283,3 +283,186 @@ def summarize(moved: list[SlotMoved]) -> dict[str, Any]:
         "slot_seconds": {"p50": round(percentile(seconds, 0.5), 6), "p99": round(percentile(seconds, 0.99), 6),
                          "max": round(seconds[-1], 6)},
     }
+
+
+# -- atomic slot migration (Valkey >= 9) ---------------------------------------------------------
+def slot_ranges(slots: list[int]) -> list[tuple[int, int]]:
+    """Sorted slots → their runs: [0, 1, 2, 7] → [(0, 2), (7, 7)] (pure)."""
+    runs: list[tuple[int, int]] = []
+    for s in sorted(slots):
+        if runs and runs[-1][1] + 1 == s:
+            runs[-1] = (runs[-1][0], s)
+        else:
+            runs.append((s, s))
+    return runs
+
+
+def parse_migrations(reply: list[Any]) -> list[dict[str, Any]]:
+    """``CLUSTER GETSLOTMIGRATIONS`` → one dict per job (each entry is a flat field/value list)."""
+    out = []
+    for entry in reply or []:
+        if isinstance(entry, dict):
+            out.append({_text(k): _text(v) for k, v in entry.items()})
+            continue
+        out.append({_text(entry[i]): _text(entry[i + 1]) for i in range(0, len(entry) - 1, 2)})
+    return out
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def supports_atomic(info_server: dict[str, str]) -> bool:
+    """Valkey 9 or later (``CLUSTER MIGRATESLOTS``); Redis 8.4's ``CLUSTER MIGRATION IMPORT`` is
+    not available on this machine's archive, so Redis always takes the legacy path."""
+    if info_server.get("server_name") != "valkey":
+        return False
+    major = (info_server.get("valkey_version") or "0").split(".")[0]
+    return major.isdigit() and int(major) >= 9
+
+
+DONE_STATES = ("success", "failed", "cancelled")
+
+
+@dataclass
+class AtomicJob:
+    source: str
+    target: str
+    ranges: list[tuple[int, int]]
+    keys: int  # keys in those slots on the source when the job started
+    started: float
+    seconds: float = 0.0
+    state: str = "started"
+    message: str = ""
+    name: str | None = None
+
+    @property
+    def slots(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self.ranges)
+
+
+@dataclass
+class AtomicReshard:
+    """The second path of the slot mover: per (source, target) pair one ``CLUSTER MIGRATESLOTS
+    SLOTSRANGE … NODE target`` sent to the source, which snapshots the slots, streams them and
+    hands them over in one step (no ASK, no per-key MIGRATE); progress from ``CLUSTER
+    GETSLOTMIGRATIONS``. :meth:`cancel` sends ``CLUSTER CANCELSLOTMIGRATIONS`` (Ctrl-C)."""
+
+    addresses: dict[str, str]
+    poll: float = 0.02
+    timeout: float = 600.0
+    on_progress: Callable[[AtomicJob, dict[str, Any]], None] | None = None
+    jobs: list[AtomicJob] = field(default_factory=list)
+    _conns: dict[str, Connection] = field(default_factory=dict)
+
+    conn = Reshard.conn
+
+    @property
+    def timeout_ms(self) -> int:
+        return 10000
+
+    def close(self) -> None:
+        for c in self._conns.values():
+            c.close()
+
+    def move(self, moves: list[Move], stop: Callable[[], bool] | None = None) -> None:
+        pairs: dict[tuple[str, str], list[int]] = {}
+        for slot, source, target in moves:
+            pairs.setdefault((source, target), []).append(slot)
+        for (source, target), slots in pairs.items():
+            if stop is not None and stop():
+                return
+            self.move_job(source, target, slots)
+
+    def move_job(self, source: str, target: str, slots: list[int]) -> AtomicJob:
+        src = self.conn(source)
+        counts = src.call_many([("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots])
+        ranges = slot_ranges(slots)
+        job = AtomicJob(source, target, ranges, sum(c for c in counts if isinstance(c, int)), time.monotonic())
+        self.jobs.append(job)
+        known = {j.get("name") for j in parse_migrations(src.call("CLUSTER", "GETSLOTMIGRATIONS"))}
+        src.call("CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", *[x for r in ranges for x in r], "NODE", target)
+        text = " ".join(f"{lo}-{hi}" for lo, hi in ranges)
+        deadline = job.started + self.timeout
+        while True:
+            entries = [j for j in parse_migrations(src.call("CLUSTER", "GETSLOTMIGRATIONS"))
+                       if j.get("operation") == "EXPORT" and j.get("target_node") == target]
+            mine = next((j for j in entries if j.get("name") not in known and j.get("slot_ranges") == text), None)
+            if mine is not None:
+                job.name, job.state, job.message = mine.get("name"), mine.get("state", "?"), mine.get("message", "")
+                if self.on_progress is not None:
+                    self.on_progress(job, mine)
+                if job.state in DONE_STATES:
+                    break
+            if time.monotonic() > deadline:
+                job.state, job.message = "timeout", f"not done after {self.timeout:g} s"
+                break
+            time.sleep(self.poll)
+        job.seconds = time.monotonic() - job.started
+        if job.state != "success":
+            from chaos.errors import TopologyError
+
+            raise TopologyError(f"atomic migration of slots {text} to {self.addresses[target]} ended "
+                                f"{job.state}: {job.message or 'no message'}")
+        return job
+
+    def cancel(self) -> list[str]:
+        """CANCELSLOTMIGRATIONS on every source with a job; returns the sources told."""
+        told = []
+        for source in {j.source for j in self.jobs if j.state not in DONE_STATES}:
+            try:
+                self.conn(source).call("CLUSTER", "CANCELSLOTMIGRATIONS")
+                told.append(self.addresses[source])
+            except RespError:
+                continue
+        return told
+
+
+def half_moved(addresses: dict[str, str], jobs: list[AtomicJob]) -> list[str]:
+    """After a cancel or a failure: slots of ``jobs`` whose keys sit on a node that does not own
+    them (what "nothing left half-moved" rules out); one line per slot."""
+    problems = []
+    views: dict[str, set[int]] = {}
+    for node_id, address in addresses.items():
+        host, _, port = address.rpartition(":")
+        conn = Connection(host, int(port), timeout=5)
+        try:
+            me = next(n for n in parse_cluster_nodes(conn.call("CLUSTER", "NODES").decode()) if n.is_myself)
+            views[node_id] = _owned(me)
+        except RespError:
+            continue
+        finally:
+            conn.close()
+    for job in jobs:
+        slots = [s for lo, hi in job.ranges for s in range(lo, hi + 1)]
+        for node_id in (job.source, job.target):
+            if node_id not in views:
+                continue
+            host, _, port = addresses[node_id].rpartition(":")
+            conn = Connection(host, int(port), timeout=5)
+            try:
+                counts = conn.call_many([("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots])
+            except RespError:
+                continue
+            finally:
+                conn.close()
+            for slot, count in zip(slots, counts):
+                if isinstance(count, int) and count and slot not in views[node_id]:
+                    problems.append(f"slot {slot}: {count} key(s) on {addresses[node_id]}, which does not own it")
+    return problems
+
+
+def summarize_jobs(jobs: list[AtomicJob]) -> dict[str, Any]:
+    """Migration figures of atomic jobs, in the legacy summary's terms where they exist (pure)."""
+    out = summarize([])
+    if not jobs:
+        return {**out, "method": "atomic", "jobs": []}
+    span = max(j.started + j.seconds for j in jobs) - min(j.started for j in jobs)
+    keys = sum(j.keys for j in jobs)
+    out.update(slots_moved=sum(j.slots for j in jobs if j.state == "success"),
+               keys_migrated=sum(j.keys for j in jobs if j.state == "success"), bytes_migrated=None,
+               migration_seconds=round(span, 6), keys_per_second=round(keys / span, 1) if span > 0 else None,
+               method="atomic",
+               jobs=[{"source": j.source, "target": j.target, "slots": j.slots, "keys": j.keys,
+                      "seconds": round(j.seconds, 6), "state": j.state, "message": j.message} for j in jobs])
+    return out
