@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from chaos.engine import Do, Phase, Plan, RunContext, SleepUntil, run_plan
+from chaos.engine import Do, Heal, Phase, Plan, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
 from chaos.options import redis_cluster_options, run_options
 from chaos.state import StateDir
@@ -28,6 +28,7 @@ from chaos.steps.scale import (
     run_reshard,
     step_event,
 )
+from chaos.topology.redis_info import parse_slot_ranges
 from chaos.topology.reshard import owners_by_master, plan_rebalance
 
 NAME = "scale-out"
@@ -77,6 +78,39 @@ def move_slots(ctx: RunContext) -> None:
     run_reshard(ctx, moves, "scale-out")
 
 
+def source_replaced(ctx: RunContext) -> str | None:
+    """Wait condition after --kill-during-migration source: another node owns the source's first
+    slot (its replica took over), in a probe sample taken after the kill."""
+    fault = ctx.outcome.fault or {}
+    first = ctx.vars.get("killed_first_slot")
+    if first is None:
+        return None
+    for sample in ctx.vars["probe"].latest.values():
+        owner = (sample.get("owners") or {}).get(str(first))
+        if sample["time"] > ctx.vars["kill_t"] and owner not in (None, fault.get("target")):
+            return owner
+    return None
+
+
+def remember_victim(ctx: RunContext) -> None:
+    """The first slot the killed master owned (the probes watch it)."""
+    fault = ctx.outcome.fault or {}
+    if fault.get("target_role") == "source":
+        row = next((r for r in ctx.outcome.topology["before"] if r["address"] == fault["target"]), None)
+        ctx.vars["killed_first_slot"] = parse_slot_ranges(row["slots"])[0][0] if row and row["slots"] else None
+
+
+def say_replaced(ctx: RunContext, owner: str | None) -> None:
+    if owner:
+        ctx.say(f"{owner} took over the killed source's slots after {ctx.elapsed() - ctx.vars['kill_t']:.2f} s")
+    else:
+        ctx.say("no node took over the killed source's slots in time")
+
+
+def killed(ctx: RunContext) -> bool:
+    return "kill" in ctx.faults
+
+
 PLAN_STEPS = [
     Do(provision_cluster),
     Do(preload),
@@ -87,6 +121,10 @@ PLAN_STEPS = [
     Do(add_nodes),
     Phase("migration"),
     Do(move_slots),
+    Do(remember_victim),
+    WaitUntil("replaced", source_replaced, lambda c: max(30.0, c.vars["cluster"].config.node_timeout_ms / 100),
+              say_replaced, when=lambda c: killed(c) and c.vars.get("killed_first_slot") is not None),
+    Heal("kill"),
     *after_steps(),
     Do(measure_scale),
 ]
@@ -111,6 +149,8 @@ Examples:
   chaos run scale-out
   chaos run scale-out --preload-keys 600000 --slots 1000 --rate 5000
   chaos run scale-out --add-masters 2 --replicas-per-master 0 --after 10
+  chaos run scale-out --backend docker --server valkey:9.1 --method atomic
+  chaos run scale-out --backend docker --server valkey:9.1 --kill-during-migration source
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
@@ -130,6 +170,10 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
               help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) or atomic "
               "(CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); auto takes atomic "
               "where every master supports it. result.json says which ran.")
+@click.option("--kill-during-migration", type=click.Choice(["source", "target"]), default=None,
+              help="SIGKILL the source or the target master of the first atomic migration job while it runs, let "
+              "the cluster fail over, start the node again, and count what happened to the slots in flight and to "
+              "acknowledged writes.")
 @click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard.")
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:

@@ -18,7 +18,7 @@ from chaos.checkers.compose import Check
 from chaos.checkers.counts import OpCounter
 from chaos.checkers.latency import LatencyChecker
 from chaos.checkers.writes import CounterChecker, WriteSetChecker
-from chaos.clients.resp import ClusterClient, Connection
+from chaos.clients.resp import ClusterClient, Connection, RespError
 from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
 from chaos.history import read_history
@@ -60,12 +60,18 @@ class ScaleConfig(RedisRunConfig):
     batch: int = 100
     after: float = 5.0  # seconds of load after the reshard
     method: str = "auto"  # legacy (SETSLOT + MIGRATE) | atomic (CLUSTER MIGRATESLOTS, Valkey >= 9) | auto
+    kill_during_migration: str | None = None  # source | target: SIGKILL that master mid-job (atomic)
 
     def validate(self) -> None:
         super(RedisRunConfig, self).validate()
         parse_server(self.server, "redis")
         if self.method not in ("auto", "legacy", "atomic"):
             raise ChaosError(f"--method must be legacy, atomic or auto, got {self.method!r}")
+        if self.kill_during_migration not in (None, "source", "target"):
+            raise ChaosError("--kill-during-migration must be source or target")
+        if self.kill_during_migration and self.method == "legacy":
+            raise ChaosError("--kill-during-migration kills a master in the middle of an atomic migration job; "
+                             "use --method atomic (or auto)")
         if self.preload_keys < 0 or self.value_bytes < 1 or self.pipeline < 1 or self.batch < 1 or self.after < 0:
             raise ChaosError("--preload-keys and --after must not be negative; --value-bytes, --pipeline and "
                              "--batch must be at least 1")
@@ -183,7 +189,14 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
     cancel of running jobs and a check that nothing is half-moved (atomic) goes on the cleanup
     stack first, so an interrupted or failed reshard leaves no slot open."""
     method = ctx.vars["migration_method"] = migration_method(ctx)
-    ctx.outcome.context["moved_ranges"] = slot_ranges([m[0] for m in moves])
+    ids = addresses(ctx.vars["cluster"])
+    by_source: dict[str, list[int]] = {}
+    for slot, source, _ in moves:
+        by_source.setdefault(ids.get(source, source), []).append(slot)
+    ctx.outcome.context["moved_ranges"] = {src: slot_ranges(slots) for src, slots in by_source.items()}
+    if ctx.config.kill_during_migration and method != "atomic":
+        raise ChaosError("--kill-during-migration needs an atomic migration, and this cluster does not support one "
+                         "(Valkey 9 or later: --server valkey:9.1)")
     if method == "atomic":
         run_atomic(ctx, moves, what)
         return
@@ -236,18 +249,22 @@ def run_atomic(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) ->
     shown = {"at": 0.0}
     pairs = len({(m[1], m[2]) for m in moves})
 
+    kill = ctx.config.kill_during_migration
+
     def on_progress(job: AtomicJob, entry: dict[str, Any]) -> None:
         now = time.monotonic()
         if now - shown["at"] >= 1.0 or job.state in ("success", "failed", "cancelled"):
             ctx.say(f"{what}: job {len(mover.jobs)}/{pairs} ({job.slots} slots, {job.keys} keys, "
                     f"{ids[job.source]} → {ids[job.target]}): {job.state} after {now - job.started:.2f} s")
             shown["at"] = now
+        if kill and "kill" not in ctx.faults and job.state not in ("success", "failed", "cancelled"):
+            kill_mid_job(ctx, job, ids, entry)
 
-    mover = AtomicReshard(ids, on_progress=on_progress)
+    mover = AtomicReshard(ids, on_progress=on_progress, timeout=120.0 if kill else 600.0)
     ctx.vars["reshard"] = mover
     ctx.cleanup(cancel_atomic, ctx)
     try:
-        migrate(ctx, len(moves), lambda: mover.move(moves), mover.close)
+        migrate(ctx, len(moves), lambda: move_until_killed(ctx, mover, moves), mover.close)
     finally:
         with open(run.dir / RESHARD_LOG, "a") as log:
             for job in mover.jobs:
@@ -258,6 +275,36 @@ def run_atomic(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) ->
     summary = summarize_jobs(mover.jobs)
     ctx.say(f"{what}: done (atomic), {summary['slots_moved']} slots and {summary['keys_migrated']} keys in "
             f"{summary['migration_seconds']:.2f} s")
+
+
+def kill_mid_job(ctx: RunContext, job: AtomicJob, ids: dict[str, str], entry: dict[str, Any]) -> None:
+    """--kill-during-migration: SIGKILL the job's source or target master while the job runs."""
+    from chaos.faults import Kill
+
+    role = ctx.config.kill_during_migration
+    cluster = ctx.vars["cluster"]
+    spec = cluster.spec(ids[job.source if role == "source" else job.target])
+    ctx.inject(Kill(cluster.backend, spec.name, after_start=cluster.save,
+                    detail=f" ({role} of the running migration job, state {entry.get('state')})"), key="kill")
+    ctx.say(f"killed {spec.name} ({spec.address}), the {role} of the migration, "
+            f"{time.monotonic() - job.started:.3f} s into the job ({entry.get('state')})")
+    ctx.outcome.fault = {"kind": "kill", "target": spec.address, "target_name": spec.name, "target_role": role,
+                         "during": "atomic migration", "job_state": entry.get("state"),
+                         "job_ranges": [list(r) for r in job.ranges]}
+    ctx.vars["fault_t"] = ctx.vars["kill_t"]
+
+
+def move_until_killed(ctx: RunContext, mover: AtomicReshard, moves: list[tuple[int, str, str]]) -> None:
+    """The jobs; with --kill-during-migration a job that fails is what is being measured: it is
+    recorded (and the jobs after it are not started), not raised."""
+    try:
+        mover.move(moves, stop=lambda: "kill" in ctx.faults)
+    except (ChaosError, RespError) as exc:
+        if "kill" not in ctx.faults:
+            raise
+        job = mover.jobs[-1]
+        ctx.say(f"the migration job ended {job.state} after the kill: {job.message or exc}")
+    ctx.vars["rebalance"] = ctx.vars.get("rebalance", False) and "kill" not in ctx.faults
 
 
 def cancel_atomic(ctx: RunContext) -> None:
@@ -336,13 +383,31 @@ def measure_scale(ctx: RunContext, removed_ids: list[str] | None = None) -> None
     live = {
         "end_state": end_state(cluster, removed_ids or [], replicas_per_master=ctx.vars.get("replicas_per_master")),
         "server_redirects": server_redirects(ctx),
-        "reshard": summarize_jobs(mover.jobs) if isinstance(mover, AtomicReshard) else
+        "reshard": summarize_jobs(mover.jobs, mover.addresses) if isinstance(mover, AtomicReshard) else
         {**summarize(mover.moved if mover else []), "method": "legacy"},
         "preload_missing": preload_missing(cluster, ctx.vars.get("preload_prefix"), ctx.config.preload_keys),
         "probe_samples": ctx.vars["probe"].samples,
         "load_generator": ctx.vars.get("load_generator"),
+        "slots_in_flight": slots_in_flight(cluster, (ctx.outcome.fault or {}).get("job_ranges")),
     }
     measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
+
+
+def slots_in_flight(cluster: Any, ranges: list[list[int]] | None) -> dict[str, Any] | None:
+    """Where the slots of a job interrupted by a kill ended up: owner address → slot count."""
+    if not ranges:
+        return None
+    owner = {}
+    for n in masters_view(cluster):
+        for lo, hi in n.slots:
+            for slot in range(lo, hi + 1):
+                owner[slot] = n.address
+    counts: dict[str, int] = {}
+    for lo, hi in ranges:
+        for slot in range(lo, hi + 1):
+            where = owner.get(slot, "unowned")
+            counts[where] = counts.get(where, 0) + 1
+    return {"slots": sum(hi - lo + 1 for lo, hi in ranges), "owners": counts}
 
 
 def preload_missing(cluster: Any, prefix: str | None, count: int, sample: int = 20_000) -> int | None:
@@ -426,10 +491,13 @@ def end_state(cluster: Any, removed_ids: list[str] | tuple[str, ...] = (), check
 def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str, Any]) -> tuple[dict, list]:
     writes, counters, ops = WriteSetChecker(), CounterChecker(), OpCounter()
     latency = LatencyChecker([tuple(p) for p in ctx["phases"]] or None)
-    moved = {s for lo, hi in ctx.get("moved_ranges") or [] for s in range(lo, hi + 1)}
-    pause = AvailabilityChecker(lambda op: "moved" if key_slot(op.key.encode()) in moved else None, fs=("write",))
+    # per source master: the longest time no write to the slots it gave away succeeded
+    moved = {s: src for src, ranges in (ctx.get("moved_ranges") or {}).items() for lo, hi in ranges
+             for s in range(lo, hi + 1)}
+    pause = AvailabilityChecker(lambda op: moved.get(key_slot(op.key.encode())), fs=("write",))
     run_checkers(read_history(run_dir / "history.jsonl"), writes, counters, ops, latency, pause)
-    moved_avail = pause.result().get("moved", {})
+    by_source = pause.result()
+    worst = max(by_source.values(), key=lambda a: a["longest_unavailable_seconds"], default={})
     final = read_final(writes.attempted_keys() | set(counters.counters))
     w, c = writes.result(final), counters.result(final)
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
@@ -445,8 +513,10 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         "lost_writes": w["lost"], "lost_increments": c["lost_increments"],
         "unacked_applied_writes": w["unacked_applied"], "ops": ops.result(), "writes": w,
         "preloaded_keys_missing": live.get("preload_missing", live.get("preloaded_keys_missing")),
-        "moved_slots_write_pause_seconds": moved_avail.get("longest_unavailable_seconds"),
-        "moved_slots_write_pause_window": moved_avail.get("longest_window"),
+        "moved_slots_write_pause_seconds": worst.get("longest_unavailable_seconds"),
+        "moved_slots_write_pause_window": worst.get("longest_window"),
+        "moved_slots_write_pause_by_source": {src: a["longest_unavailable_seconds"] for src, a in by_source.items()},
+        "slots_in_flight": live.get("slots_in_flight"),
         "end_state": live["end_state"], "slots_fixed": ctx.get("slots_fixed", []),
         "slots_half_moved": ctx.get("slots_half_moved", []),
         "probe_samples": live.get("probe_samples"),

@@ -385,13 +385,11 @@ class AtomicReshard:
         text = " ".join(f"{lo}-{hi}" for lo, hi in ranges)
         deadline = job.started + self.timeout
         while True:
-            entries = [j for j in parse_migrations(src.call("CLUSTER", "GETSLOTMIGRATIONS"))
-                       if j.get("operation") == "EXPORT" and j.get("target_node") == target]
-            mine = next((j for j in entries if j.get("name") not in known and j.get("slot_ranges") == text), None)
-            if mine is not None:
-                job.name, job.state, job.message = mine.get("name"), mine.get("state", "?"), mine.get("message", "")
+            entry = self._entry(job, text, known)
+            if entry is not None:
+                job.name, job.state, job.message = entry.get("name"), entry.get("state", "?"), entry.get("message", "")
                 if self.on_progress is not None:
-                    self.on_progress(job, mine)
+                    self.on_progress(job, entry)
                 if job.state in DONE_STATES:
                     break
             if time.monotonic() > deadline:
@@ -405,6 +403,24 @@ class AtomicReshard:
             raise TopologyError(f"atomic migration of slots {text} to {self.addresses[target]} ended "
                                 f"{job.state}: {job.message or 'no message'}")
         return job
+
+    def _entry(self, job: AtomicJob, text: str, known: set[Any]) -> dict[str, Any] | None:
+        """The job's entry: on the source (EXPORT), or on the target (IMPORT) when the source does
+        not answer (killed in the middle of the migration)."""
+        for node, operation in ((job.source, "EXPORT"), (job.target, "IMPORT")):
+            try:
+                entries = parse_migrations(self.conn(node).call("CLUSTER", "GETSLOTMIGRATIONS"))
+            except RespError:
+                continue
+            for e in entries:
+                if e.get("operation") != operation or e.get("target_node") != job.target:
+                    continue
+                if (job.name and e.get("name") == job.name) or \
+                        (not job.name and e.get("name") not in known and e.get("slot_ranges") == text):
+                    return e
+            if node == job.source:
+                return None  # the source answers: its view is the job's
+        return None
 
     def cancel(self) -> list[str]:
         """CANCELSLOTMIGRATIONS on every source with a job; returns the sources told."""
@@ -452,17 +468,20 @@ def half_moved(addresses: dict[str, str], jobs: list[AtomicJob]) -> list[str]:
     return problems
 
 
-def summarize_jobs(jobs: list[AtomicJob]) -> dict[str, Any]:
-    """Migration figures of atomic jobs, in the legacy summary's terms where they exist (pure)."""
+def summarize_jobs(jobs: list[AtomicJob], names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Migration figures of atomic jobs, in the legacy summary's terms where they exist (pure);
+    ``names`` maps node ids to what the result shows (addresses)."""
+    names = names or {}
     out = summarize([])
     if not jobs:
         return {**out, "method": "atomic", "jobs": []}
     span = max(j.started + j.seconds for j in jobs) - min(j.started for j in jobs)
-    keys = sum(j.keys for j in jobs)
+    keys = sum(j.keys for j in jobs if j.state == "success")
     out.update(slots_moved=sum(j.slots for j in jobs if j.state == "success"),
-               keys_migrated=sum(j.keys for j in jobs if j.state == "success"), bytes_migrated=None,
+               keys_migrated=keys, bytes_migrated=None,
                migration_seconds=round(span, 6), keys_per_second=round(keys / span, 1) if span > 0 else None,
                method="atomic",
-               jobs=[{"source": j.source, "target": j.target, "slots": j.slots, "keys": j.keys,
+               jobs=[{"source": names.get(j.source, j.source), "target": names.get(j.target, j.target),
+                      "slots": j.slots, "keys": j.keys,
                       "seconds": round(j.seconds, 6), "state": j.state, "message": j.message} for j in jobs])
     return out

@@ -60,3 +60,27 @@ def test_summary_of_moved_slots():
     assert s["slots_moved"] == 3 and s["keys_migrated"] == 60 and s["bytes_migrated"] == 6000
     assert abs(s["migration_seconds"] - 0.06) < 1e-9 and s["keys_per_second"] == 1000.0
     assert s["slot_seconds"] == {"p50": 0.02, "p99": 0.03, "max": 0.03}
+
+
+def test_atomic_migration_helpers():
+    from chaos.topology.reshard import AtomicJob, parse_migrations, slot_ranges, summarize_jobs, supports_atomic
+
+    assert slot_ranges([7, 0, 2, 1, 9, 8]) == [(0, 2), (7, 9)]
+    assert slot_ranges([]) == []
+    # GETSLOTMIGRATIONS as RESP2 sends it: one flat field/value list per job (values as bytes)
+    reply = [[b"name", b"2b21", b"operation", b"EXPORT", b"slot_ranges", b"0-4000", b"target_node", b"3514",
+              b"state", b"success", b"message", b"", b"remaining_repl_size", 0],
+             [b"name", b"9039", b"operation", b"IMPORT", b"slot_ranges", b"4001-8191", b"state", b"failed",
+              b"message", b"Connection lost to source."]]
+    jobs = parse_migrations(reply)
+    assert jobs[0] == {"name": "2b21", "operation": "EXPORT", "slot_ranges": "0-4000", "target_node": "3514",
+                       "state": "success", "message": "", "remaining_repl_size": 0}
+    assert jobs[1]["state"] == "failed" and jobs[1]["message"] == "Connection lost to source."
+    assert supports_atomic({"server_name": "valkey", "valkey_version": "9.1.2"})
+    assert not supports_atomic({"server_name": "valkey", "valkey_version": "8.1.1"})
+    assert not supports_atomic({"redis_version": "8.0.2"})
+    done = AtomicJob("a", "n", [(0, 99)], keys=1000, started=10.0, seconds=0.5, state="success")
+    failed = AtomicJob("b", "n", [(100, 199)], keys=900, started=10.5, seconds=0.25, state="failed", message="x")
+    s = summarize_jobs([done, failed], {"a": "127.0.0.11:7001", "n": "127.0.0.17:7007"})
+    assert (s["slots_moved"], s["keys_migrated"], s["migration_seconds"], s["keys_per_second"]) == (100, 1000, 0.75, 1333.3)
+    assert s["method"] == "atomic" and s["jobs"][0]["source"] == "127.0.0.11:7001" and s["jobs"][1]["state"] == "failed"
