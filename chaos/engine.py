@@ -63,6 +63,7 @@ class RunConfig:
     slo: list[str] = field(default_factory=list)
     label: str | None = None  # for `chaos report compare --label`
     repeat: int = 1
+    matrix: str | None = None  # --matrix redis:7.0,valkey:9.1: the scenario on each server, compared
 
     BACKENDS = ("process",)  # where this scenario's servers can run
 
@@ -478,25 +479,54 @@ def report_writers() -> dict[str, Any]:
 
 
 def run_plan(plan: Plan, config: RunConfig, state: StateDir) -> int:
-    """Run a plan once, or ``--repeat N`` times into one parent directory, then compare the N
-    runs (the ``compare`` report module). The exit code is 0 only if every run passed."""
-    if config.repeat <= 1:
+    """Run a plan once, or ``--repeat N`` times into one parent directory, or ``--matrix`` N
+    times per server, then compare the runs (the ``compare`` report module; a matrix is grouped
+    by server, the first one the baseline). The exit code is 0 only if every run passed."""
+    servers = matrix_servers(config, state)
+    if config.repeat <= 1 and not servers:
         return Engine(plan, config, state).run()
-    parent = make_run_dir(f"{plan.name}-x{config.repeat}", config.out)
+    name = f"{plan.name}-matrix" if servers else f"{plan.name}-x{config.repeat}"
+    parent = make_run_dir(name, config.out)
+    runs = [(server, i) for server in (servers or [None]) for i in range(config.repeat)]
     codes, dirs = [], []
-    for i in range(config.repeat):
+    for n, (server, i) in enumerate(runs):
         seed = None if config.seed is None else config.seed + i
-        one = replace(config, out=str(parent / f"run-{i + 1:02d}"), repeat=1, seed=seed)
-        click.echo(f"== {plan.name} run {i + 1} of {config.repeat} ==", err=True)
+        sub = f"{server.replace(':', '-')}-{i + 1:02d}" if server else f"run-{i + 1:02d}"
+        extra = {"server": server} if server else {}
+        one = replace(config, out=str(parent / sub), repeat=1, seed=seed, matrix=None, **extra)
+        click.echo(f"== {plan.name} run {n + 1} of {len(runs)}" + (f" ({server})" if server else "") + " ==",
+                   err=True)
         codes.append(Engine(plan, one, state).run())
-        dirs.append(parent / f"run-{i + 1:02d}")
+        dirs.append(parent / sub)
     compare = report_writers().get("compare")
     if compare is not None:
-        table, _ = compare.compare_dirs(dirs, parent / "compare.html")
+        table, _ = compare.compare_dirs(dirs, parent / "compare.html", group_by="server" if servers else None,
+                                        baseline=f"server={servers[0]}" if servers else None)
         click.echo(table)
         click.echo(f"comparison: {parent / 'compare.html'}")
     click.echo(f"{sum(1 for c in codes if c == 0)} of {len(codes)} runs passed; runs in {parent}")
     return 0 if all(c == 0 for c in codes) else 1
+
+
+def matrix_servers(config: RunConfig, state: StateDir) -> list[str]:
+    """The servers of ``--matrix``, each checked before the first run starts (a missing image
+    or binary is a one-line error, not a failed run an hour later)."""
+    if not config.matrix:
+        return []
+    if not hasattr(config, "server"):
+        raise ChaosError("--matrix needs a scenario that takes --server")
+    from chaos.backends import make_backend
+    from chaos.servers import parse_server
+
+    servers = [s.strip() for s in config.matrix.split(",") if s.strip()]
+    if len(servers) < 2 or len(set(servers)) != len(servers):
+        raise ChaosError("--matrix needs at least two different servers, e.g. --matrix redis:7.0,valkey:9.1")
+    backend = make_backend(config.backend, state.path)
+    for text in servers:
+        name = text.partition(":")[0]
+        kind = "mysql" if name in ("mariadb", "mysql") else "redis"
+        backend.require(kind, parse_server(text, kind))
+    return servers
 
 
 def write_reports(run_dir: Path, result: dict[str, Any]) -> None:

@@ -44,6 +44,9 @@ def run_options(users: int, rate: float | None, rate_help: str, what: str,
         click.option("--label", default=None, help="A label recorded in result.json (`chaos report compare --label`)."),
         click.option("--repeat", default=1, show_default=True,
                      help="Run N times into one directory, then compare the runs (exit 0 only if all passed)."),
+        click.option("--matrix", default=None, metavar="SERVER,SERVER,...",
+                     help="Run --repeat times on each server (e.g. redis:7.0,redis:8.0,valkey:8.1,valkey:9.1) into one "
+                     "directory, then compare them grouped by server, the first the baseline."),
         click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO "
                      "on a measurement a built-in check judges (e.g. 'lost_writes<=5') replaces that check."),
     ])
