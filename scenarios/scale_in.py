@@ -22,6 +22,7 @@ from chaos.steps.scale import (
     ScaleConfig,
     addresses,
     after_steps,
+    choose_method,
     errorstats_before,
     errorstats_snapshot,
     masters_view,
@@ -130,6 +131,7 @@ def measure_removed(ctx: RunContext) -> None:
 
 PLAN_STEPS = [
     Do(provision_cluster),
+    Do(choose_method),
     Do(preload),
     Do(choose_leaving),
     Do(start_probe_and_load),

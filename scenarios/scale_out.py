@@ -20,6 +20,7 @@ from chaos.steps.scale import (
     ScaleConfig,
     addresses,
     after_steps,
+    choose_method,
     errorstats_before,
     masters_view,
     measure,
@@ -113,6 +114,7 @@ def killed(ctx: RunContext) -> bool:
 
 PLAN_STEPS = [
     Do(provision_cluster),
+    Do(choose_method),
     Do(preload),
     Do(start_probe_and_load),
     SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),

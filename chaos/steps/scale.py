@@ -169,9 +169,21 @@ def server_redirects(ctx: RunContext) -> dict[str, int]:
             for code in ("moved", "ask", "tryagain")}
 
 
+def choose_method(ctx: RunContext) -> None:
+    """Right after the cluster is up: which path the slots will take (exit 2 before any load
+    when atomic is asked of a server without it)."""
+    ctx.vars["migration_method"] = migration_method(ctx)
+    if ctx.config.kill_during_migration and ctx.vars["migration_method"] != "atomic":
+        raise ChaosError("--kill-during-migration needs an atomic migration, and this cluster does not support one "
+                         "(Valkey 9 or later: --server valkey:9.1)")
+    ctx.say(f"slots will move by {ctx.vars['migration_method']} migration")
+
+
 def migration_method(ctx: RunContext) -> str:
     """--method: atomic where every master supports it (auto), or as asked (exit 2 when atomic is
     asked of a server without it)."""
+    if ctx.vars.get("migration_method"):
+        return ctx.vars["migration_method"]
     cluster, asked = ctx.vars["cluster"], ctx.config.method
     if asked == "legacy":
         return "legacy"
@@ -194,9 +206,6 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
     for slot, source, _ in moves:
         by_source.setdefault(ids.get(source, source), []).append(slot)
     ctx.outcome.context["moved_ranges"] = {src: slot_ranges(slots) for src, slots in by_source.items()}
-    if ctx.config.kill_during_migration and method != "atomic":
-        raise ChaosError("--kill-during-migration needs an atomic migration, and this cluster does not support one "
-                         "(Valkey 9 or later: --server valkey:9.1)")
     if method == "atomic":
         run_atomic(ctx, moves, what)
         return
