@@ -354,7 +354,7 @@ def _load_command(workload: str, doc: str) -> None:
 
 
 _load_command("redis", """Drive the Redis workload through the redis-cluster that is up: unique-key writes,
-    read-backs and counters, every attempt recorded in history.jsonl; then read every key back
+    read-backs and counters, every attempt recorded in history.jsonl.zst; then read every key back
     and report lost writes.
 
     \b
@@ -392,7 +392,7 @@ def _plan_of(run_dir: str) -> Any:
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--slo", multiple=True, help="Check these instead of the run's own SLOs (repeatable).")
 def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
-    """Recompute a finished run's verdict from its files: history.jsonl, timeline.jsonl and the
+    """Recompute a finished run's verdict from its files: the history, timeline.jsonl and the
     final read (checkers are pure functions of them); what could only be measured live (replica
     comparison, table checksums) is kept. Rewrites result.json, report.md and metrics.prom.
 
@@ -413,6 +413,48 @@ class ReportGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["show", *args]
         return super().parse_args(ctx, args)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--jsonl", is_flag=True, help="Print every record as a plain JSON line (to pipe into jq, grep, ...).")
+def history(run_dir: str, jsonl: bool) -> None:
+    """A run's operation history: a summary, or with --jsonl every record as a JSON line.
+
+    Finished runs keep it as history.jsonl.zst (zstd-compressed JSON lines, about 20 bytes a
+    record); runs of older versions as plain history.jsonl; both read here.
+
+    \b
+    Examples:
+      chaos history runs/master-kill-20261129T150155Z
+      chaos history runs/master-kill-20261129T150155Z --jsonl | jq -c 'select(.type=="info")'
+      chaos history RUN_DIR --jsonl > history.jsonl     # the plain file of older versions
+    """
+    import os
+
+    from chaos.history import history_path, open_lines
+
+    path = history_path(run_dir)
+    if not path.exists():
+        raise ChaosError(f"{run_dir} has no history (history.jsonl.zst or history.jsonl); is it a run directory?")
+    if jsonl:
+        with open_lines(path) as lines:
+            for line in lines:
+                if line.endswith("\n"):
+                    click.echo(line, nl=False)
+        return
+    counts: dict[str, int] = {}
+    records = 0
+    with open_lines(path) as lines:
+        for line in lines:
+            if not line.endswith("\n"):
+                break
+            records += 1
+            kind = line[line.index('"type":"') + 8 :].split('"', 1)[0]
+            counts[kind] = counts.get(kind, 0) + 1
+    size = os.path.getsize(path)
+    click.echo(f"{path}: {records} records ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
+               f"{size / 1e6:.1f} MB on disk, {size / max(records, 1):.1f} bytes a record")
 
 
 @cli.group(cls=ReportGroup)

@@ -31,7 +31,7 @@ import click
 
 from chaos.checkers.compose import Check, evaluate
 from chaos.errors import ChaosError, RunCrashed
-from chaos.history import INFO, INVOKE, OK
+from chaos.history import HISTORY_FILE, INFO, INVOKE, OK
 from chaos.interrupts import deferred_interrupts
 from chaos.metrics import FINAL_GAUGES, RunMetrics
 from chaos.progress import Progress
@@ -40,7 +40,8 @@ from chaos.slo import Slo, parse_slo
 from chaos.state import StateDir
 from chaos.wait import wait_until
 
-SCHEMA_VERSION = 2  # 2: checks carry "status" (pass / fail / unknown); measurement_errors
+SCHEMA_VERSION = 3  # 2: checks carry "status" (pass / fail / unknown); measurement_errors
+# 3: the history is history.jsonl.zst (zstd JSON lines); older runs' history.jsonl still reads
 REPORTS_GROUP = "chaos.reports"
 
 
@@ -397,7 +398,7 @@ class Engine:
             except Exception as problem:  # one failed cleanup must not skip the others
                 ctx.outcome.error = ctx.outcome.error or f"cleanup failed: {problem}"
                 ctx.say(f"cleanup step {getattr(action, '__name__', action)} failed: {problem}")
-        if not (ctx.run.dir / "history.jsonl").exists():
+        if not (ctx.run.dir / HISTORY_FILE).exists():
             merge_run_history(ctx.run)  # the partial history of an interrupted or failed run
 
 

@@ -5,6 +5,13 @@ happened), ``fail`` (it certainly did not happen) or ``info`` (unknown: e.g. a t
 request was sent). Faults are recorded in the same history with ``process == "nemesis"``.
 One JSON object per line; ``time`` is seconds since the run started on the monotonic clock
 (shared by all processes of the machine), ``wall`` is unix time.
+
+On disk: while a run goes on, each load process appends plain JSON lines to its own shard
+(``history-<n>.jsonl``: cheap, and readable up to the last complete line after a crash); at the
+end the shards are merged by time into ``history.jsonl.zst``, the same JSON lines compressed with
+zstd (about 20 bytes a record, against about 180 plain). Run directories of schema 2 and older
+hold a plain ``history.jsonl``; every reader here takes either (`chaos history RUN_DIR --jsonl`
+prints the plain lines).
 """
 
 from __future__ import annotations
@@ -16,12 +23,39 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _encode_str
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 COMPLETIONS = (OK, FAIL, INFO)
 NEMESIS = "nemesis"
 FIELDS = ("index", "time", "wall", "type", "process", "f", "key", "value", "node", "error")
+HISTORY_FILE = "history.jsonl.zst"  # a finished run's history (schema 3); "history.jsonl" before
+ZSTD_LEVEL = 1  # measured on a real run: 20.6 B a record at level 1 (0.11 s for 224k records), 21.7 at 3
+
+
+def history_path(path: str | Path) -> Path:
+    """The history ``path`` names: a run directory (its compressed history, or the plain one of an
+    older run), ``…/history.jsonl`` (or its ``.zst`` when only that exists), or a file itself."""
+    path = Path(path)
+    if path.is_dir():
+        compressed = path / HISTORY_FILE
+        return compressed if compressed.exists() else path / "history.jsonl"
+    if not path.exists() and path.suffix == ".jsonl" and path.with_name(path.name + ".zst").exists():
+        return path.with_name(path.name + ".zst")
+    return path
+
+
+def open_lines(path: str | Path) -> IO[str]:
+    """A history file as text lines, decompressing a ``.zst`` one as it is read (streamed)."""
+    path = history_path(path)
+    if path.suffix == ".zst":
+        import io
+
+        import zstandard
+
+        raw = open(path, "rb")
+        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True), encoding="utf-8")
+    return open(path)
 
 
 def _json(value: Any) -> str:
@@ -97,8 +131,9 @@ class HistoryWriter:
 
 
 def read_history(path: str | Path) -> Iterator[Op]:
-    """Records of one JSONL file, in file order; a torn last line (crash mid-write) is skipped."""
-    with open(path) as lines:
+    """Records of one history (plain or zstd JSON lines, see :func:`history_path`), in file
+    order; a torn last line (crash mid-write) is skipped."""
+    with open_lines(path) as lines:
         for line in lines:
             if not line.endswith("\n"):
                 break
@@ -119,16 +154,29 @@ def _complete_lines(path: str | Path) -> Iterator[tuple[float, str]]:
 
 
 def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
-    """Merge shards (each sorted by time) into one file ordered by time, renumbering ``index``.
+    """Merge shards (each sorted by time) into one file ordered by time, renumbering ``index``;
+    zstd-compressed when ``out`` ends in ``.zst``.
 
     Lines are moved as text (only their time is read), so merging millions of records is cheap.
     Returns the number of records written."""
     count = 0
-    with open(out, "w") as dest:
+    with _open_out(Path(out)) as dest:
         for _, line in heapq.merge(*(_complete_lines(p) for p in paths), key=lambda item: item[0]):
             dest.write(f'{{"index":{count},{line[line.index(",") + 1 :]}')
             count += 1
     return count
+
+
+def _open_out(path: Path) -> IO[str]:
+    if path.suffix != ".zst":
+        return open(path, "w")
+    import io
+
+    import zstandard
+
+    raw = open(path, "wb")
+    writer = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=True)
+    return io.TextIOWrapper(writer, encoding="utf-8", write_through=False)
 
 
 def pair(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:

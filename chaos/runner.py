@@ -23,7 +23,7 @@ from chaos.checkers.writes import CounterChecker, WriteSetChecker
 from chaos.clients.resp import ClusterClient, RespError
 from chaos.errors import ChaosError, StateDirError
 from chaos.events import EventBus
-from chaos.history import NEMESIS, HistoryWriter, merge_histories, read_history
+from chaos.history import HISTORY_FILE, NEMESIS, HistoryWriter, merge_histories, read_history
 from chaos.state import StateDir
 from loadgen.controller import LoadController
 from loadgen.settings import LoadSettings
@@ -111,10 +111,10 @@ def start_load(run: Run, workload: str, users: int, duration: float, rate: float
 
 
 def merge_run_history(run: Run) -> Path:
-    """history-*.jsonl shards (load processes + nemesis) → history.jsonl ordered by time."""
+    """history-*.jsonl shards (load processes + nemesis) → history.jsonl.zst ordered by time."""
     run.nemesis.close()
     shards = sorted(run.dir.glob("history-*.jsonl"))
-    target = run.dir / "history.jsonl"
+    target = run.dir / HISTORY_FILE
     merge_histories(shards, target)
     for shard in shards:
         shard.unlink()

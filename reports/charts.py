@@ -33,8 +33,11 @@ class Chart:
 
 # -- reading the run ---------------------------------------------------------------------------
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a JSON-lines file (a history: plain or zstd, see chaos.history.open_lines)."""
+    from chaos.history import open_lines
+
     try:
-        with open(path) as lines:
+        with open_lines(path) as lines:
             for line in lines:
                 if line.endswith("\n"):
                     yield json.loads(line)

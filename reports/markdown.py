@@ -129,5 +129,6 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         lines += ["", "## Charts", ""]
         for c in charts:
             lines += [f"**{c.title}**", "", f"![{c.title}]({c.png})", ""]
-    lines += ["", "Files: `result.json`, `history.jsonl`, `timeline.jsonl`, `metrics.prom`, `nodes/`.", ""]
+    lines += ["", "Files: `result.json`, `history.jsonl.zst` (`chaos history RUN_DIR --jsonl`), `timeline.jsonl`, "
+              "`metrics.prom`, `nodes/`.", ""]
     return "\n".join(lines)

@@ -181,7 +181,7 @@ def test_ctrl_c_mid_run_heals_cleans_up_and_writes_a_partial_result(state_dir, t
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
     assert r["fault"]["kind"] == "kill"
-    assert (out / "history.jsonl").exists() and (out / "metrics.prom").exists()
+    assert (out / "history.jsonl.zst").exists() and (out / "metrics.prom").exists()
     rules = subprocess.run(["iptables", "-S", "OUTPUT"], capture_output=True, text=True, check=False).stdout
     assert "chaos-harness" not in rules
     assert state_dir.topology("redis-cluster") is None

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaos.cli import cli
+from chaos.history import read_history
 from chaos.topology.mysql_replication import MysqlReplication
 from tests.conftest import require
 
@@ -43,8 +44,8 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
     assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
     assert {t["table"] for t in m["tables"]["tables"]} >= {"items", "heartbeat"}
     timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
-    fault = r["fault"]["injected_at"] - json.loads((out / "history.jsonl").open().readline())["wall"] + \
-        json.loads((out / "history.jsonl").open().readline())["time"]
+    first = next(read_history(out))
+    fault = r["fault"]["injected_at"] - first.wall + first.time
     outage = [s for s in timeline if fault + 0.3 < s["time"] < fault + m["replica_down_seconds"] - 0.3]
     assert outage
     if mode == "sql-thread":  # the replica answers; its SQL thread is stopped: NULL kept as null

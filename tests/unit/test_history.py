@@ -39,3 +39,13 @@ def test_writer_reader_roundtrip_and_merge(tmp_path):
     merged = list(read_history(tmp_path / "history.jsonl"))
     assert n == 3
     assert [(o.index, o.process, o.time) for o in merged] == [(0, 1, 1.0), (1, "nemesis", 1.2), (2, 1, 1.5)]
+    # the compressed history of schema 3 holds the same records, and a run directory finds either
+    from chaos.history import HISTORY_FILE, history_path
+
+    assert history_path(tmp_path) == tmp_path / "history.jsonl"  # an older run: plain only
+    assert merge_histories(sorted(tmp_path.glob("history-*.jsonl")), tmp_path / HISTORY_FILE) == 3
+    assert history_path(tmp_path) == tmp_path / HISTORY_FILE
+    assert list(read_history(tmp_path)) == merged
+    assert (tmp_path / HISTORY_FILE).read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # the zstd frame magic
+    (tmp_path / "history.jsonl").unlink()
+    assert list(read_history(tmp_path / "history.jsonl")) == merged  # the old name finds the new file
