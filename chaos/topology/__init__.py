@@ -31,11 +31,19 @@ class Topology:
     specs: list[NodeSpec]
 
     @classmethod
+    def attached_class(cls) -> Any:
+        """The class of an attachment of this kind (servers the harness did not start), if any."""
+        return None
+
+    @classmethod
     def attach(cls, state: StateDir, backend: Any = None) -> Any:
-        """The topology recorded in ``state``; raises :class:`NotUp` if there is none."""
+        """The topology recorded in ``state`` (one the harness started, or an attachment);
+        raises :class:`NotUp` if there is none."""
         record = state.topology(cls.NAME)
         if record is None:
             raise NotUp(f"no {cls.NAME} is up in {state.path}; start one with `chaos up {cls.NAME}`")
+        if record.get("attached") and cls.attached_class() is not None:
+            return cls.attached_class().from_record(state, record)
         topo = cls(state, cls.CONFIG(**record["config"]),
                    backend or make_backend(record.get("backend", "process"), state.path))
         topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
@@ -63,6 +71,23 @@ class Topology:
             "kind": self.NAME, "backend": self.backend.name, "config": asdict(self.config),
             "nodes": [{"spec": s.to_dict(), "handle": self.backend.handle(s.name)} for s in self.specs],
         })
+
+
+class Attachment:
+    """What attachments share (mixed in before the topology class): `chaos down` brings back
+    what a crashed run stopped and forgets the record, never stopping a node."""
+
+    attached = True
+
+    def down(self) -> int:
+        self.restore()  # type: ignore[attr-defined]
+        self.release()
+        return 0
+
+    def release(self) -> None:
+        """Forget the attachment: the record and its files (restart files may hold a password)."""
+        shutil.rmtree(self.state.topology_dir(self.NAME), ignore_errors=True)  # type: ignore[attr-defined]
+        self.state.drop_topology(self.NAME)  # type: ignore[attr-defined]
 
 
 def registry() -> dict[str, Any]:

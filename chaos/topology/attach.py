@@ -32,7 +32,7 @@ from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.clients.resp import PASSWORD_ENV, cluster_password
 from chaos.errors import ChaosError
 from chaos.state import StateDir
-from chaos.topology import Say, quiet
+from chaos.topology import Attachment, Say, quiet
 from chaos.topology.redis_cluster import NAME, RedisCluster, RedisClusterConfig
 from chaos.topology.redis_info import format_slots, parse_cluster_nodes
 from chaos.wait import wait_until
@@ -323,10 +323,8 @@ def process_recipe(state: StateDir, name: str, pid: int, node: dict[str, Any], l
 
 
 # -- the attached cluster ------------------------------------------------------------------------
-class AttachedRedisCluster(RedisCluster):
+class AttachedRedisCluster(Attachment, RedisCluster):
     """A discovered cluster: nodes named after their containers (docker) or ports (process)."""
-
-    attached = True
 
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any, specs: list[NodeSpec],
                  target: str, replicas: int, unmapped: dict[str, str], roles: dict[str, str],
@@ -453,19 +451,6 @@ class AttachedRedisCluster(RedisCluster):
                 f"{'; '.join(self.health_problems()[:3])}")
         return changed
 
-    def down(self) -> int:
-        """`chaos down` of an attachment: bring back what a crashed run left, forget the record;
-        never stop a node."""
-        self.restore()
-        self.release()
-        return 0
-
-    def release(self) -> None:
-        """Forget the attachment: the record and the restart files (they may hold a password)."""
-        import shutil
-
-        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
-        self.state.drop_topology(NAME)
 
 
 def delete_run_keys(cluster: RedisCluster, run_id: str, batch: int = 500) -> int:

@@ -26,7 +26,7 @@ from chaos.backends.attached import (
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.errors import ChaosError
 from chaos.state import StateDir
-from chaos.topology import Say, quiet
+from chaos.topology import Attachment, Say, quiet
 from chaos.topology.attach import _docker_by_cgroup, _docker_by_port, _safe_name, parse_url, require_loopback
 from chaos.topology.mysql_replication import NAME, MysqlReplication, MysqlReplicationConfig, connect
 from chaos.wait import wait_until
@@ -44,8 +44,8 @@ def _same_server(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
     return port_a == port_b and (host_a == host_b or {host_a, host_b} <= local)
 
 
-class AttachedMysqlReplication(MysqlReplication):
-    attached = True
+class AttachedMysqlReplication(Attachment, MysqlReplication):
+    """A source and replica found from their addresses; the replica mapped to what runs it."""
 
     def __init__(self, state: StateDir, backend: Any, specs: list[NodeSpec], user: str, password: str,
                  database: str, unmapped: dict[str, str]):
@@ -175,13 +175,3 @@ class AttachedMysqlReplication(MysqlReplication):
         finally:
             conn.close()
 
-    def down(self) -> int:
-        self.restore()
-        self.release()
-        return 0
-
-    def release(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.state.topology_dir(NAME), ignore_errors=True)
-        self.state.drop_topology(NAME)

@@ -114,14 +114,10 @@ class MysqlReplication(Topology):
         self._secrets: dict[str, str] | None = None
 
     @classmethod
-    def attach(cls, state: StateDir, backend: Any = None) -> Any:
-        """The pair recorded in ``state``: one the harness started, or an attachment."""
-        record = state.topology(NAME)
-        if record is not None and record.get("attached"):
-            from chaos.topology.attach_mysql import AttachedMysqlReplication
+    def attached_class(cls) -> Any:
+        from chaos.topology.attach_mysql import AttachedMysqlReplication
 
-            return AttachedMysqlReplication.from_record(state, record)
-        return super().attach(state, backend)
+        return AttachedMysqlReplication
 
     @property
     def source(self) -> NodeSpec:

@@ -108,14 +108,10 @@ class RedisCluster(Topology):
     attached = False  # a cluster the harness did not start (chaos.topology.attach)
 
     @classmethod
-    def attach(cls, state: StateDir, backend: Any = None) -> Any:
-        """The cluster recorded in ``state``: one the harness started, or an attachment."""
-        record = state.topology(NAME)
-        if record is not None and record.get("attached"):
-            from chaos.topology.attach import AttachedRedisCluster
+    def attached_class(cls) -> Any:
+        from chaos.topology.attach import AttachedRedisCluster
 
-            return AttachedRedisCluster.from_record(state, record)
-        return super().attach(state, backend)
+        return AttachedRedisCluster
 
     # -- construction ------------------------------------------------------------------------
     def _node_specs(self) -> list[NodeSpec]:
