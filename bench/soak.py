@@ -1,0 +1,65 @@
+"""A long master-kill: the harness's resident memory and the history's bytes a record.
+
+    .venv/bin/python bench/soak.py [--duration 600] [--base-port 7701]
+
+Runs `chaos run master-kill --duration N` as a child process (a cluster of its own, torn down
+after), samples the harness process's resident memory (VmRSS, every 0.5 s; the load processes are
+separate and not counted) and prints the peak against the 300 MB target, then the history's
+records and bytes a record on disk against the 30 B target. A benchmark, not a test: it takes
+the run's duration plus about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=600.0)
+    parser.add_argument("--base-port", type=int, default=7701)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chaos-soak-") as tmp:
+        out = Path(tmp) / "run"
+        cmd = [str(ROOT / ".venv/bin/chaos"), "--state-dir", str(Path(tmp) / "state"), "run", "master-kill",
+               "--duration", str(args.duration), "--base-port", str(args.base_port), "--out", str(out)]
+        started = time.monotonic()
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, rss_mb(child.pid) or 0.0)
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+        if child.returncode not in (0, 1):
+            sys.exit(f"the run failed (exit {child.returncode}): {child.stderr.read()[-500:] if child.stderr else ''}")
+        summary = subprocess.run([str(ROOT / ".venv/bin/chaos"), "history", str(out)], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        records = int(summary.split(": ")[1].split(" records")[0])
+        per_record = float(summary.split(", ")[-1].split(" bytes")[0])
+        verdict = json.loads((out / "result.json").read_text())["passed"]
+    print(f"master-kill --duration {args.duration:g}: {wall:.0f} s, passed={verdict}")
+    print(f"harness peak resident memory {peak:.0f} MB; ratio to the 300 MB target: {peak / 300:.2f}")
+    print(f"history {records:,} records, {per_record:.1f} bytes a record; ratio to the 30 B target: "
+          f"{per_record / 30:.2f}")
+
+
+if __name__ == "__main__":
+    main()
