@@ -105,6 +105,21 @@ def test_matrix_compares_servers(valkey_state, tmp_path):
     assert (out / "compare.html").exists()
 
 
+def test_replica_stop_on_mariadb_11_8(state, tmp_path):
+    try:
+        DockerBackend(state.path).require("mysql", parse_server("mariadb:11.8", "mysql"))
+    except ChaosError as exc:
+        pytest.fail(f"this test needs a Docker engine and the MariaDB 11.8 image: {exc}")
+    out = tmp_path / "m118"
+    result = run(state, "replica-stop", "--backend", "docker", "--server", "mariadb:11.8", "--base-port", "3391",
+                 "--duration", "8", "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out))
+    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    assert result.exit_code == 0, result.output
+    r = result_of(out)
+    assert r["passed"] and all(row["server"].startswith("11.8.") for row in r["topology"]["before"])
+    assert r["measurements"]["lost_rows"] == 0 and r["measurements"]["catchup_seconds"] is not None
+
+
 def test_atomic_refused_on_redis_and_unknown_servers(valkey_state, tmp_path):
     result = run(valkey_state, "scale-out", *BASE, "--server", "redis:7.0", "--method", "atomic", "--preload-keys",
                  "0", "--out", str(tmp_path / "a"))
