@@ -517,16 +517,15 @@ def matrix_servers(config: RunConfig, state: StateDir) -> list[str]:
     if not hasattr(config, "server"):
         raise ChaosError("--matrix needs a scenario that takes --server")
     from chaos.backends import make_backend
-    from chaos.servers import parse_server
+    from chaos.servers import parse_server, server_kind
 
     servers = [s.strip() for s in config.matrix.split(",") if s.strip()]
     if len(servers) < 2 or len(set(servers)) != len(servers):
         raise ChaosError("--matrix needs at least two different servers, e.g. --matrix redis:7.0,valkey:9.1")
     backend = make_backend(config.backend, state.path)
     for text in servers:
-        name = text.partition(":")[0]
-        kind = "mysql" if name in ("mariadb", "mysql") else "redis"
-        backend.require(kind, parse_server(text, kind))
+        replace(config, server=text, matrix=None, repeat=1).validate()  # a server of the scenario's kind
+        backend.require(server_kind(text), parse_server(text, server_kind(text)))
     return servers
 
 

@@ -102,3 +102,18 @@ def attach_options(url: str = "redis://HOST:PORT") -> Callable[[Callable], Calla
         click.option("--keep-data", is_flag=True,
                      help="With --attach: keep the keys this run wrote (default: deleted at the end)."),
     ])
+
+
+def scale_options() -> Callable[[Callable], Callable]:
+    """The options scale-out and scale-in share: the preload, how slots move, the load after."""
+    return _apply([
+        click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts."),
+        click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value."),
+        click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip."),
+        click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE."),
+        click.option("--method", type=click.Choice(["auto", "legacy", "atomic"]), default="auto", show_default=True,
+                     help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) "
+                     "or atomic (CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); "
+                     "auto takes atomic where every master supports it. result.json says which ran."),
+        click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard."),
+    ])

@@ -62,6 +62,13 @@ class Server:
         return f"chaos images build {kind}" + (f" --release {release}" if release else "")
 
 
+def server_kind(text: str) -> str:
+    """The topology kind a ``--server`` text is for (redis or mysql); redis when unknown
+    (:func:`parse_server` then names the choices)."""
+    family = FAMILIES.get({"mysql": "mariadb"}.get(text.partition(":")[0].lower(), text.partition(":")[0].lower()))
+    return family.kind if family else "redis"
+
+
 def parse_server(text: str | None, kind: str) -> Server:
     """``redis:8.0`` / ``valkey`` / ``mariadb:11.8`` (None: the kind's default family, any
     version); refuses a server of the wrong kind (``--server mariadb`` for a cluster)."""

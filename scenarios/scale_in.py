@@ -13,7 +13,7 @@ import click
 from chaos.capacity import parse_bytes
 from chaos.engine import Do, Phase, Plan, RunContext, SleepUntil, run_plan
 from chaos.errors import ChaosError
-from chaos.options import redis_cluster_options, run_options
+from chaos.options import redis_cluster_options, run_options, scale_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
@@ -173,15 +173,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
               "the fewest keys].")
 @click.option("--max-memory", default=None, help="Memory budget of each master that stays, e.g. 2gb "
               "[default: the nodes' maxmemory, or 75 % of this machine's RAM shared by the nodes that stay].")
-@click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts.")
-@click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value.")
-@click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip.")
-@click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE.")
-@click.option("--method", type=click.Choice(["auto", "legacy", "atomic"]), default="auto", show_default=True,
-              help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) or atomic "
-              "(CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); auto takes atomic "
-              "where every master supports it. result.json says which ran.")
-@click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard.")
+@scale_options()
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])

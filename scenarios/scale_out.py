@@ -11,7 +11,7 @@ import click
 
 from chaos.engine import Do, Heal, Phase, Plan, RunContext, SleepUntil, WaitUntil, run_plan
 from chaos.errors import ChaosError
-from chaos.options import redis_cluster_options, run_options
+from chaos.options import redis_cluster_options, run_options, scale_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
@@ -164,19 +164,11 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 1
 @click.option("--slots", type=int, default=None, help="Move this many slots to the new masters "
               "[default: --rebalance].")
 @click.option("--rebalance", is_flag=True, help="Move as many slots as evens the cluster out (the default).")
-@click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts.")
-@click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value.")
-@click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip.")
-@click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE.")
-@click.option("--method", type=click.Choice(["auto", "legacy", "atomic"]), default="auto", show_default=True,
-              help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) or atomic "
-              "(CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); auto takes atomic "
-              "where every master supports it. result.json says which ran.")
 @click.option("--kill-during-migration", type=click.Choice(["source", "target"]), default=None,
               help="SIGKILL the source or the target master of the first atomic migration job while it runs, let "
               "the cluster fail over, start the node again, and count what happened to the slots in flight and to "
               "acknowledged writes.")
-@click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard.")
+@scale_options()
 @click.pass_obj
 def command(state: StateDir, **options: Any) -> None:
     options["slo"] = list(options["slo"])

@@ -1,13 +1,27 @@
 import shutil
 
 import pytest
+from click.testing import CliRunner
 
+from chaos.cli import cli
 from chaos.state import StateDir
 
 
 @pytest.fixture
 def state(tmp_path) -> StateDir:
     return StateDir(tmp_path / "state")
+
+
+def chaos(state: StateDir, *args: str, env: dict[str, str] | None = None):
+    """``chaos --state-dir STATE ARGS...`` in this process; the click Result."""
+    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args], env=env)
+
+
+@pytest.fixture
+def torn_down(state):
+    """The state dir, with `chaos down` after the test whatever happened in it."""
+    yield state
+    chaos(state, "down")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -253,14 +253,17 @@ class AttachedDockerBackend(DockerBackend):
         self._wait_ready(self.specs[name], ready_timeout)
         return self.container_name(name)
 
-    def log_lines(self, name: str) -> list[str]:
+    def log_lines(self, name: str, since: float | None = None) -> list[str]:
         """The server's log: its log file when it has one on this machine, else the container's
-        output (``docker logs``)."""
+        output since ``since`` (``docker logs``)."""
         spec = self.specs[name]
         if spec.log_file and spec.log_path.is_file():
-            return spec.log_path.read_text(errors="replace").splitlines()
+            return super().log_lines(name, since)
         c = self._container(name)
-        return c.logs().decode(errors="replace").splitlines() if c is not None else []
+        if c is None:
+            return []
+        output = c.logs(since=int(since)) if since is not None else c.logs()
+        return output.decode(errors="replace").splitlines()
 
     def forget(self, name: str) -> None:
         """Nothing: the container is the user's."""

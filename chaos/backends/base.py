@@ -66,13 +66,19 @@ class BackendBase:
     def logs(self, name: str) -> Path:
         return self.specs[name].log_path
 
-    def log_lines(self, name: str) -> list[str]:
-        """The server's own log ([] when it writes none this harness can read)."""
+    LOG_TAIL = 16 << 20  # bytes of a log read at most: a run's lines are at its end (a user's log may be huge)
+
+    def log_lines(self, name: str, since: float | None = None) -> list[str]:
+        """The end of the server's own log ([] when it writes none this harness can read);
+        ``since`` (unix time) lets a backend skip older output."""
         spec = self.specs[name]
         if not spec.log_file:
             return []
         try:
-            return spec.log_path.read_text(errors="replace").splitlines()
+            with open(spec.log_path, "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - self.LOG_TAIL))
+                return f.read().decode(errors="replace").splitlines()
         except OSError:
             return []
 

@@ -367,7 +367,7 @@ def server_events(cluster: RedisCluster, ctx: RunContext, fault_t: float) -> lis
     """The nodes' own log lines about the fault (from a second before it), in run time."""
     events = []
     for spec in cluster.specs:
-        for e in parse_redis_log(cluster.backend.log_lines(spec.name), spec.name):
+        for e in parse_redis_log(cluster.backend.log_lines(spec.name, since=ctx.run.wall0), spec.name):
             t = e["wall"] - ctx.run.wall0
             if t >= fault_t - 1.0:
                 events.append({**e, "time": round(t, 6)})

@@ -207,10 +207,9 @@ def run_reshard(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -
         by_source.setdefault(ids.get(source, source), []).append(slot)
     ctx.outcome.context["moved_ranges"] = {src: slot_ranges(slots) for src, slots in by_source.items()}
     if method == "atomic":
-        run_atomic(ctx, moves, what)
+        run_atomic(ctx, moves, what, ids)
         return
-    cluster, run = ctx.vars["cluster"], ctx.run
-    ids = addresses(cluster)
+    run = ctx.run
     log = open(run.dir / RESHARD_LOG, "a")
     ctx.cleanup(log.close)
     ctx.cleanup(heal_open_slots, ctx)
@@ -251,10 +250,9 @@ def migrate(ctx: RunContext, total: int, move: Any, *finally_: Any) -> None:
     step_event(ctx, "migration_finished", slots=total)
 
 
-def run_atomic(ctx: RunContext, moves: list[tuple[int, str, str]], what: str) -> None:
+def run_atomic(ctx: RunContext, moves: list[tuple[int, str, str]], what: str, ids: dict[str, str]) -> None:
     """One CLUSTER MIGRATESLOTS job per (source, target), progress from GETSLOTMIGRATIONS."""
-    cluster, run = ctx.vars["cluster"], ctx.run
-    ids = addresses(cluster)
+    run = ctx.run
     shown = {"at": 0.0}
     pairs = len({(m[1], m[2]) for m in moves})
 
@@ -398,6 +396,8 @@ def measure_scale(ctx: RunContext, removed_ids: list[str] | None = None) -> None
         "probe_samples": ctx.vars["probe"].samples,
         "load_generator": ctx.vars.get("load_generator"),
         "slots_in_flight": slots_in_flight(cluster, (ctx.outcome.fault or {}).get("job_ranges")),
+        # atomic: measured now, after the cluster settled (the cleanup's own check comes after the verdict)
+        "slots_half_moved": half_moved(addresses(cluster), mover.jobs) if isinstance(mover, AtomicReshard) else [],
     }
     measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
 
@@ -527,7 +527,7 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         "moved_slots_write_pause_by_source": {src: a["longest_unavailable_seconds"] for src, a in by_source.items()},
         "slots_in_flight": live.get("slots_in_flight"),
         "end_state": live["end_state"], "slots_fixed": ctx.get("slots_fixed", []),
-        "slots_half_moved": ctx.get("slots_half_moved", []),
+        "slots_half_moved": live.get("slots_half_moved", []),
         "probe_samples": live.get("probe_samples"),
         "load_generator": live.get("load_generator"),
     }

@@ -328,10 +328,12 @@ class AttachedRedisCluster(Attachment, RedisCluster):
 
     def __init__(self, state: StateDir, config: RedisClusterConfig, backend: Any, specs: list[NodeSpec],
                  target: str, replicas: int, unmapped: dict[str, str], roles: dict[str, str],
-                 versions: dict[str, str]):
+                 versions: dict[str, str], nodes: list[dict[str, Any]] | None = None,
+                 notes: list[str] | None = None):
         self.state, self.config, self.backend, self.specs = state, config, backend, specs
         self.target, self.replica_count, self.unmapped = target, replicas, unmapped
         self.roles, self.versions = roles, versions
+        self.nodes, self.notes = nodes or [], notes or []  # what discovery found (not kept in state.json)
 
     @classmethod
     def discover(cls, state: StateDir, target: str, backend_name: str, allow_remote: bool = False
@@ -358,9 +360,7 @@ class AttachedRedisCluster(Attachment, RedisCluster):
                                     node_timeout_ms=timeout, base_port=port, base_host=host)
         roles = {s.name: n["role"] for s, n in zip(specs, nodes)}
         versions = {s.name: n.get("version", "?") for s, n in zip(specs, nodes)}
-        cluster = cls(state, config, backend, specs, f"{host}:{port}", replicas, unmapped, roles, versions)
-        cluster.nodes, cluster.notes = nodes, notes
-        return cluster
+        return cls(state, config, backend, specs, f"{host}:{port}", replicas, unmapped, roles, versions, nodes, notes)
 
     @classmethod
     def from_record(cls, state: StateDir, record: dict[str, Any]) -> AttachedRedisCluster:

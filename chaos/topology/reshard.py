@@ -355,11 +355,8 @@ class AtomicReshard:
     jobs: list[AtomicJob] = field(default_factory=list)
     _conns: dict[str, Connection] = field(default_factory=dict)
 
+    timeout_ms: int = 10000  # of each command (Reshard.conn)
     conn = Reshard.conn
-
-    @property
-    def timeout_ms(self) -> int:
-        return 10000
 
     def close(self) -> None:
         for c in self._conns.values():
@@ -435,36 +432,26 @@ class AtomicReshard:
 
 
 def half_moved(addresses: dict[str, str], jobs: list[AtomicJob]) -> list[str]:
-    """After a cancel or a failure: slots of ``jobs`` whose keys sit on a node that does not own
-    them (what "nothing left half-moved" rules out); one line per slot."""
+    """Slots of ``jobs`` whose keys sit on a master that does not own them (what "nothing left
+    half-moved" rules out), asked of every master in ``addresses`` (after a failover the slots'
+    owner may be neither the job's source nor its target); one line per slot and node."""
+    slots = sorted({s for job in jobs for lo, hi in job.ranges for s in range(lo, hi + 1)})
     problems = []
-    views: dict[str, set[int]] = {}
-    for node_id, address in addresses.items():
+    for address in addresses.values():
         host, _, port = address.rpartition(":")
         conn = Connection(host, int(port), timeout=5)
-        try:
-            me = next(n for n in parse_cluster_nodes(conn.call("CLUSTER", "NODES").decode()) if n.is_myself)
-            views[node_id] = _owned(me)
-        except RespError:
+        try:  # its own view of what it owns, and its keys per slot, in one round trip
+            replies = conn.call_many([("CLUSTER", "NODES"), *(("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots)])
+        except RespError:  # gone: nothing of it to check
             continue
         finally:
             conn.close()
-    for job in jobs:
-        slots = [s for lo, hi in job.ranges for s in range(lo, hi + 1)]
-        for node_id in (job.source, job.target):
-            if node_id not in views:
-                continue
-            host, _, port = addresses[node_id].rpartition(":")
-            conn = Connection(host, int(port), timeout=5)
-            try:
-                counts = conn.call_many([("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots])
-            except RespError:
-                continue
-            finally:
-                conn.close()
-            for slot, count in zip(slots, counts):
-                if isinstance(count, int) and count and slot not in views[node_id]:
-                    problems.append(f"slot {slot}: {count} key(s) on {addresses[node_id]}, which does not own it")
+        if isinstance(replies[0], ReplyError):
+            continue
+        owned = _owned(next(n for n in parse_cluster_nodes(replies[0].decode()) if n.is_myself))
+        for slot, count in zip(slots, replies[1:]):
+            if isinstance(count, int) and count and slot not in owned:
+                problems.append(f"slot {slot}: {count} key(s) on {address}, which does not own it")
     return problems
 
 

@@ -7,9 +7,8 @@ import os
 import subprocess
 
 import pytest
-from click.testing import CliRunner
 
-from chaos.cli import cli
+from tests.conftest import chaos
 from tests.integration import runbook
 
 REDIS_DOCKER_PORTS = list(range(7711, 7717))
@@ -19,9 +18,6 @@ MYSQL_PROCESS_PORTS = (3371, 3372)
 PASSWORD = "runbook-Secret-42"
 REPL_PASSWORD = "repl-Secret-43"
 
-
-def chaos(state, *args, env=None):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args], env=env)
 
 
 def assert_secret_nowhere(*dirs):

@@ -86,11 +86,10 @@ def assert_nothing_left(state, out: Path) -> None:
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("redis-server")
     require("mariadbd")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 @pytest.mark.parametrize("scenario, options, needle", CASES, ids=[f"{c[0]}:{c[2].split()[0]}" for c in CASES])

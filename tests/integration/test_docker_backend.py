@@ -14,15 +14,14 @@ from chaos.topology.redis_cluster import RedisCluster
 
 
 @pytest.fixture
-def docker_state(state):
-    backend = DockerBackend(state.path)
+def docker_state(torn_down):
+    backend = DockerBackend(torn_down.path)
     try:
         backend.require("redis")
         backend.require("mysql")
     except ChaosError as exc:
         pytest.fail(f"the docker backend tests need a Docker engine and the image: {exc}")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 def containers(backend):

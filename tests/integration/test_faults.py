@@ -20,7 +20,7 @@ from chaos.faults import Partition, Pause
 from chaos.history import pair, read_history
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node, provision_cluster, set_victim
 from chaos.topology.redis_cluster import RedisCluster
-from tests.conftest import require
+from tests.conftest import chaos, require
 
 PORT = "7551"
 BASE = ["--node-timeout-ms", "1000", "--base-port", PORT, "--duration", "9", "--warmup", "2.5", "--users", "10",
@@ -28,14 +28,10 @@ BASE = ["--node-timeout-ms", "1000", "--base-port", PORT, "--duration", "9", "--
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("redis-server")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
-
-def chaos(state, *args):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args])
 
 
 def firewall_rules():

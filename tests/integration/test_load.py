@@ -11,12 +11,11 @@ from tests.conftest import require
 
 
 @pytest.fixture
-def cluster(state):
+def cluster(torn_down):
     require("redis-server")
-    up = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "redis-cluster", "--base-port", "7601"])
+    up = CliRunner().invoke(cli, ["--state-dir", str(torn_down.path), "up", "redis-cluster", "--base-port", "7601"])
     assert up.exit_code == 0, up.output
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -18,10 +18,9 @@ BASE = ["--node-timeout-ms", "1000", "--base-port", "7501", "--duration", "8", "
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("redis-server")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 def run_master_kill(state, out, *extra):

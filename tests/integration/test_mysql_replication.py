@@ -9,22 +9,18 @@ from click.testing import CliRunner
 from chaos.backends.process import pid_status
 from chaos.cli import cli
 from chaos.topology.mysql_replication import MysqlReplication
-from tests.conftest import require
+from tests.conftest import chaos, require
 
 PORT = "3317"
 
 
 @pytest.fixture
-def pair(state):
+def pair(torn_down):
     require("mariadbd")
-    result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "mysql-replication", "--base-port", PORT])
+    result = CliRunner().invoke(cli, ["--state-dir", str(torn_down.path), "up", "mysql-replication", "--base-port", PORT])
     assert result.exit_code == 0, result.output
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
-
-def chaos(state, *args):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args])
 
 
 def test_up_replicates_and_down_stops_everything(pair):

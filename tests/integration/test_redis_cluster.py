@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from chaos.backends.process import pid_status
 from chaos.cli import cli
 from chaos.topology.redis_cluster import RedisCluster
-from tests.conftest import require
+from tests.conftest import chaos, require
 
 BASE_PORT = "7301"
 
@@ -25,9 +25,6 @@ def cluster_state(state):
     if state.file.exists():
         CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
 
-
-def chaos(state, *args):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args])
 
 
 def test_up_status_kill_down(cluster_state):

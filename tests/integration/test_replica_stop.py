@@ -15,10 +15,9 @@ BASE = ["--base-port", "3327", "--duration", "8", "--warmup", "2", "--down-secon
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("mariadbd")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 def replica_stop(state, out, *extra):

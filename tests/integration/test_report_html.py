@@ -18,12 +18,11 @@ def chromium(*args):
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("redis-server")
     if shutil.which("chromium") is None:
         pytest.fail("chromium is not installed; ./scripts/test installs it")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 def test_report_html_renders_every_chart_without_errors(state_dir, tmp_path):

@@ -9,12 +9,10 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from chaos.cli import cli
 from chaos.steps.scale import end_state
 from chaos.topology.redis_cluster import RedisCluster
-from tests.conftest import require
+from tests.conftest import chaos, require
 
 PORT = "7591"
 BASE = ["--base-port", PORT, "--duration", "6", "--warmup", "2", "--users", "10", "--preload-keys", "40000",
@@ -22,14 +20,10 @@ BASE = ["--base-port", PORT, "--duration", "6", "--warmup", "2", "--users", "10"
 
 
 @pytest.fixture
-def state_dir(state):
+def state_dir(torn_down):
     require("redis-server")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
-
-def chaos(state, *args):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), *args])
 
 
 END_CHECKS = {"every_slot_owned_once", "nodes_agree_on_slots", "no_open_slots", "no_misplaced_keys", "replicas_linked",

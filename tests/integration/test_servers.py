@@ -5,29 +5,27 @@ compares servers."""
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from chaos.backends.docker import DockerBackend
-from chaos.cli import cli
 from chaos.errors import ChaosError
 from chaos.servers import parse_server
+from tests.conftest import chaos
 
 VALKEY = "valkey:9.1"
 BASE = ["--backend", "docker", "--base-port", "7951", "--users", "8", "--warmup", "2"]
 
 
 @pytest.fixture
-def valkey_state(state):
+def valkey_state(torn_down):
     try:
-        DockerBackend(state.path).require("redis", parse_server(VALKEY, "redis"))
+        DockerBackend(torn_down.path).require("redis", parse_server(VALKEY, "redis"))
     except ChaosError as exc:
         pytest.fail(f"these tests need a Docker engine and the Valkey image: {exc}")
-    yield state
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    return torn_down
 
 
 def run(state, *args):
-    return CliRunner().invoke(cli, ["--state-dir", str(state.path), "run", *args])
+    return chaos(state, "run", *args)
 
 
 def result_of(out):
@@ -113,7 +111,7 @@ def test_replica_stop_on_mariadb_11_8(state, tmp_path):
     out = tmp_path / "m118"
     result = run(state, "replica-stop", "--backend", "docker", "--server", "mariadb:11.8", "--base-port", "3391",
                  "--duration", "8", "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out))
-    CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
+    chaos(state, "down")
     assert result.exit_code == 0, result.output
     r = result_of(out)
     assert r["passed"] and all(row["server"].startswith("11.8.") for row in r["topology"]["before"])
