@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,17 @@ class Chart:
 
 
 # -- reading the run ---------------------------------------------------------------------------
+class _Records:
+    """A JSON-lines file, read afresh each time it is iterated (a timeline can hold hundreds of
+    thousands of samples: charts stream it rather than hold it); ``keep`` filters records."""
+
+    def __init__(self, path: Path, keep: Callable[[dict[str, Any]], bool] = lambda r: True):
+        self.path, self.keep = path, keep
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r for r in _jsonl(self.path) if self.keep(r))
+
+
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a JSON-lines file (a history: plain or zstd, see chaos.history.open_lines)."""
     from chaos.history import open_lines
@@ -85,10 +97,24 @@ def operations_series(history: Path) -> dict[str, dict[int, int]]:
 
 def latency_series(history: Path, bucket: float = 0.1) -> dict[str, Any]:
     """p50 / p99 / max of acknowledged operations per ``bucket`` seconds, and every failed or
-    indeterminate operation as a dot (completion time, latency ms)."""
+    indeterminate operation as a dot (completion time, latency ms). Streamed: the history is in
+    time order, so a bucket is summarised once completions are a second past it."""
     invokes: dict[Any, float] = {}
-    acked: dict[int, list[float]] = defaultdict(list)
+    acked: dict[int, array] = {}
     dots: dict[str, list[tuple[float, float]]] = {"fail": [], "info": []}
+    t: list[float] = []
+    p50: list[float] = []
+    p99: list[float] = []
+    mx: list[float] = []
+    slack = max(1, int(round(1.0 / bucket)))
+
+    def summarise(b: int) -> None:
+        values = sorted(acked.pop(b))
+        t.append(b * bucket)
+        p50.append(values[len(values) // 2])
+        p99.append(values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)])
+        mx.append(values[-1])
+
     for op in _jsonl(history):
         if op["process"] == "nemesis":
             continue
@@ -100,17 +126,20 @@ def latency_series(history: Path, bucket: float = 0.1) -> dict[str, Any]:
             continue
         ms = (op["time"] - started) * 1000.0
         if op["type"] == "ok":
-            acked[int(op["time"] / bucket)].append(ms)
+            b = int(op["time"] / bucket)
+            values = acked.get(b)
+            if values is None:
+                for old in sorted(k for k in acked if k < b - slack):
+                    summarise(old)
+                values = acked[b] = array("d")
+            values.append(ms)
         else:
             dots[op["type"]].append((op["time"], ms))
-    t, p50, p99, mx = [], [], [], []
     for b in sorted(acked):
-        values = sorted(acked[b])
-        t.append(b * bucket)
-        p50.append(values[len(values) // 2])
-        p99.append(values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)])
-        mx.append(values[-1])
-    return {"t": t, "p50": p50, "p99": p99, "max": mx, "fail": dots["fail"], "info": dots["info"]}
+        summarise(b)
+    order = sorted(range(len(t)), key=t.__getitem__)  # a late bucket (out-of-order history) sorts in
+    return {"t": [t[i] for i in order], "p50": [p50[i] for i in order], "p99": [p99[i] for i in order],
+            "max": [mx[i] for i in order], "fail": dots["fail"], "info": dots["info"]}
 
 
 def zoom_series(history: Path, start: float, end: float, f: str = "write", bucket: float = 0.1,
@@ -126,35 +155,45 @@ def zoom_series(history: Path, start: float, end: float, f: str = "write", bucke
     return {"t": [start + i * bucket for i in range(n)], **counts}
 
 
-def role_series(samples: list[dict[str, Any]]) -> dict[str, list[tuple[float, float, str]]]:
+def role_series(samples: Iterable[dict[str, Any]]) -> dict[str, list[tuple[float, float, str]]]:
     """Per node: (start, end, state) segments, state one of master, replica, down, failing
-    (flagged by another node), cluster_fail."""
-    by_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    (flagged by another node), cluster_fail. Two streamed passes over ``samples`` (a list or a
+    re-iterable timeline): the failing flags, then each node's samples in their time order."""
+    flagged: dict[str, list[float]] = defaultdict(list)
     for s in samples:
-        by_node[s["node"]].append(s)
-    flagged: list[tuple[float, str]] = [(s["time"], a) for s in samples if s.get("up") for a in s.get("failing", [])]
-    out = {}
-    for node in sorted(by_node, key=_node_order):
-        seq = sorted(by_node[node], key=lambda s: s["time"])
-        address = seq[0].get("address")
-        flagged_at = sorted(t for t, a in flagged if a == address)
-        segments: list[tuple[float, float, str]] = []
-        for s, nxt in zip(seq, seq[1:] + [None]):
-            end = nxt["time"] if nxt else s["time"] + 0.01
-            if not s.get("up"):
-                state = "down"
-            elif s.get("cluster_state") == "fail":
-                state = "cluster_fail"
-            else:
-                state = s.get("role") or "down"
-            if state in ("master", "replica") and _any_between(flagged_at, s["time"] - 0.1, end):
-                state = "failing"
-            if segments and segments[-1][2] == state and abs(segments[-1][1] - s["time"]) < 1.0:
-                segments[-1] = (segments[-1][0], end, state)
-            else:
-                segments.append((s["time"], end, state))
-        out[node] = segments
-    return out
+        if s.get("up"):
+            for a in s.get("failing", []):
+                flagged[a].append(s["time"])
+    for times in flagged.values():
+        times.sort()
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    pending: dict[str, dict[str, Any]] = {}
+    addresses: dict[str, Any] = {}
+
+    def close(node: str, s: dict[str, Any], end: float) -> None:
+        segments = out.setdefault(node, [])
+        if not s.get("up"):
+            state = "down"
+        elif s.get("cluster_state") == "fail":
+            state = "cluster_fail"
+        else:
+            state = s.get("role") or "down"
+        if state in ("master", "replica") and _any_between(flagged.get(addresses[node], []), s["time"] - 0.1, end):
+            state = "failing"
+        if segments and segments[-1][2] == state and abs(segments[-1][1] - s["time"]) < 1.0:
+            segments[-1] = (segments[-1][0], end, state)
+        else:
+            segments.append((s["time"], end, state))
+
+    for s in samples:
+        node = s["node"]
+        addresses.setdefault(node, s.get("address"))
+        if node in pending:
+            close(node, pending[node], s["time"])
+        pending[node] = s
+    for node, s in pending.items():
+        close(node, s, s["time"] + 0.01)
+    return {node: out[node] for node in sorted(out, key=_node_order)}
 
 
 def _node_order(name: str) -> tuple[str, int]:
@@ -169,7 +208,7 @@ def _any_between(sorted_times: list[float], lo: float, hi: float) -> bool:
     return i < len(sorted_times) and sorted_times[i] <= hi
 
 
-def offset_gap_series(samples: list[dict[str, Any]], bucket: float = 0.1) -> dict[str, dict[str, list[float]]]:
+def offset_gap_series(samples: Iterable[dict[str, Any]], bucket: float = 0.1) -> dict[str, dict[str, list[float]]]:
     """Per replica (``replica ← master``): the master's offset minus the replica's, per bucket."""
     offsets: dict[str, dict[int, int]] = defaultdict(dict)
     follows: dict[str, dict[int, str]] = defaultdict(dict)
@@ -198,7 +237,7 @@ def offset_gap_series(samples: list[dict[str, Any]], bucket: float = 0.1) -> dic
     return out
 
 
-def lag_series(samples: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def lag_series(samples: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
     """Heartbeat lag and Seconds_Behind_Master over time (None kept: drawn as a gap)."""
     seq = sorted((s for s in samples if s.get("source", "probe") == "probe"), key=lambda s: s["time"])
     return {"t": [s["time"] for s in seq],
@@ -358,7 +397,7 @@ def draw_latency(run_dir: Path, result: dict[str, Any], log_times: list[float]) 
                  "indeterminate operations as dots")
 
 
-def draw_roles(run_dir: Path, result: dict[str, Any], samples: list[dict[str, Any]],
+def draw_roles(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]],
                log_times: list[float]) -> Chart | None:
     segments = role_series(samples)
     if not segments:
@@ -379,7 +418,7 @@ def draw_roles(run_dir: Path, result: dict[str, Any], samples: list[dict[str, An
     return _save(fig, run_dir, "roles", "Each node's role as its probe saw it")
 
 
-def draw_offsets(run_dir: Path, result: dict[str, Any], samples: list[dict[str, Any]],
+def draw_offsets(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]],
                  log_times: list[float]) -> Chart | None:
     series = offset_gap_series(samples)
     if not series:
@@ -394,7 +433,7 @@ def draw_offsets(run_dir: Path, result: dict[str, Any], samples: list[dict[str, 
     return _save(fig, run_dir, "offsets", "Replication offset gap, master − replica")
 
 
-def draw_lag(run_dir: Path, result: dict[str, Any], samples: list[dict[str, Any]]) -> list[Chart]:
+def draw_lag(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]]) -> list[Chart]:
     s = lag_series(samples)
     if not s["t"]:
         return []
@@ -451,9 +490,8 @@ def draw_slots(run_dir: Path, result: dict[str, Any]) -> Chart | None:
 def write(run_dir: Path, result: dict[str, Any]) -> list[Chart]:
     """Draw every chart that applies to the run; a chart that fails is skipped (side output)."""
     charts: list[Chart] = []
-    timeline = list(_jsonl(run_dir / "timeline.jsonl"))
-    probes = [s for s in timeline if s.get("source", "probe") == "probe"]
-    log_times = [e["time"] for e in timeline if e.get("source") == "log"]
+    probes = _Records(run_dir / "timeline.jsonl", lambda s: s.get("source", "probe") == "probe")
+    log_times = [e["time"] for e in _Records(run_dir / "timeline.jsonl", lambda e: e.get("source") == "log")]
     mysql = result.get("scenario") == "replica-stop"
     jobs: list[Any] = [lambda: draw_throughput(run_dir, result, log_times)]
     if mysql:

@@ -29,11 +29,14 @@ def is_replica(sample: Sample | None) -> bool:
 
 
 def first(samples: Iterable[Sample], node: str, after: float, condition: Callable[[Sample], bool]) -> float | None:
-    """Time of ``node``'s first sample at or after ``after`` that meets ``condition``."""
-    for s in by_node(samples).get(node, []):
-        if s["time"] >= after and condition(s):
-            return s["time"]
-    return None
+    """Time of ``node``'s first sample at or after ``after`` that meets ``condition`` (one
+    streamed pass: the earliest match, whatever order the samples come in)."""
+    found = None
+    for s in samples:
+        if s.get("node") == node and s.get("source", "probe") == "probe" and s["time"] >= after \
+                and (found is None or s["time"] < found) and condition(s):
+            found = s["time"]
+    return found
 
 
 def by_node(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -48,12 +51,19 @@ def by_node(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
 
 def cluster_down(samples: Iterable[Sample]) -> dict[str, Any]:
     """Total time any answering node reported ``cluster_state:fail`` (union over nodes), and the
-    intervals. A node's state holds from one of its samples to its next one."""
+    intervals. A node's state holds from one of its samples to its next one. One streamed pass:
+    a node's samples come in time order (see chaos.engine.Timeline)."""
     intervals = []
-    for seq in by_node(samples).values():
-        for s, nxt in zip(seq, seq[1:] + [None]):
-            if s.get("up") and s.get("cluster_state") == "fail":
-                intervals.append((s["time"], nxt["time"] if nxt else s["time"]))
+    open_since: dict[str, float | None] = {}  # node → time of its last sample, when it said fail
+    for s in samples:
+        if s.get("source", "probe") != "probe":
+            continue
+        node, t = s["node"], s["time"]
+        since = open_since.get(node)
+        if since is not None:
+            intervals.append((since, t))
+        open_since[node] = t if s.get("up") and s.get("cluster_state") == "fail" else None
+    intervals += [(t, t) for t in open_since.values() if t is not None]
     merged: list[list[float]] = []
     for lo, hi in sorted(intervals):
         if merged and lo <= merged[-1][1]:
@@ -67,18 +77,15 @@ def cluster_down(samples: Iterable[Sample]) -> dict[str, Any]:
 def first_promotion(samples: Iterable[Sample], candidates: dict[str, str], slot: int,
                     after: float) -> dict[str, Any] | None:
     """First sample after ``after`` in which a candidate (name → address) reports itself master
-    and, in its own view, the owner of ``slot``. Returns {'node', 'address', 'time'} or None."""
+    and, in its own view, the owner of ``slot``. Returns {'node', 'address', 'time'} or None.
+    One streamed pass."""
     best = None
-    for name, seq in by_node(samples).items():
-        if name not in candidates:
+    for s in samples:
+        name = s.get("node")
+        if name not in candidates or s.get("source", "probe") != "probe" or s["time"] < after:
             continue
-        for s in seq:
-            if s["time"] < after:
-                continue
-            if is_promoted(s, candidates[name], slot):
-                if best is None or s["time"] < best["time"]:
-                    best = {"node": name, "address": candidates[name], "time": s["time"]}
-                break
+        if (best is None or s["time"] < best["time"]) and is_promoted(s, candidates[name], slot):
+            best = {"node": name, "address": candidates[name], "time": s["time"]}
     return best
 
 
