@@ -60,8 +60,13 @@ def synthetic(ops: int, seed: int = 1) -> Iterator[Op]:
         index += 1
 
 
+def read_back(keys: list[str]) -> list[str]:
+    """The final read, as if every write turned up: a key's value is derived from it."""
+    return [key.split(":", 3)[3] for key in keys]
+
+
 def checkers() -> tuple:
-    return (WriteSetChecker(), CounterChecker(), OpCounter(),
+    return (WriteSetChecker(read_back), CounterChecker(), OpCounter(),
             AvailabilityChecker(lambda op: op.key[7:11], fs=("write",)),
             LatencyChecker([("warmup", 0.0), ("fault", 25.0)]))
 
@@ -71,8 +76,7 @@ def measure(history, ops: int) -> tuple[float, float]:
     started = time.perf_counter()
     writes, counters, counts, avail, lat = checkers()
     run(history, writes, counters, counts, avail, lat)
-    final = {k: v for k, v in writes.acked.items()}  # the final read: every acknowledged write
-    results = [writes.result(final), counters.result({}), counts.result(), avail.result(), lat.result()]
+    results = [writes.result(), counters.result({}), counts.result(), avail.result(), lat.result()]
     seconds = time.perf_counter() - started
     peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     assert results[2]["ok"] + results[2]["fail"] + results[2]["info"] == ops

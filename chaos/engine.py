@@ -103,7 +103,8 @@ class Outcome:
 
 
 # -- the plan --------------------------------------------------------------------------------------
-ReadFinal = Callable[[set[str]], dict[str, Any]]
+# the final read, a batch of keys at a time: their values in order (None when absent)
+ReadFinal = Callable[[list[str]], list[Any]]
 # (run dir, context, final read, live measurements) → (measurements, checks)
 Measure = Callable[[Path, dict[str, Any], ReadFinal, dict[str, Any]], tuple[dict[str, Any], list[Check]]]
 
@@ -404,15 +405,13 @@ class Engine:
 
 def measure_live(ctx: RunContext, read_final: ReadFinal, live: dict[str, Any]) -> None:
     """The measuring step of every plan: merge the history, then the plan's measure over the
-    run's files with the live final read (kept on disk for `chaos analyze`)."""
+    run's files with the live final read (kept on disk, batch by batch, for `chaos analyze`)."""
     merge_run_history(ctx.run)
-
-    def read_and_keep(keys: set[str]) -> dict[str, Any]:
-        final = read_final(keys)
-        save_final_read(ctx.run.dir / ctx.plan.final_read, final)
-        return final
-
-    measurements, checks = ctx.plan.measure(ctx.run.dir, ctx.outcome.context, read_and_keep, live)
+    try:
+        with FinalReadLog(ctx.run.dir / ctx.plan.final_read, read_final) as read_and_keep:
+            measurements, checks = ctx.plan.measure(ctx.run.dir, ctx.outcome.context, read_and_keep, live)
+    finally:
+        getattr(read_final, "close", lambda: None)()
     ctx.outcome.measurements = measurements
     ctx.vars["checks"] = checks
 
@@ -589,19 +588,72 @@ def per_second(path: Path) -> list[list[Any]]:
     return rows
 
 
-def save_final_read(path: Path, final: dict[str, Any]) -> None:
-    """The final read, one ``[key, value]`` per line, so a verdict can be recomputed later."""
-    with open(path, "w") as out:
-        for key, value in final.items():
-            out.write(json.dumps([key, value], separators=(",", ":")) + "\n")
+class FinalReadLog:
+    """Wraps a live final read so every batch is also appended to ``path``, one ``[key, value]``
+    per line in the order it was read, so a verdict can be recomputed later (`chaos analyze`)."""
+
+    def __init__(self, path: Path, read: ReadFinal):
+        self.path, self.read = path, read
+
+    def __enter__(self) -> FinalReadLog:
+        self._out = open(self.path, "w")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.close()
+
+    def __call__(self, keys: list[str]) -> list[Any]:
+        values = self.read(keys)
+        write = self._out.write
+        for key, value in zip(keys, values):
+            write(json.dumps([key, value], separators=(",", ":")) + "\n")
+        return values
 
 
-def load_final_read(path: Path) -> dict[str, Any]:
-    try:
-        with open(path) as lines:
-            return dict(json.loads(line) for line in lines)
-    except FileNotFoundError:
-        raise ChaosError(f"{path} is missing: only a finished run can be analyzed again") from None
+class StoredFinalRead:
+    """A kept final read (see :class:`FinalReadLog`) served back batch by batch. Analysed again,
+    a run asks for its keys in the order it did live, so the file is read in step with the asks
+    (memory stays flat); if the keys differ (a run kept by an older version, or a changed
+    analysis), the whole file is loaded and looked up instead."""
+
+    def __init__(self, path: Path):
+        if not path.exists():
+            raise ChaosError(f"{path} is missing: only a finished run can be analyzed again")
+        self.path = path
+        self._lines: Any = open(path)
+        self._all: dict[str, Any] | None = None
+
+    def __enter__(self) -> StoredFinalRead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lines is not None:
+            self._lines.close()
+
+    def __call__(self, keys: list[str]) -> list[Any]:
+        if self._all is None:
+            values = []
+            for key in keys:
+                line = self._lines.readline()
+                stored = json.loads(line) if line.endswith("\n") else None
+                if stored is None or stored[0] != key:
+                    break
+                values.append(stored[1])
+            else:
+                return values
+            self._lines.close()
+            self._lines = None
+            self._all = dict(iter_final_read(self.path))
+        return [self._all.get(k) for k in keys]
+
+
+def iter_final_read(path: Path) -> Iterator[tuple[str, Any]]:
+    """(key, value) pairs of a kept final read, streamed."""
+    with open(path) as lines:
+        for line in lines:
+            if line.endswith("\n"):
+                key, value = json.loads(line)
+                yield key, value
 
 
 class Timeline:
@@ -644,8 +696,8 @@ def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
     if result.get("interrupted") or result.get("error") or not result.get("context"):
         raise ChaosError(f"{run_dir} holds a run that did not finish; there is no complete history to analyze")
     slos = [parse_slo(t, plan.known) for t in (slo_texts or result["config"].get("slo", []))]
-    stored = load_final_read(run_dir / plan.final_read)
-    measurements, checks = plan.measure(run_dir, result["context"], lambda keys: stored, result["measurements"])
+    with StoredFinalRead(run_dir / plan.final_read) as stored:
+        measurements, checks = plan.measure(run_dir, result["context"], stored, result["measurements"])
     results, passed = judge(checks, slos, measurements, True)
     result.update(measurements=measurements, checks=results, passed=passed, reanalyzed_at=iso(time.time()))
     result["config"]["slo"] = [str(slo) for slo in slos]

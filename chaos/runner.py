@@ -19,7 +19,7 @@ from chaos.checkers import run as run_checkers
 from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.counts import OpCounter
 from chaos.checkers.latency import LatencyChecker
-from chaos.checkers.writes import CounterChecker, WriteSetChecker
+from chaos.checkers.writes import CounterChecker, ReadBatch, WriteSetChecker
 from chaos.clients.resp import ClusterClient, RespError
 from chaos.errors import ChaosError, StateDirError
 from chaos.events import EventBus
@@ -132,32 +132,47 @@ class Analysis:
     latency: dict[str, Any]
 
 
-def analyze_history(history: Path, read_final: Callable[[set[str]], dict[str, Any]],
-                    group: Callable[[Any], str | None], phases: list[tuple[str, float]],
-                    write_f: str = "write", extra: tuple[Any, ...] = ()) -> Analysis:
-    """One pass over the history feeds every checker; then one final read of every key written
-    (``write_f`` operations) and every counter."""
-    writes, counters, ops = WriteSetChecker(write_f), CounterChecker(), OpCounter()
+def analyze_history(history: Path, read_final: ReadBatch, group: Callable[[Any], str | None],
+                    phases: list[tuple[str, float]], write_f: str = "write", extra: tuple[Any, ...] = ()) -> Analysis:
+    """One pass over the history feeds every checker; the writes (``write_f`` operations) are
+    checked against the final read as the pass goes, a batch of keys at a time, then the
+    counters are read."""
+    writes, counters, ops = WriteSetChecker(read_final, write_f), CounterChecker(), OpCounter()
     availability = AvailabilityChecker(group, fs=(write_f,))
     latency = LatencyChecker(phases or None)
     run_checkers(read_history(history), writes, counters, availability, latency, ops, *extra)
-    final = read_final(writes.attempted_keys() | set(counters.counters))
-    return Analysis(ops.result(), writes.result(final), counters.result(final),
-                         availability.result(), latency.result())
+    written = writes.result()
+    counter_keys = sorted(counters.counters)
+    final = dict(zip(counter_keys, read_final(counter_keys))) if counter_keys else {}
+    return Analysis(ops.result(), written, counters.result(final), availability.result(), latency.result())
 
 
-def cluster_final_read(seeds: list[str]) -> Callable[[set[str]], dict[str, Any]]:
-    def read(keys: set[str]) -> dict[str, Any]:
-        client = ClusterClient(seeds, timeout=2.0)
+class ClusterFinalRead:
+    """The live final read of a Redis Cluster, a batch of keys at a time (see
+    :meth:`ClusterClient.read_batch`), over one client kept for the whole read."""
+
+    def __init__(self, seeds: list[str]):
+        self.seeds = seeds
+        self.client: ClusterClient | None = None
+
+    def __call__(self, keys: list[str]) -> list[Any]:
         try:
-            client.refresh()
-            return client.read_keys(sorted(keys))
+            if self.client is None:
+                self.client = ClusterClient(self.seeds, timeout=2.0)
+                self.client.refresh()
+            return self.client.read_batch(keys)
         except RespError as exc:
             raise ChaosError(f"the final read failed ({exc}); the cluster never answered, so no "
                              "verdict on lost writes can be given") from None
-        finally:
-            client.close()
-    return read
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def cluster_final_read(seeds: list[str]) -> ClusterFinalRead:
+    return ClusterFinalRead(seeds)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -21,6 +21,7 @@ from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import is_caught_up, lag_summary
 from chaos.engine import (
     Do,
+    FinalReadLog,
     Heal,
     Inject,
     Phase,
@@ -30,11 +31,10 @@ from chaos.engine import (
     RunContext,
     SleepUntil,
     WaitUntil,
-    load_final_read,
+    iter_final_read,
     measure_live,
     read_timeline,
     run_plan,
-    save_final_read,
 )
 from chaos.errors import ChaosError
 from chaos.faults import Fault, Kill, Stop, StopSqlThread
@@ -144,14 +144,23 @@ def measure_pair(ctx: RunContext) -> None:
                            "restart_t": ctx.vars["replica_heal_started_t"], "target_gtid": ctx.vars["target_gtid"],
                            "phases": ctx.run.phases}
 
-    def read_final(keys: set[str]) -> dict[str, Any]:
-        ids = sorted(k for k in keys if k.isdigit())
-        save_final_read(ctx.run.dir / FINAL_READ_SOURCE, read_rows(topo, topo.source, ids))
-        return read_rows(topo, topo.replica, ids)
+    def read(node: Any) -> ReadFinal:
+        def rows(keys: list[str]) -> list[Any]:
+            found = read_rows(topo, node, [k for k in keys if k.isdigit()])
+            return [found.get(k) for k in keys]
+        return rows
 
     live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
             "heartbeats": ctx.vars["heartbeat"].beats, "probe_samples": ctx.vars["probe"].samples}
-    measure_live(ctx, read_final, live)
+    # the replica's rows judge the run; the source's are kept beside them for lost_rows_on_source
+    with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, read(topo.source)) as read_source:
+        read_replica = read(topo.replica)
+
+        def read_both(keys: list[str]) -> list[Any]:
+            read_source(keys)
+            return read_replica(keys)
+
+        measure_live(ctx, read_both, live)
 
 
 PLAN_STEPS = [
@@ -183,7 +192,8 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dic
                                    [tuple(p) for p in ctx["phases"]], write_f="insert", extra=(during,))
         lost_keys = analysis.writes.pop("lost_keys")
         (run_dir / "lost-rows.txt").write_text("".join(f"{k}\n" for k in lost_keys))
-        on_source = load_final_read(run_dir / FINAL_READ_SOURCE)
+        lost = set(lost_keys)
+        on_source = {k for k, v in iter_final_read(run_dir / FINAL_READ_SOURCE) if k in lost and v is not None}
         return {
             "writes_during_outage": during.count,
             "lost_rows": analysis.writes["lost"],

@@ -12,53 +12,80 @@ Writes go to unique keys. Given the final read (key → value found, or None):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.history import FAIL, INFO, OK, Op
 
 SAMPLE = 20
+BATCH = 5000
+
+# the final read of a batch of keys: their values in the same order (None when absent)
+ReadBatch = Callable[[list[str]], list[Any]]
+
+
+def reader_of(final: Mapping[str, Any]) -> ReadBatch:
+    """A :data:`ReadBatch` over a final read already in memory (tests, benchmarks)."""
+    return lambda keys: [final.get(k) for k in keys]
 
 
 class WriteSetChecker:
-    def __init__(self, f: str = "write"):
-        self.f = f
-        self.acked: dict[str, Any] = {}
-        self.failed: set[str] = set()
-        self.unknown: set[str] = set()
+    """Fed every write's (invoke, completion), it checks each against the final read as the
+    history passes: writes are buffered ``batch`` at a time and their keys read through ``read``,
+    so memory stays flat however many writes a run made (a key is written once: the workloads
+    derive unique keys). :meth:`result` checks the last batch."""
+
+    def __init__(self, read: ReadBatch, f: str = "write", batch: int = BATCH):
+        self.read, self.f, self.batch = read, f, batch
+        self.pending: list[tuple[str, Any, str]] = []  # (key, value written, outcome)
+        self.counts = {OK: 0, FAIL: 0, INFO: 0}
+        self.lost: list[str] = []
+        self.recovered = 0
+        self.failed_applied: list[str] = []
 
     def feed(self, invoke: Op, completion: Op | None) -> None:
         if invoke.f != self.f:
             return
-        key = invoke.key
-        if completion is None or completion.type == INFO:
-            self.unknown.add(key)
-        elif completion.type == OK:
-            self.acked[key] = invoke.value
-        elif completion.type == FAIL:
-            self.failed.add(key)
+        outcome = INFO if completion is None else completion.type
+        self.pending.append((invoke.key, invoke.value, outcome))  # type: ignore[arg-type]
+        if len(self.pending) >= self.batch:
+            self.check()
 
-    def attempted_keys(self) -> set[str]:
-        return set(self.acked) | self.failed | self.unknown
+    def check(self) -> None:
+        """Read the buffered writes' keys and judge each write."""
+        if not self.pending:
+            return
+        found = self.read([key for key, _, _ in self.pending])
+        for (key, value, outcome), now in zip(self.pending, found, strict=True):
+            self.counts[outcome] += 1
+            if outcome == OK:
+                if now != value:
+                    self.lost.append(key)
+            elif now is not None:
+                if outcome == FAIL:
+                    self.failed_applied.append(key)
+                else:
+                    self.recovered += 1
+        self.pending.clear()
 
-    def result(self, final: Mapping[str, Any]) -> dict[str, Any]:
-        lost = [k for k, v in self.acked.items() if final.get(k) != v]
-        recovered = [k for k in self.unknown if final.get(k) is not None]
-        failed_applied = [k for k in self.failed if final.get(k) is not None]
+    def result(self) -> dict[str, Any]:
+        self.check()
+        acked, failed, unknown = self.counts[OK], self.counts[FAIL], self.counts[INFO]
+        lost, failed_applied = sorted(self.lost), sorted(self.failed_applied)
         return {
-            "attempted": len(self.acked) + len(self.failed) + len(self.unknown),
-            "acknowledged": len(self.acked),
-            "failed": len(self.failed),
-            "indeterminate": len(self.unknown),
+            "attempted": acked + failed + unknown,
+            "acknowledged": acked,
+            "failed": failed,
+            "indeterminate": unknown,
             "lost": len(lost),
-            "recovered": len(recovered),
+            "recovered": self.recovered,
             "failed_applied": len(failed_applied),
-            "unacked_applied": len(recovered) + len(failed_applied),
-            "never_acked": len(self.failed) + len(self.unknown) - len(recovered) - len(failed_applied),
-            "lost_sample": sorted(lost)[:SAMPLE],
-            "lost_keys": sorted(lost),
-            "failed_applied_sample": sorted(failed_applied)[:SAMPLE],
+            "unacked_applied": self.recovered + len(failed_applied),
+            "never_acked": failed + unknown - self.recovered - len(failed_applied),
+            "lost_sample": lost[:SAMPLE],
+            "lost_keys": lost,
+            "failed_applied_sample": failed_applied[:SAMPLE],
         }
 
 

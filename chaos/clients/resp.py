@@ -293,29 +293,58 @@ class ClusterClient:
                     asking = True
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def read_keys(self, keys: Iterable[str], batch: int = 500, attempts: int = 50,
-                  pause: float = 0.1) -> dict[str, str | None]:
-        """Final read: key → value (None when absent), with MGET batches per slot. Retries
-        (with a slot-map refresh) until every batch was answered; raises :class:`RespError`
-        if the cluster never answers, since a verdict needs a complete read."""
-        by_slot: dict[int, list[str]] = {}
-        for key in keys:
-            by_slot.setdefault(key_slot(key.encode()), []).append(key)
-        out: dict[str, str | None] = {}
-        for slot, slot_keys in by_slot.items():
-            for i in range(0, len(slot_keys), batch):
-                chunk = slot_keys[i : i + batch]
-                for attempt in range(attempts):
-                    try:
-                        _, values = self.call_slot(slot, "MGET", *chunk)
-                        break
-                    except RespError:
-                        if attempt == attempts - 1:
-                            raise
-                        self.refresh()
-                        time.sleep(pause)
-                for key, value in zip(chunk, values):
-                    out[key] = value.decode() if value is not None else None
+    def read_keys(self, keys: Iterable[str], attempts: int = 50, pause: float = 0.1) -> dict[str, str | None]:
+        """Final read: key → value (None when absent); see :meth:`read_batch`."""
+        keys = list(keys)
+        return dict(zip(keys, self.read_batch(keys, attempts, pause)))
+
+    def read_batch(self, keys: list[str], attempts: int = 50, pause: float = 0.1,
+                   per_mget: int = 500) -> list[str | None]:
+        """Final read: the values of ``keys`` in order (None when absent). Keys are grouped by
+        slot (one ``MGET`` per slot, at most ``per_mget`` keys) and the MGETs bound for one node
+        go in one pipelined round trip. A slot whose MGET fails (moved, cluster down, node gone)
+        is read again on its own, following redirects, with a slot-map refresh between tries;
+        raises :class:`RespError` if the cluster never answers, since a verdict needs a
+        complete read."""
+        by_slot: dict[int, list[int]] = {}
+        for i, key in enumerate(keys):
+            by_slot.setdefault(key_slot(key.encode()), []).append(i)
+        chunks = [(slot, positions[i : i + per_mget]) for slot, positions in by_slot.items()
+                  for i in range(0, len(positions), per_mget)]
+        out: list[str | None] = [None] * len(keys)
+
+        def keep(positions: list[int], values: list[Any]) -> None:
+            for i, value in zip(positions, values):
+                out[i] = value.decode() if value is not None else None
+
+        by_node: dict[str | None, list[tuple[int, list[int]]]] = {}
+        for chunk in chunks:
+            owner = self.slot_owner[chunk[0]]
+            by_node.setdefault(owner, []).append(chunk)
+        again = by_node.pop(None, [])  # owner unknown: read one by one below
+        for node, node_chunks in by_node.items():
+            try:
+                replies = self.conn(node).call_many([("MGET", *(keys[i] for i in positions))  # type: ignore[arg-type]
+                                                     for _, positions in node_chunks])
+            except RespError:
+                again += node_chunks
+                continue
+            for chunk, reply in zip(node_chunks, replies):
+                if isinstance(reply, ReplyError):
+                    again.append(chunk)
+                else:
+                    keep(chunk[1], reply)
+        for slot, positions in again:
+            for attempt in range(attempts):
+                try:
+                    _, values = self.call_slot(slot, "MGET", *(keys[i] for i in positions))
+                    break
+                except RespError:
+                    if attempt == attempts - 1:
+                        raise
+                    self.refresh()
+                    time.sleep(pause)
+            keep(positions, values)
         return out
 
     def close(self) -> None:

@@ -12,17 +12,11 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from chaos.checkers import run as run_checkers
-from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.compose import Check
-from chaos.checkers.counts import OpCounter
-from chaos.checkers.latency import LatencyChecker
-from chaos.checkers.writes import CounterChecker, WriteSetChecker
 from chaos.clients.resp import ClusterClient, Connection, RespError
 from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
-from chaos.history import read_history
-from chaos.runner import cluster_final_read
+from chaos.runner import analyze_history, cluster_final_read
 from chaos.servers import parse_server
 from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, load_generator_check, stop_probe
 from chaos.topology.redis_cluster import server_version
@@ -498,17 +492,14 @@ def end_state(cluster: Any, removed_ids: list[str] | tuple[str, ...] = (), check
 
 # -- measurements (pure over the run directory's files) -------------------------------------------
 def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str, Any]) -> tuple[dict, list]:
-    writes, counters, ops = WriteSetChecker(), CounterChecker(), OpCounter()
-    latency = LatencyChecker([tuple(p) for p in ctx["phases"]] or None)
     # per source master: the longest time no write to the slots it gave away succeeded
     moved = {s: src for src, ranges in (ctx.get("moved_ranges") or {}).items() for lo, hi in ranges
              for s in range(lo, hi + 1)}
-    pause = AvailabilityChecker(lambda op: moved.get(key_slot(op.key.encode())), fs=("write",))
-    run_checkers(read_history(run_dir / "history.jsonl"), writes, counters, ops, latency, pause)
-    by_source = pause.result()
+    analysis = analyze_history(run_dir / "history.jsonl", read_final, lambda op: moved.get(key_slot(op.key.encode())),
+                               [tuple(p) for p in ctx["phases"]])
+    by_source = analysis.availability
     worst = max(by_source.values(), key=lambda a: a["longest_unavailable_seconds"], default={})
-    final = read_final(writes.attempted_keys() | set(counters.counters))
-    w, c = writes.result(final), counters.result(final)
+    w, c = analysis.writes, analysis.counters
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
     seconds = _seconds(run_dir / "load-seconds.jsonl")
     # live: measured at the end of the run; or, for `chaos analyze`, the measurements stored then
@@ -518,9 +509,9 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: Any, live: dict[str,
         "client_redirects": {k: sum(s.get(k, 0) for s in seconds) for k in ("moved", "ask", "tryagain")},
         "server_redirects": live["server_redirects"],
         **throughput(seconds, ctx["phases"], ctx.get("migration_start_t"), ctx.get("migration_end_t")),
-        "latency_ms": latency.result(),
+        "latency_ms": analysis.latency,
         "lost_writes": w["lost"], "lost_increments": c["lost_increments"],
-        "unacked_applied_writes": w["unacked_applied"], "ops": ops.result(), "writes": w,
+        "unacked_applied_writes": w["unacked_applied"], "ops": analysis.ops, "writes": w,
         "preloaded_keys_missing": live.get("preload_missing", live.get("preloaded_keys_missing")),
         "moved_slots_write_pause_seconds": worst.get("longest_unavailable_seconds"),
         "moved_slots_write_pause_window": worst.get("longest_window"),

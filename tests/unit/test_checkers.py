@@ -2,14 +2,36 @@ from chaos.checkers import run
 from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.counts import OpCounter
 from chaos.checkers.latency import LatencyChecker, percentile
-from chaos.checkers.writes import CounterChecker, WriteSetChecker
+from chaos.checkers.writes import CounterChecker, WriteSetChecker, reader_of
 from tests.unit.histories import h
 
 
-def writes(history, final):
-    checker = WriteSetChecker()
+def writes(history, final, batch=5000):
+    checker = WriteSetChecker(reader_of(final), batch=batch)
     run(history, checker)
-    return checker.result(final)
+    return checker.result()
+
+
+def test_writes_are_checked_in_batches_as_the_history_passes_with_the_same_verdict():
+    ops = []
+    for i in range(7):
+        outcome = ("ok", "info", "fail")[i % 3]
+        ops += [("invoke", 1, "write", f"k{i}", f"1:{i}", 2 * i), (outcome, 1, "write", f"k{i}", f"1:{i}", 2 * i + 1)]
+    final = {"k0": "1:0", "k1": "1:1", "k2": "1:2", "k3": None, "k6": "other"}
+    asked = []
+
+    def read(keys):
+        asked.append(list(keys))
+        return [final.get(k) for k in keys]
+
+    checker = WriteSetChecker(read, batch=3)
+    run(h(*ops), checker)
+    assert asked == [["k0", "k1", "k2"], ["k3", "k4", "k5"]]  # read while the history passes
+    result = checker.result()
+    assert asked[-1] == ["k6"]
+    assert result == writes(h(*ops), final)  # one batch or many: the same verdict
+    assert result["acknowledged"] == 3 and result["lost"] == 2 and result["lost_keys"] == ["k3", "k6"]
+    assert result["recovered"] == 1 and result["failed_applied"] == 1 and result["never_acked"] == 2
 
 
 def test_acknowledged_write_missing_is_lost_and_wrong_value_too():

@@ -49,3 +49,20 @@ def test_writer_reader_roundtrip_and_merge(tmp_path):
     assert (tmp_path / HISTORY_FILE).read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # the zstd frame magic
     (tmp_path / "history.jsonl").unlink()
     assert list(read_history(tmp_path / "history.jsonl")) == merged  # the old name finds the new file
+
+
+def test_a_kept_final_read_is_served_back_in_step_or_from_the_whole_file(tmp_path):
+    from chaos.engine import FinalReadLog, StoredFinalRead
+
+    live = {"a": "1", "b": None, "c": "3"}
+    path = tmp_path / "final-read.jsonl"
+    with FinalReadLog(path, lambda keys: [live[k] for k in keys]) as keep:
+        assert keep(["a", "b"]) == ["1", None]
+        assert keep(["c"]) == ["3"]
+    assert path.read_text() == '["a","1"]\n["b",null]\n["c","3"]\n'
+    with StoredFinalRead(path) as stored:  # asked in the same order: read in step
+        assert stored(["a", "b"]) == ["1", None] and stored(["c"]) == ["3"]
+        assert stored._all is None
+    with StoredFinalRead(path) as stored:  # another order (an older run's file): looked up
+        assert stored(["c", "a"]) == ["3", "1"] and stored(["zz", "b"]) == [None, None]
+        assert stored._all is not None
