@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import hiredis
+from hiredis import pack_command
 from redis.crc import key_slot
 
 SLOTS = 16384
@@ -55,19 +56,6 @@ class ReplyError(RespError):
     @property
     def code(self) -> str:
         return str(self).split(" ", 1)[0]
-
-
-def encode(args: tuple[Any, ...]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        else:
-            data = str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
 
 
 class _ReplyErrorReply(Exception):
@@ -118,22 +106,27 @@ class Connection:
         self._sock = self._reader = None
 
     def call(self, *args: Any) -> Any:
-        """Send one command and return its reply (bytes, int, list, None); raise its error."""
-        reply = self.call_many([args])[0]
-        if isinstance(reply, ReplyError):
-            raise reply
-        return reply
+        """Send one command and return its reply (bytes, int, list, None); raise its error.
+        The load loop's hot path: one ``send``, hiredis-packed, and one parsed reply."""
+        self._send(pack_command(args))
+        reply = self._receive()
+        if type(reply) is _ReplyErrorReply:
+            raise ReplyError(str(reply), self.address)
+        return self._error(reply) if type(reply) is list else reply
 
     def call_many(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Send several commands in one write and return their replies in order; an error reply
         comes back as a :class:`ReplyError` object (not raised), a transport problem raises."""
+        self._send(b"".join(pack_command(args) for args in commands))
+        return [self._error(self._receive()) for _ in commands]
+
+    def _send(self, data: bytes) -> None:
         if self._sock is None:
             self.connect()
         sock = self._sock
         try:
             # send() in a loop rather than sendall(): gevent's sendall asks the kernel for
             # SO_SNDBUF on every call, a syscall that cost ~15% of the load process's CPU
-            data = b"".join(encode(args) for args in commands)
             sent = sock.send(data)  # type: ignore[union-attr]
             while sent < len(data):
                 sent += sock.send(data[sent:])  # type: ignore[union-attr]
@@ -141,14 +134,15 @@ class Connection:
             self.close()
             # a send on a connection the peer already closed: the server never read it
             raise NotSent(f"send to {self.address}: {exc.strerror or exc}", self.address) from None
+
+    def _receive(self) -> Any:
         try:
-            replies = [self._read() for _ in commands]
+            return self._read()
         except Exception as exc:  # timeout, reset, closed mid-reply, protocol error: maybe applied
             self.close()
             what = "timeout" if isinstance(exc, TimeoutError | socket.timeout) else \
                 (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
             raise Indeterminate(f"{what} waiting for {self.address}", self.address) from None
-        return [self._error(r) for r in replies]
 
     def _error(self, reply: Any) -> Any:
         if isinstance(reply, _ReplyErrorReply):
