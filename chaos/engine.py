@@ -31,7 +31,7 @@ import click
 
 from chaos.checkers.compose import Check, evaluate
 from chaos.errors import ChaosError, RunCrashed
-from chaos.history import HISTORY_FILE, INFO, INVOKE, OK
+from chaos.history import HISTORY_FILE, INFO, INVOKE, OK, parse_json, records
 from chaos.interrupts import deferred_interrupts
 from chaos.metrics import FINAL_GAUGES, RunMetrics
 from chaos.progress import Progress
@@ -635,7 +635,7 @@ class StoredFinalRead:
             values = []
             for key in keys:
                 line = self._lines.readline()
-                stored = json.loads(line) if line.endswith("\n") else None
+                stored = parse_json(line) if line.endswith("\n") else None
                 if stored is None or stored[0] != key:
                     break
                 values.append(stored[1])
@@ -647,13 +647,9 @@ class StoredFinalRead:
         return [self._all.get(k) for k in keys]
 
 
-def iter_final_read(path: Path) -> Iterator[tuple[str, Any]]:
-    """(key, value) pairs of a kept final read, streamed."""
-    with open(path) as lines:
-        for line in lines:
-            if line.endswith("\n"):
-                key, value = json.loads(line)
-                yield key, value
+def iter_final_read(path: Path) -> Iterator[list[Any]]:
+    """[key, value] pairs of a kept final read, streamed."""
+    yield from records(path)
 
 
 class Timeline:
@@ -667,10 +663,7 @@ class Timeline:
         self.path = path
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        with open(self.path) as lines:
-            for line in lines:
-                if line.endswith("\n"):  # a line cut short by a crash is not a sample
-                    yield json.loads(line)
+        return records(self.path)
 
 
 def read_timeline(path: Path) -> Timeline:

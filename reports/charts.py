@@ -45,14 +45,11 @@ class _Records:
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSON-lines file (a history: plain or zstd, see chaos.history.open_lines)."""
-    from chaos.history import open_lines
+    """Records of a JSON-lines file (a history: plain or zstd, see chaos.history.records)."""
+    from chaos.history import records
 
     try:
-        with open_lines(path) as lines:
-            for line in lines:
-                if line.endswith("\n"):
-                    yield json.loads(line)
+        yield from records(path)
     except FileNotFoundError:
         return
 
