@@ -377,11 +377,12 @@ def server_events(cluster: RedisCluster, ctx: RunContext, fault_t: float) -> lis
 # -- measurements (pure over the run directory's files) -------------------------------------------
 def history_part(run_dir: Path, ctx: dict[str, Any], read_final: Any) -> Any:
     """Lost writes, counters, availability per slot group, latency per phase, op counts."""
-    victim_slots = [tuple(r) for r in ctx["victim_slots"]]
+    names = ["others"] * 16384  # slot → group, looked up once per operation
+    for lo, hi in ctx["victim_slots"]:
+        names[lo : hi + 1] = ["victim"] * (hi - lo + 1)
 
     def group(op: Any) -> str | None:
-        slot = key_slot(op.key.encode())
-        return "victim" if any(lo <= slot <= hi for lo, hi in victim_slots) else "others"
+        return names[key_slot(op.key.encode())]
 
     def part(_: dict[str, Any]) -> dict[str, Any]:
         # in the same pass: the writes the victim acknowledged from the fault on (pause, partition)
