@@ -163,7 +163,7 @@ def read_history(path: str | Path) -> Iterator[Op]:
         yield from_dict(record)
 
 
-def _line_time(line: bytes) -> float:
+def line_time(line: bytes) -> float:
     """The ``time`` of a record as written by :class:`HistoryWriter` (no JSON parse needed)."""
     start = line.index(b'"time":') + 7
     return float(line[start : line.index(b",", start)])
@@ -173,7 +173,7 @@ def _complete_lines(path: str | Path) -> Iterator[tuple[float, bytes]]:
     with open(path, "rb") as lines:
         for line in lines:
             if line.endswith(b"\n"):
-                yield _line_time(line), line
+                yield line_time(line), line
 
 
 def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
