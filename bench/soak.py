@@ -43,11 +43,17 @@ def main() -> None:
                "--duration", str(args.duration), "--base-port", str(args.base_port), "--out", str(out)]
         started = time.monotonic()
         child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = 0.0
+        samples: list[tuple[float, float]] = []  # (seconds since start, MB)
         while child.poll() is None:
-            peak = max(peak, rss_mb(child.pid) or 0.0)
+            samples.append((time.monotonic() - started, rss_mb(child.pid) or 0.0))
             time.sleep(0.5)
         wall = time.monotonic() - started
+        peak = max((mb for _, mb in samples), default=0.0)
+        # the load phase (cluster up, warm-up, fault, load) against what follows (merge, checkers,
+        # final read, charts), and the load phase's first and last minute: flat memory shows here
+        loading = [mb for t, mb in samples if t <= args.duration]
+        first = [mb for t, mb in samples if t <= 60]
+        last = [mb for t, mb in samples if args.duration - 60 < t <= args.duration]
         if child.returncode not in (0, 1):
             sys.exit(f"the run failed (exit {child.returncode}): {child.stderr.read()[-500:] if child.stderr else ''}")
         summary = subprocess.run([str(ROOT / ".venv/bin/chaos"), "history", str(out)], capture_output=True,
@@ -57,6 +63,9 @@ def main() -> None:
         verdict = json.loads((out / "result.json").read_text())["passed"]
     print(f"master-kill --duration {args.duration:g}: {wall:.0f} s, passed={verdict}")
     print(f"harness peak resident memory {peak:.0f} MB; ratio to the 300 MB target: {peak / 300:.2f}")
+    print(f"  during the load: peak {max(loading, default=0):.0f} MB (first minute {max(first, default=0):.0f}, last "
+          f"minute {max(last, default=0):.0f}); measuring and reports after it: peak "
+          f"{max((mb for t, mb in samples if t > args.duration), default=0):.0f} MB, {wall - args.duration:.0f} s")
     print(f"history {records:,} records, {per_record:.1f} bytes a record; ratio to the 30 B target: "
           f"{per_record / 30:.2f}")
 

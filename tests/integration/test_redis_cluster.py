@@ -9,9 +9,11 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from redis.crc import key_slot
 
 from chaos.backends.process import pid_status
 from chaos.cli import cli
+from chaos.clients.resp import ClusterClient
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
 
@@ -50,6 +52,18 @@ def test_up_status_kill_down(cluster_state):
 
     again = chaos(state, "up", "redis-cluster", "--base-port", BASE_PORT)
     assert again.exit_code == 2 and "already up" in again.output
+
+    # the final read: values in the order asked, absent keys None, a stale slot map corrected
+    client = ClusterClient([r["address"] for r in rows])
+    client.refresh()
+    written = {f"k{{t{i}}}:{j}": f"{i}:{j}" for i in range(40) for j in range(3)}
+    for key, value in written.items():
+        client.call_slot(key_slot(key.encode()), "SET", key, value)
+    asked = [*reversed(written), "absent{t1}", "absent{t2}"]
+    one = next(r["address"] for r in rows if r["role"] == "master")
+    client.slot_owner[:] = [one] * len(client.slot_owner)  # the slots of the two others answer MOVED
+    assert client.read_batch(asked, per_mget=2) == [written.get(k) for k in asked]
+    client.close()
 
     cluster = RedisCluster.attach(state)
     cluster.backend.kill("redis-2")

@@ -37,6 +37,20 @@ def test_promotion_rejoin_and_ok_again():
     assert cluster_ok_again(TIMELINE, after=1.5, skip={"r1"}) == 3.6
 
 
+def test_the_timeline_streamed_from_disk_gives_the_same_answers(tmp_path):
+    import json
+
+    from chaos.engine import read_timeline
+
+    path = tmp_path / "timeline.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in TIMELINE) + '{"source": "probe", "node": "r')  # torn
+    streamed = read_timeline(path)
+    assert list(streamed) == TIMELINE and list(streamed) == TIMELINE  # re-read on every pass
+    assert cluster_down(streamed) == cluster_down(TIMELINE)
+    assert first_promotion(streamed, {"r2": "B"}, 0, after=0.5) == first_promotion(TIMELINE, {"r2": "B"}, 0, after=0.5)
+    assert first_rejoin(streamed, "r1", "B", after=4.0) == 6.0
+
+
 def test_parse_redis_log_events():
     lines = [
         "4100:S 29 Nov 2026 14:52:55.123 * Marking node 9f3e8a1b as failing (quorum reached).",
