@@ -13,6 +13,22 @@ from typing import Any
 from chaos.history import OK, Op
 
 
+class _Group:
+    __slots__ = ("last_ok", "first_op", "ok", "failed", "first_failure", "first_success_after",
+                 "longest", "longest_window", "windows", "failed_since_ok")
+
+    def __init__(self, first_op: float):
+        self.last_ok: float | None = None
+        self.first_op = first_op
+        self.ok = self.failed = 0
+        self.first_failure: float | None = None
+        self.first_success_after: float | None = None
+        self.longest = 0.0
+        self.longest_window: list[float] | None = None
+        self.windows: list[list[float]] = []
+        self.failed_since_ok = False
+
+
 class AvailabilityChecker:
     """``group`` maps an operation to its group name (or None to ignore it); ``fs`` limits the
     check to some operation kinds (e.g. only writes). Windows shorter than ``min_window`` seconds
@@ -21,7 +37,7 @@ class AvailabilityChecker:
     def __init__(self, group: Callable[[Op], str | None], fs: tuple[str, ...] | None = None,
                  min_window: float = 0.25):
         self.group, self.fs, self.min_window = group, fs, min_window
-        self.state: dict[str, dict[str, Any]] = {}
+        self.state: dict[str, _Group] = {}
         self.end = float("-inf")  # the last moment of the history the checker saw
 
     def feed(self, invoke: Op, completion: Op | None) -> None:
@@ -35,49 +51,46 @@ class AvailabilityChecker:
             return
         s = self.state.get(name)
         if s is None:
-            s = self.state[name] = {"last_ok": None, "first_op": invoke.time, "ok": 0, "failed": 0,
-                                    "first_failure": None, "first_success_after": None,
-                                    "longest": 0.0, "longest_window": None, "windows": [],
-                                    "failed_since_ok": False}
+            s = self.state[name] = _Group(invoke.time)
         if completion is not None and completion.type == OK:
-            s["ok"] += 1
+            s.ok += 1
             # an op that started after the last acknowledged one and succeeded closes the gap
-            last = s["last_ok"] if s["last_ok"] is not None else s["first_op"]
-            gap = completion.time - last
-            if gap > s["longest"]:
-                s["longest"], s["longest_window"] = gap, [round(last, 6), round(completion.time, 6)]
+            last = s.last_ok if s.last_ok is not None else s.first_op
+            gap = t - last
+            if gap > s.longest:
+                s.longest, s.longest_window = gap, [round(last, 6), round(t, 6)]
             if gap >= self.min_window:
-                s["windows"].append([round(last, 6), round(completion.time, 6)])
-            if s["first_failure"] is not None and s["first_success_after"] is None:
-                s["first_success_after"] = completion.time
-            if s["last_ok"] is None or completion.time > s["last_ok"]:
-                s["last_ok"] = completion.time
-                s["failed_since_ok"] = False
+                s.windows.append([round(last, 6), round(t, 6)])
+            if s.first_failure is not None and s.first_success_after is None:
+                s.first_success_after = t
+            if s.last_ok is None or t > s.last_ok:
+                s.last_ok = t
+                s.failed_since_ok = False
         else:
-            s["failed"] += 1
-            s["failed_since_ok"] = True
-            if s["first_failure"] is None:
-                s["first_failure"] = completion.time if completion is not None else invoke.time
+            s.failed += 1
+            s.failed_since_ok = True
+            if s.first_failure is None:
+                s.first_failure = t
 
     def result(self) -> dict[str, Any]:
         out = {}
         for name, s in sorted(self.state.items()):
-            longest, longest_window, windows = s["longest"], s["longest_window"], list(s["windows"])
-            open_at_end = s["failed_since_ok"]
+            longest, longest_window, windows = s.longest, s.longest_window, list(s.windows)
+            open_at_end = s.failed_since_ok
             if open_at_end:  # failing until the end: the window never closed
-                last = s["last_ok"] if s["last_ok"] is not None else s["first_op"]
+                last = s.last_ok if s.last_ok is not None else s.first_op
                 gap = self.end - last
                 if gap >= self.min_window:
                     windows.append([round(last, 6), round(self.end, 6)])
                 if gap > longest:
                     longest, longest_window = gap, [round(last, 6), round(self.end, 6)]
             out[name] = {
-                "ok": s["ok"], "failed": s["failed"],
+                "ok": s.ok, "failed": s.failed,
                 "longest_unavailable_seconds": round(longest, 6),
                 "longest_window": longest_window,
                 "unavailable_at_end": open_at_end,
                 "windows": windows,
-                "first_failure": s["first_failure"],
-                "first_success_after_failure": s["first_success_after"],
+                "first_failure": s.first_failure,
+                "first_success_after_failure": s.first_success_after,
             }
         return out
