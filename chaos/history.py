@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _encode_str
-from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -169,11 +170,11 @@ def line_time(line: bytes) -> float:
     return float(line[start : line.index(b",", start)])
 
 
-def _complete_lines(path: str | Path) -> Iterator[tuple[float, bytes]]:
-    with open(path, "rb") as lines:
-        for line in lines:
-            if line.endswith(b"\n"):
-                yield line_time(line), line
+def _merge_key(line: bytes) -> float:
+    try:
+        return line_time(line)
+    except ValueError:  # a line torn by a crash mid-write (the last of its shard): sorts last, dropped
+        return math.inf
 
 
 def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
@@ -183,11 +184,14 @@ def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
     Lines are moved as bytes (only their time is read), so merging millions of records is cheap.
     Returns the number of records written."""
     count = 0
-    with _open_out(Path(out)) as dest:
+    with ExitStack() as stack:
+        shards = [stack.enter_context(open(p, "rb")) for p in paths]
+        dest = stack.enter_context(_open_out(Path(out)))
         write = dest.write
-        for _, line in heapq.merge(*(_complete_lines(p) for p in paths), key=itemgetter(0)):
-            write(b'{"index":%d,%s' % (count, line[line.index(b",") + 1 :]))
-            count += 1
+        for line in heapq.merge(*shards, key=_merge_key):
+            if line.endswith(b"\n"):
+                write(b'{"index":%d%s' % (count, line[line.index(b",") :]))
+                count += 1
     return count
 
 

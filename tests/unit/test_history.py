@@ -33,6 +33,9 @@ def test_writer_reader_roundtrip_and_merge(tmp_path):
     with HistoryWriter(tmp_path / "history-1.jsonl", t0, wall0=1_700_000_000.0) as w:
         w.record("invoke", "nemesis", "kill", None, "redis-2", at=101.2)
     (tmp_path / "history-1.jsonl").open("a").write('{"index": 9, "ti')  # torn last line
+    with HistoryWriter(tmp_path / "history-2.jsonl", t0, wall0=1_700_000_000.0) as w:
+        w.record("invoke", 2, "write", "b", "2", at=101.1)
+    (tmp_path / "history-2.jsonl").write_text((tmp_path / "history-2.jsonl").read_text()[:40])  # torn after its time
     ops = list(read_history(tmp_path / "history-0.jsonl"))
     assert ops[1].time == 1.5 and ops[1].wall == 1_700_000_001.5 and ops[1].node == "127.0.0.11:7001"
     n = merge_histories(sorted(tmp_path.glob("history-*.jsonl")), tmp_path / "history.jsonl")
