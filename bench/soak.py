@@ -61,11 +61,18 @@ def main() -> None:
         records = int(summary.split(": ")[1].split(" records")[0])
         per_record = float(summary.split(", ")[-1].split(" bytes")[0])
         verdict = json.loads((out / "result.json").read_text())["passed"]
+        # where the measuring went, by when each file was last written
+        stages = [("load-seconds.jsonl", "load stopped"), ("history.jsonl.zst", "history merged"),
+                  ("final-read.jsonl", "checkers and final read"), ("result.json", "verdict written"),
+                  ("charts/index.json", "charts drawn"), ("metrics.prom", "reports written")]
+        times = [(label, (out / name).stat().st_mtime) for name, label in stages if (out / name).exists()]
+        steps = ", ".join(f"{label} +{t - prev:.0f} s" for (label, t), (_, prev) in zip(times[1:], times))
     print(f"master-kill --duration {args.duration:g}: {wall:.0f} s, passed={verdict}")
     print(f"harness peak resident memory {peak:.0f} MB; ratio to the 300 MB target: {peak / 300:.2f}")
     print(f"  during the load: peak {max(loading, default=0):.0f} MB (first minute {max(first, default=0):.0f}, last "
           f"minute {max(last, default=0):.0f}); measuring and reports after it: peak "
           f"{max((mb for t, mb in samples if t > args.duration), default=0):.0f} MB, {wall - args.duration:.0f} s")
+    print(f"  after the load: {steps}")
     print(f"history {records:,} records, {per_record:.1f} bytes a record; ratio to the 30 B target: "
           f"{per_record / 30:.2f}")
 
