@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from chaos.checkers.writes import ReadBatch
 from chaos.errors import ChaosError
 from chaos.progress import Progress
 from chaos.runner import (
@@ -19,7 +19,7 @@ from chaos.runner import (
 from chaos.state import StateDir
 
 
-def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Callable[[set[str]], dict], str, str]:
+def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:
     from chaos.topology.redis_cluster import RedisCluster
 
     cluster = RedisCluster.attach(state)
@@ -30,8 +30,8 @@ def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Call
     return {"seeds": seeds}, {}, cluster_final_read(seeds), "write", f"{len(seeds)} Redis nodes"
 
 
-def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Callable[[set[str]], dict], str, str]:
-    from chaos.topology.mysql_replication import ADMIN_USER, MysqlReplication, read_rows
+def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:
+    from chaos.topology.mysql_replication import ADMIN_USER, MysqlReplication, row_reader
     from loadgen.mysql_workload import SCHEMA
 
     topo = MysqlReplication.attach(state)
@@ -43,7 +43,7 @@ def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Call
     source = topo.source
     return ({"mysql": {"host": source.host, "port": source.port, "user": ADMIN_USER}},
             {"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
-            lambda keys: read_rows(topo, source, sorted(keys)), "insert", f"the MySQL source {source.address}")
+            row_reader(topo, source), "insert", f"the MySQL source {source.address}")
 
 
 def run_load(state: StateDir, workload: str, duration: float, users: int, rate: float | None, seed: int,
@@ -65,7 +65,10 @@ def run_load(state: StateDir, workload: str, duration: float, users: int, rate: 
         progress.close()
     history = merge_run_history(run)
     run.say("reading back every row/key written")
-    analysis = analyze_history(history, read_final, lambda op: None, [("load", 0.0)], write_f=write_f)
+    try:
+        analysis = analyze_history(history, read_final, lambda op: None, [("load", 0.0)], write_f=write_f)
+    finally:
+        getattr(read_final, "close", lambda: None)()
     analysis.writes.pop("lost_keys")
     summary = {"ops": analysis.ops, "writes": analysis.writes, "counters": {
         k: v for k, v in analysis.counters.items() if k != "per_key"}, "latency_ms": analysis.latency}

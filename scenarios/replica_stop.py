@@ -43,7 +43,7 @@ from chaos.runner import analyze_history, iso
 from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.steps.mysql_replication import cooldown_and_settle, provision_pair, start_heartbeat_probe_and_load
-from chaos.topology.mysql_replication import compare_tables, read_rows, replication_errors, source_position
+from chaos.topology.mysql_replication import compare_tables, replication_errors, row_reader, source_position
 
 NAME = "replica-stop"
 SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"
@@ -144,17 +144,11 @@ def measure_pair(ctx: RunContext) -> None:
                            "restart_t": ctx.vars["replica_heal_started_t"], "target_gtid": ctx.vars["target_gtid"],
                            "phases": ctx.run.phases}
 
-    def read(node: Any) -> ReadFinal:
-        def rows(keys: list[str]) -> list[Any]:
-            found = read_rows(topo, node, [k for k in keys if k.isdigit()])
-            return [found.get(k) for k in keys]
-        return rows
-
     live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
             "heartbeats": ctx.vars["heartbeat"].beats, "probe_samples": ctx.vars["probe"].samples}
     # the replica's rows judge the run; the source's are kept beside them for lost_rows_on_source
-    with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, read(topo.source)) as read_source:
-        read_replica = read(topo.replica)
+    with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, row_reader(topo, topo.source)) as read_source:
+        read_replica = row_reader(topo, topo.replica)
 
         def read_both(keys: list[str]) -> list[Any]:
             read_source(keys)

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -406,6 +407,15 @@ def read_rows(topo: MysqlReplication, spec: NodeSpec, ids: list[str], batch: int
     finally:
         conn.close()
     return out
+
+
+def row_reader(topo: MysqlReplication, spec: NodeSpec) -> Callable[[list[str]], list[Any]]:
+    """The final read of a batch of row ids on one server: their values in order (None when
+    absent), as the write checker asks for them."""
+    def read(keys: list[str]) -> list[Any]:
+        found = read_rows(topo, spec, [k for k in keys if k.isdigit()])
+        return [found.get(k) for k in keys]
+    return read
 
 
 def replication_errors(topo: MysqlReplication) -> dict[str, Any]:

@@ -64,6 +64,16 @@ def test_up_replicates_and_down_stops_everything(pair):
     assert all(pid_status(p, "mariadbd") == "stopped" for p in pids)
 
 
+def test_load_mysql_reads_back_every_insert(pair, tmp_path):
+    out = tmp_path / "load"
+    result = chaos(pair, "load", "mysql", "--duration", "3", "--users", "4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    inserts = summary["writes"]
+    assert inserts["acknowledged"] > 50 and inserts["lost"] == 0 and inserts["unacked_applied"] == 0
+    assert "0 lost" in result.output
+
+
 def test_wrong_credentials_are_a_one_line_error(pair, tmp_path):
     topo = MysqlReplication.attach(pair)
     secrets = json.loads(topo.secrets_path.read_text())
