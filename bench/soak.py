@@ -62,7 +62,7 @@ def main() -> None:
         per_record = float(summary.split(", ")[-1].split(" bytes")[0])
         verdict = json.loads((out / "result.json").read_text())["passed"]
         # where the measuring went, by when each file was last written
-        stages = [("load-seconds.jsonl", "load stopped"), ("history.jsonl.zst", "history merged"),
+        stages = [("load-seconds.jsonl", "load stopped"), ("history.jsonl.zst", "replicas compared and history merged"),
                   ("final-read.jsonl", "checkers and final read"), ("result.json", "verdict written"),
                   ("charts/index.json", "charts drawn"), ("metrics.prom", "reports written")]
         times = [(label, (out / name).stat().st_mtime) for name, label in stages if (out / name).exists()]
