@@ -590,10 +590,13 @@ def per_second(path: Path) -> list[list[Any]]:
 
 class FinalReadLog:
     """Wraps a live final read so every batch is also appended to ``path``, one ``[key, value]``
-    per line in the order it was read, so a verdict can be recomputed later (`chaos analyze`)."""
+    per line in the order it was read, so a verdict can be recomputed later (`chaos analyze`).
+    If a read fails, the file is removed: a partial read would make `chaos analyze` count the
+    keys never read as lost, where the live verdict said it could not tell."""
 
     def __init__(self, path: Path, read: ReadFinal):
         self.path, self.read = path, read
+        self.failed = False
 
     def __enter__(self) -> FinalReadLog:
         self._out = open(self.path, "w")
@@ -601,9 +604,15 @@ class FinalReadLog:
 
     def __exit__(self, *exc: object) -> None:
         self._out.close()
+        if self.failed:
+            self.path.unlink(missing_ok=True)
 
     def __call__(self, keys: list[str]) -> list[Any]:
-        values = self.read(keys)
+        try:
+            values = self.read(keys)
+        except BaseException:
+            self.failed = True
+            raise
         write = self._out.write
         for key, value in zip(keys, values):
             write(json.dumps([key, value], separators=(",", ":")) + "\n")

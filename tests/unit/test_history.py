@@ -69,3 +69,24 @@ def test_a_kept_final_read_is_served_back_in_step_or_from_the_whole_file(tmp_pat
     with StoredFinalRead(path) as stored:  # another order (an older run's file): looked up
         assert stored(["c", "a"]) == ["3", "1"] and stored(["zz", "b"]) == [None, None]
         assert stored._all is not None
+
+
+def test_a_final_read_that_failed_is_not_kept(tmp_path):
+    import pytest
+
+    from chaos.engine import FinalReadLog, StoredFinalRead
+    from chaos.errors import ChaosError
+
+    def read(keys):
+        if "b" in keys:
+            raise ChaosError("the cluster never answered")
+        return ["1" for _ in keys]
+
+    path = tmp_path / "final-read.jsonl"
+    with FinalReadLog(path, read) as keep:
+        assert keep(["a"]) == ["1"]
+        with pytest.raises(ChaosError):
+            keep(["b"])
+    assert not path.exists()  # analysed again, it would have counted "b" as lost
+    with pytest.raises(ChaosError, match="only a finished run"):
+        StoredFinalRead(path)
