@@ -8,9 +8,9 @@ from chaos.checkers.writes import ReadBatch
 from chaos.errors import ChaosError
 from chaos.progress import Progress
 from chaos.runner import (
+    ClusterFinalRead,
     Run,
     analyze_history,
-    cluster_final_read,
     make_run_dir,
     merge_run_history,
     start_load,
@@ -27,7 +27,7 @@ def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Read
     if problems:
         raise ChaosError(f"the redis-cluster is not healthy ({problems[0]}); see `chaos status`")
     seeds = [s.address for s in cluster.specs]
-    return {"seeds": seeds}, {}, cluster_final_read(seeds), "write", f"{len(seeds)} Redis nodes"
+    return {"seeds": seeds}, {}, ClusterFinalRead(seeds), "write", f"{len(seeds)} Redis nodes"
 
 
 def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:

@@ -171,10 +171,6 @@ class ClusterFinalRead:
             self.client = None
 
 
-def cluster_final_read(seeds: list[str]) -> ClusterFinalRead:
-    return ClusterFinalRead(seeds)
-
-
 def write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

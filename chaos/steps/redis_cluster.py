@@ -36,7 +36,7 @@ from chaos.errors import ChaosError
 from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
-from chaos.runner import analyze_history, cluster_final_read, start_load
+from chaos.runner import ClusterFinalRead, analyze_history, start_load
 from chaos.servers import parse_server
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, compare_replicas, server_version
 from chaos.topology.redis_info import parse_slot_ranges
@@ -354,7 +354,7 @@ def measure_cluster(ctx: RunContext) -> None:
     match = f"chaos:*:{ctx.run.run_id}:*" if cluster.attached else None  # the user's own data is not ours to judge
     live = {"consistency": compare_replicas(cluster, match=match), "probe_samples": ctx.vars["probe"].samples,
             "load_generator": ctx.vars.get("load_generator")}
-    measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
+    measure_live(ctx, ClusterFinalRead([s.address for s in cluster.specs]), live)
 
 
 def append_timeline(path: Path, events: list[dict[str, Any]]) -> None:

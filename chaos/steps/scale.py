@@ -16,7 +16,7 @@ from chaos.checkers.compose import Check
 from chaos.clients.resp import ClusterClient, Connection, RespError
 from chaos.engine import RunContext, measure_live
 from chaos.errors import ChaosError
-from chaos.runner import analyze_history, cluster_final_read
+from chaos.runner import ClusterFinalRead, analyze_history
 from chaos.servers import parse_server
 from chaos.steps.redis_cluster import REDIS_KNOWN, RedisRunConfig, load_generator_check, stop_probe
 from chaos.topology.redis_cluster import server_version
@@ -393,7 +393,7 @@ def measure_scale(ctx: RunContext, removed_ids: list[str] | None = None) -> None
         # atomic: measured now, after the cluster settled (the cleanup's own check comes after the verdict)
         "slots_half_moved": half_moved(addresses(cluster), mover.jobs) if isinstance(mover, AtomicReshard) else [],
     }
-    measure_live(ctx, cluster_final_read([s.address for s in cluster.specs]), live)
+    measure_live(ctx, ClusterFinalRead([s.address for s in cluster.specs]), live)
 
 
 def slots_in_flight(cluster: Any, ranges: list[list[int]] | None) -> dict[str, Any] | None:
