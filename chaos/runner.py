@@ -18,7 +18,7 @@ from typing import Any
 from chaos.checkers import run as run_checkers
 from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.counts import OpCounter
-from chaos.checkers.latency import LatencyChecker
+from chaos.checkers.latency import LatencyChecker, LatencySeries
 from chaos.checkers.writes import CounterChecker, ReadBatch, WriteSetChecker
 from chaos.clients.resp import ClusterClient, RespError
 from chaos.errors import ChaosError, StateDirError
@@ -121,6 +121,9 @@ def merge_run_history(run: Run) -> Path:
     return target
 
 
+LATENCY_SERIES_FILE = "latency-series.json"  # the latency chart's series, gathered in the checkers' pass
+
+
 @dataclass
 class Analysis:
     """Everything the checkers say about a run's history and final read."""
@@ -136,11 +139,16 @@ def analyze_history(history: Path, read_final: ReadBatch, group: Callable[[Any],
                     phases: list[tuple[str, float]], write_f: str = "write", extra: tuple[Any, ...] = ()) -> Analysis:
     """One pass over the history feeds every checker; the writes (``write_f`` operations) are
     checked against the final read as the pass goes, a batch of keys at a time, then the
-    counters are read."""
+    counters are read. The same pass gathers the latency chart's series, kept beside the history
+    (:data:`LATENCY_SERIES_FILE`) so the charts need not read the history again."""
     writes, counters, ops = WriteSetChecker(read_final, write_f), CounterChecker(), OpCounter()
     availability = AvailabilityChecker(group, fs=(write_f,))
-    latency = LatencyChecker(phases or None)
-    run_checkers(read_history(history), writes, counters, availability, latency, ops, *extra)
+    latency, series = LatencyChecker(phases or None), LatencySeries()
+    run_checkers(read_history(history), writes, counters, availability, latency, ops, series, *extra)
+    try:  # a side output: charts fall back to reading the history
+        (history.parent / LATENCY_SERIES_FILE).write_text(json.dumps(series.result(), separators=(",", ":")))
+    except OSError:
+        pass
     written = writes.result()
     counter_keys = sorted(counters.counters)
     final = dict(zip(counter_keys, read_final(counter_keys))) if counter_keys else {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -94,24 +93,13 @@ def operations_series(history: Path) -> dict[str, dict[int, int]]:
 
 def latency_series(history: Path, bucket: float = 0.1) -> dict[str, Any]:
     """p50 / p99 / max of acknowledged operations per ``bucket`` seconds, and every failed or
-    indeterminate operation as a dot (completion time, latency ms). Streamed: the history is in
-    time order, so a bucket is summarised once completions are a second past it."""
+    indeterminate operation as a dot (completion time, latency ms), from the history (a run
+    keeps the series its checkers' pass gathered in ``latency-series.json``: see
+    :func:`stored_latency_series`). Completions whose invoke is missing are skipped."""
+    from chaos.checkers.latency import LatencySeries
+
+    series = LatencySeries(bucket)
     invokes: dict[Any, float] = {}
-    acked: dict[int, array] = {}
-    dots: dict[str, list[tuple[float, float]]] = {"fail": [], "info": []}
-    t: list[float] = []
-    p50: list[float] = []
-    p99: list[float] = []
-    mx: list[float] = []
-    slack = max(1, int(round(1.0 / bucket)))
-
-    def summarise(b: int) -> None:
-        values = sorted(acked.pop(b))
-        t.append(b * bucket)
-        p50.append(values[len(values) // 2])
-        p99.append(values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)])
-        mx.append(values[-1])
-
     for op in _jsonl(history):
         if op["process"] == "nemesis":
             continue
@@ -119,24 +107,20 @@ def latency_series(history: Path, bucket: float = 0.1) -> dict[str, Any]:
             invokes[op["process"]] = op["time"]
             continue
         started = invokes.pop(op["process"], None)
-        if started is None:
-            continue
-        ms = (op["time"] - started) * 1000.0
-        if op["type"] == "ok":
-            b = int(op["time"] / bucket)
-            values = acked.get(b)
-            if values is None:
-                for old in sorted(k for k in acked if k < b - slack):
-                    summarise(old)
-                values = acked[b] = array("d")
-            values.append(ms)
-        else:
-            dots[op["type"]].append((op["time"], ms))
-    for b in sorted(acked):
-        summarise(b)
-    order = sorted(range(len(t)), key=t.__getitem__)  # a late bucket (out-of-order history) sorts in
-    return {"t": [t[i] for i in order], "p50": [p50[i] for i in order], "p99": [p99[i] for i in order],
-            "max": [mx[i] for i in order], "fail": dots["fail"], "info": dots["info"]}
+        if started is not None:
+            series.add(op["type"], op["time"], (op["time"] - started) * 1000.0)
+    return series.result()
+
+
+def stored_latency_series(run_dir: Path) -> dict[str, Any]:
+    """The series the run's checkers gathered (``latency-series.json``), or, for runs that have
+    none, computed from the history."""
+    from chaos.runner import LATENCY_SERIES_FILE
+
+    try:
+        return json.loads((run_dir / LATENCY_SERIES_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return latency_series(run_dir / "history.jsonl")
 
 
 def zoom_series(history: Path, start: float, end: float, f: str = "write", bucket: float = 0.1,
@@ -390,7 +374,7 @@ def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> 
 
 
 def draw_latency(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
-    s = latency_series(run_dir / "history.jsonl")
+    s = stored_latency_series(run_dir)
     if not s["t"]:
         return None
     fig, ax = _figure()

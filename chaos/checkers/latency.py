@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_right
 from typing import Any
@@ -48,3 +49,48 @@ class LatencyChecker:
                                 ("max", ordered[-1] if len(ordered) else None))},
             }
         return out
+
+
+class LatencySeries:
+    """The latency chart's series, gathered in the checkers' pass: p50 / p99 / max of acknowledged
+    operations per ``bucket`` seconds of completion time, and every failed or indeterminate
+    operation as a (completion time, ms) dot. A bucket is summarised once completions are a
+    second past it (a history is in completion order), so it holds about a second of latencies."""
+
+    def __init__(self, bucket: float = 0.1):
+        self.bucket = bucket
+        self.slack = max(1, int(round(1.0 / bucket)))
+        self.acked: dict[int, array] = {}
+        self.rows: list[tuple[float, float, float, float]] = []  # (t, p50, p99, max)
+        self.dots: dict[str, list[tuple[float, float]]] = {"fail": [], "info": []}
+
+    def feed(self, invoke: Op, completion: Op | None) -> None:
+        if completion is not None:
+            self.add(completion.type, completion.time, (completion.time - invoke.time) * 1000.0)
+
+    def add(self, outcome: str, t: float, ms: float) -> None:
+        """One completed operation: its outcome, completion time and latency (ms)."""
+        if outcome != OK:
+            self.dots[outcome].append((t, ms))
+            return
+        b = int(t / self.bucket)
+        values = self.acked.get(b)
+        if values is None:
+            for old in sorted(k for k in self.acked if k < b - self.slack):
+                self._summarise(old)
+            values = self.acked[b] = array("d")
+        values.append(ms)
+
+    def _summarise(self, b: int) -> None:
+        values = sorted(self.acked.pop(b))
+        n = len(values)
+        self.rows.append((b * self.bucket, values[n // 2], values[min(n - 1, math.ceil(0.99 * n) - 1)], values[-1]))
+
+    def result(self) -> dict[str, Any]:
+        """``t``, ``p50``, ``p99``, ``max`` (one entry per bucket with acknowledged operations, in
+        time order) and the ``fail`` / ``info`` dots."""
+        for b in sorted(self.acked):
+            self._summarise(b)
+        rows = sorted(self.rows, key=lambda r: r[0])  # a late bucket (out-of-order history) sorts in
+        return {"t": [r[0] for r in rows], "p50": [r[1] for r in rows], "p99": [r[2] for r in rows],
+                "max": [r[3] for r in rows], "fail": self.dots["fail"], "info": self.dots["info"]}

@@ -37,6 +37,11 @@ def test_report_html_renders_every_chart_without_errors(state_dir, tmp_path):
     assert [c["name"] for c in index] == ["throughput", "failover", "latency", "roles", "offsets"]
     assert "<script" not in html and set(re.findall(r"https?://[^\"' )<]+", html)) <= {"http://www.w3.org/2000/svg"}
     assert "master-kill — PASSED" in html
+    # the latency chart came from the series the checkers' pass kept, the same as the history gives
+    from reports.charts import latency_series
+
+    kept = json.loads((out / "latency-series.json").read_text())
+    assert kept["t"] and kept == json.loads(json.dumps(latency_series(out / "history.jsonl")))
     md = (out / "report.md").read_text()
     assert all(f"]({c['png']})" in md and (out / c["png"]).stat().st_size > 5000 for c in index)
 

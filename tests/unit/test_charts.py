@@ -58,6 +58,29 @@ def test_latency_p99_per_bucket_and_failures_as_dots(tmp_path):
     assert [round(ms) for _, ms in s["fail"]] == [30] and [round(ms) for _, ms in s["info"]] == [1000]
 
 
+def test_the_checkers_pass_gathers_the_same_latency_series_and_the_charts_use_it(tmp_path):
+    from chaos.checkers import run
+    from chaos.checkers.latency import LatencySeries
+    from chaos.history import read_history
+    from chaos.runner import LATENCY_SERIES_FILE
+
+    # buckets 0.3 s apart: the early ones are summarised while the pass goes on
+    rows = [(p, "write", f"k{p}{i}", 0.3 * i, "ok", 0.3 * i + 0.001 * (p + i + 1)) for i in range(12) for p in (1, 2)]
+    rows += [(3, "write", "x", 0.02, "fail", 0.05), (4, "read", "y", 2.5, "ok", 2.51)]
+    path = history(tmp_path, sorted(rows, key=lambda r: r[5]))
+    series = LatencySeries()
+    run(read_history(path), series)
+    gathered = series.result()
+    assert gathered == charts.latency_series(path) and len(gathered["t"]) == 13 and gathered["fail"]  # 12 + the read's
+    assert gathered["t"] == sorted(gathered["t"])
+    # a run keeps it: the chart reads it rather than the history
+    (tmp_path / LATENCY_SERIES_FILE).write_text(json.dumps({**gathered, "t": [99.0], "p50": [1], "p99": [1],
+                                                            "max": [1]}))
+    assert charts.stored_latency_series(tmp_path)["t"] == [99.0]
+    (tmp_path / LATENCY_SERIES_FILE).write_text("{torn")
+    assert charts.stored_latency_series(tmp_path)["t"] == gathered["t"]
+
+
 def test_zoom_counts_writes_of_the_chosen_keys_per_bucket(tmp_path):
     rows = [(1, "write", "v1", 0.9, "ok", 1.05), (1, "write", "v2", 1.1, "fail", 1.15),
             (2, "write", "o1", 1.0, "ok", 1.02), (1, "read", "v1", 1.2, "ok", 1.25)]
