@@ -14,7 +14,7 @@ from redis.crc import key_slot
 from chaos.backends.process import pid_status
 from chaos.cli import cli
 from chaos.clients.resp import ClusterClient
-from chaos.topology.redis_cluster import RedisCluster
+from chaos.topology.redis_cluster import RedisCluster, compare_replicas
 from tests.conftest import chaos, require
 
 BASE_PORT = "7301"
@@ -65,7 +65,17 @@ def test_up_status_kill_down(cluster_state):
     assert client.read_batch(asked, per_mget=2) == [written.get(k) for k in asked]
     client.close()
 
+    # masters against replicas, every pair at once: one replica given a key its master lacks
     cluster = RedisCluster.attach(state)
+    same = compare_replicas(cluster)
+    assert len(same["pairs"]) == 3 and same["consistent"] and same["keys_compared"] == len(written)
+    odd = next(s for s in cluster.specs if s.name == next(r["name"] for r in rows if r["role"] == "replica"))
+    assert cluster.client(odd).execute_command("DEBUG", "POPULATE", "1", "extra") == "OK"
+    differ = compare_replicas(cluster)
+    by_replica = {p["replica"]: p for p in differ["pairs"]}
+    assert not differ["consistent"] and differ["mismatches"] == 1 and by_replica[odd.name]["extra_on_replica"] == 1
+    assert by_replica[odd.name]["sample"] == ["extra:0"] and by_replica[odd.name]["method"] == "digest"
+    assert all(p["mismatches"] == 0 for name, p in by_replica.items() if name != odd.name)
     cluster.backend.kill("redis-2")
     rows = {r["name"]: r for r in json.loads(chaos(state, "status", "--json").output)}
     assert rows["redis-2"]["process"] == "stopped" and rows["redis-2"]["role"] is None
