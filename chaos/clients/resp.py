@@ -114,11 +114,17 @@ class Connection:
             raise ReplyError(str(reply), self.address)
         return self._error(reply) if type(reply) is list else reply
 
-    def call_many(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+    def call_many(self, commands: list[tuple[Any, ...]], nested: bool = True) -> list[Any]:
         """Send several commands in one write and return their replies in order; an error reply
-        comes back as a :class:`ReplyError` object (not raised), a transport problem raises."""
-        self._send(b"".join(pack_command(args) for args in commands))
-        return [self._error(self._receive()) for _ in commands]
+        comes back as a :class:`ReplyError` object (not raised), a transport problem raises.
+        ``nested=False``: only whole replies can be errors (``MGET``'s values cannot), so array
+        replies are returned as parsed."""
+        self._send(b"".join([pack_command(args) for args in commands]))
+        receive = self._receive
+        if not nested:
+            return [ReplyError(str(r), self.address) if type(r) is _ReplyErrorReply else r
+                    for r in [receive() for _ in commands]]
+        return [self._error(receive()) for _ in commands]
 
     def _send(self, data: bytes) -> None:
         if self._sock is None:
@@ -318,8 +324,8 @@ class ClusterClient:
         again = by_node.pop(None, [])  # owner unknown: read one by one below
         for node, node_chunks in by_node.items():
             try:
-                replies = self.conn(node).call_many([("MGET", *(keys[i] for i in positions))  # type: ignore[arg-type]
-                                                     for _, positions in node_chunks])
+                replies = self.conn(node).call_many([("MGET", *[keys[i] for i in positions])  # type: ignore[arg-type]
+                                                     for _, positions in node_chunks], nested=False)
             except RespError:
                 again += node_chunks
                 continue
