@@ -400,9 +400,9 @@ def _raw(client: redis.Redis) -> redis.Redis:
                        socket_timeout=kw.get("socket_timeout"), socket_connect_timeout=kw.get("socket_connect_timeout"))
 
 
-# DEBUG DIGEST walks the whole dataset in one command: measured 2-5 µs a key here (5.6 s for 1M
-# keys, 21.5 s for 4M on a busy 2-core machine), so its reply may take longer than any fixed
-# socket timeout once a long run has written millions of keys; wait 20 µs a key, 10 s at least
+# DEBUG DIGEST walks the whole dataset in one command: 5.6 s for 1M keys and 21.5 s for 4M here
+# (2-core machine, busy), so its reply outlasts a fixed socket timeout once a long run has
+# written millions of keys; wait 20 µs a key, 10 s at least
 DIGEST_SECONDS_PER_KEY = 20e-6
 
 
@@ -435,13 +435,17 @@ def _value_digests(client: redis.Redis, keys: list[str], debug: bool) -> list[An
     return out
 
 
-def _dataset_digest(client: redis.Redis) -> str | None:
-    """``DEBUG DIGEST`` of the whole dataset; None where DEBUG is disabled (Redis 7's default
-    ``enable-debug-command no`` on clusters the harness did not start) or renamed."""
+def _dataset_digest(client: redis.Redis, timeout: float) -> str | None:
+    """``DEBUG DIGEST`` of the whole dataset, waiting up to ``timeout`` for it; None where DEBUG is
+    disabled (Redis 7's default ``enable-debug-command no`` on clusters the harness did not
+    start) or renamed."""
+    patient = _patient(client, timeout)
     try:
-        return client.execute_command("DEBUG", "DIGEST")
+        return patient.execute_command("DEBUG", "DIGEST")
     except redis.ResponseError:
         return None
+    finally:
+        patient.close()
 
 
 def compare_pair(master: redis.Redis, replica: redis.Redis, timeout: float = 15.0,
@@ -462,8 +466,8 @@ def compare_pair(master: redis.Redis, replica: redis.Redis, timeout: float = 15.
         "master_keys": master.dbsize(), "replica_keys": replica.dbsize(),
     }
     patience = digest_timeout(max(result["master_keys"], result["replica_keys"]))
-    m_digest = _dataset_digest(_patient(master, patience)) if match is None else None
-    r_digest = _dataset_digest(_patient(replica, patience)) if m_digest is not None else None
+    m_digest = _dataset_digest(master, patience) if match is None else None
+    r_digest = _dataset_digest(replica, patience) if m_digest is not None else None
     debug = m_digest is not None and r_digest is not None
     result["method"] = "digest" if debug else ("keys matching " + match if match else "keys (DUMP)")
     if debug and m_digest == r_digest:

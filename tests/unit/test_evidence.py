@@ -38,7 +38,7 @@ def write_run(out, lost, passed):
         "measurements": {"promoted": REPLICA, "lost_writes": len(lost)}}))
 
 
-def test_only_writes_invoked_after_the_last_sample_in_step_can_be_lost(tmp_path):
+def test_only_writes_acknowledged_after_the_last_sample_in_step_can_be_lost(tmp_path):
     write_run(tmp_path, ["tail"], passed=False)
     assert unreplicated_tail(tmp_path) == {"tail"}
     assert assert_passed_or_lost_only_the_unreplicated_tail(tmp_path, "", 1)["passed"] is False
