@@ -287,11 +287,17 @@ def _decorate(ax: Any, result: dict[str, Any], log_times: list[float], xlim: tup
     phases = (result.get("context") or {}).get("phases") or []
     end = max((r[0] for r in result.get("per_second") or []), default=None)
     shades = ["#f2f2f2", "#ffffff"]
+    lo, hi = xlim if xlim else (phases[0][1] if phases else 0.0, end if end is not None else 0.0)
     for i, (name, start) in enumerate(phases):
         stop = phases[i + 1][1] if i + 1 < len(phases) else end
         if stop is not None and stop > start:
             ax.axvspan(start, stop, color=shades[i % 2], zorder=0)
-            ax.text(start, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=7, va="top", color="#666")
+            # named where the phase shows, and only if it is wide enough for its name: text is not
+            # clipped to the axes, and a 0.2 s phase's name would print over its neighbour's
+            shown, until = max(start, lo), min(stop, hi)
+            if until - shown >= 0.04 * max(hi - lo, 1e-9):
+                ax.text(shown, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=7, va="top",
+                        color="#666")
     for t, label in markers(result):
         ax.axvline(t, color="#555", lw=0.8, ls="--", zorder=1)
         ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=7, color="#333",

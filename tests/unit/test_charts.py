@@ -34,6 +34,19 @@ def test_markers_put_the_fault_promotion_heal_and_rejoin_where_they_were():
     assert charts.markers(RESULT) == [(5.0, "kill"), (7.5, "promoted"), (8.0, "heal"), (8.5, "rejoined")]
 
 
+def test_phase_names_stay_inside_the_window_and_off_narrow_phases():
+    result = {**RESULT, "context": {"phases": [["warmup", 0.0], ["fault", 5.0], ["recovery", 7.5],
+                                               ["cooldown", 7.7]]}, "per_second": [[30.0, 1, 0, 0, 1.0, 2.0]]}
+    fig, ax = charts._figure()
+    charts._decorate(ax, result, [], (4.0, 12.0))  # a zoom that starts inside the warm-up
+    names = {t.get_text().strip(): t.get_position()[0] for t in ax.texts
+             if t.get_text().strip() in ("warmup", "fault", "recovery", "cooldown")}
+    assert names == {"warmup": 4.0, "fault": 5.0, "cooldown": 7.7}  # recovery: 0.2 s of an 8 s window
+    fig, ax = charts._figure()
+    charts._decorate(ax, result, [])
+    assert "warmup" in [t.get_text().strip() for t in ax.texts]
+
+
 def test_throughput_series():
     assert charts.throughput_series(RESULT) == {"t": [1.0, 2.0], "ok": [100, 90], "fail": [0, 10], "info": [0, 1]}
 
