@@ -76,6 +76,9 @@ def test_up_status_kill_down(cluster_state):
     assert not differ["consistent"] and differ["mismatches"] == 1 and by_replica[odd.name]["extra_on_replica"] == 1
     assert by_replica[odd.name]["sample"] == ["extra:0"] and by_replica[odd.name]["method"] == "digest"
     assert all(p["mismatches"] == 0 for name, p in by_replica.items() if name != odd.name)
+    mine = compare_replicas(cluster, match="k{*")  # only the keys it may judge: compared DUMP by DUMP
+    assert mine["consistent"] and mine["keys_compared"] == len(written)
+    assert {p["method"] for p in mine["pairs"]} == {"keys matching k{*"}
     cluster.backend.kill("redis-2")
     rows = {r["name"]: r for r in json.loads(chaos(state, "status", "--json").output)}
     assert rows["redis-2"]["process"] == "stopped" and rows["redis-2"]["role"] is None
