@@ -515,9 +515,9 @@ def report_compare(run_dirs: tuple[str, ...], group_by: str | None, by_label: bo
       chaos report compare runs/master-kill-x6-20261129T200000Z
       chaos report compare runs/a-* runs/b-* --label --baseline before-upgrade
     """
-    from chaos.engine import report_writers
+    from chaos.engine.report_writers import comparison
 
-    compare = report_writers().get("compare")
+    compare = comparison()
     if compare is None:
         raise ChaosError("no comparison report is installed (the `compare` entry point of chaos.reports)")
     if group_by and by_label:

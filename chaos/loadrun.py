@@ -51,7 +51,7 @@ def run_load(state: StateDir, workload: str, duration: float, users: int, rate: 
     target, env, read_final, write_f, what = (_redis_target if workload == "redis" else _mysql_target)(state)
     name = f"load-{workload}"
     run = Run(name, make_run_dir(name, out))
-    progress = Progress().attach(run.bus)
+    progress = Progress().listen(run.events)
     run.say(f"load: {users} users for {duration:g} s against {what}" + (f", paced at {rate:g} ops/s" if rate else ""))
     controller = start_load(run, workload, users, duration, rate, seed, env=env, workers=workers, state=state,
                             master_bind=master_bind, master_port=master_port, **target)

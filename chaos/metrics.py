@@ -21,7 +21,7 @@ from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from chaos.errors import ChaosError
-from chaos.events import EventBus
+from chaos.events import RunEvents
 from loadgen.settings import LATENCY_BUCKETS_MS
 
 # metric name (chaos_<name>) → (measurement it comes from, help)
@@ -95,11 +95,11 @@ class RunMetrics:
         self._server: Any = None
         self._roles: dict[str, str] = {}
 
-    def attach(self, bus: EventBus) -> RunMetrics:
-        bus.on("second", self.on_second)
-        bus.on("sample", self.on_sample)
-        bus.on("fault", self.on_fault)
-        bus.on("mysql_sample", self.on_mysql_sample)
+    def listen(self, events: RunEvents) -> RunMetrics:
+        events.second.add_listener(self.on_second)
+        events.sample.add_listener(self.on_sample)
+        events.fault.add_listener(self.on_fault)
+        events.mysql_sample.add_listener(self.on_mysql_sample)
         return self
 
     def on_second(self, ok: int = 0, fail: int = 0, info: int = 0, buckets: list[int] | None = None,

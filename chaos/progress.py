@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from chaos.events import EventBus
+from chaos.events import RunEvents
 
 
 class Progress:
@@ -17,9 +17,9 @@ class Progress:
         self._pending_live = False
         self._n = 0
 
-    def attach(self, bus: EventBus) -> Progress:
-        bus.on("say", self.on_say)
-        bus.on("second", self.on_second)
+    def listen(self, events: RunEvents) -> Progress:
+        events.say.add_listener(self.on_say)
+        events.second.add_listener(self.on_second)
         return self
 
     def _end_live(self) -> None:

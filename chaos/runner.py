@@ -22,7 +22,7 @@ from chaos.checkers.latency import LatencyChecker, LatencySeries
 from chaos.checkers.writes import CounterChecker, ReadBatch, WriteSetChecker
 from chaos.clients.resp import ClusterClient, RespError
 from chaos.errors import ChaosError, StateDirError
-from chaos.events import EventBus
+from chaos.events import RunEvents
 from chaos.history import HISTORY_FILE, NEMESIS, HistoryWriter, merge_histories, read_history
 from chaos.state import StateDir
 from loadgen.controller import LoadController
@@ -53,11 +53,11 @@ def make_run_dir(scenario: str, out: str | None, base: str = "runs") -> Path:
 
 @dataclass
 class Run:
-    """One run: its directory, clock (``t0`` on time.monotonic()), event bus and nemesis shard."""
+    """One run: its directory, clock (``t0`` on time.monotonic()), events and nemesis shard."""
 
     scenario: str
     dir: Path
-    bus: EventBus = field(default_factory=EventBus)
+    events: RunEvents = field(default_factory=RunEvents)
     t0: float = field(default_factory=time.monotonic)
     wall0: float = 0.0
     phases: list[tuple[str, float]] = field(default_factory=list)
@@ -75,11 +75,10 @@ class Run:
         return self.wall0 + (at - self.t0)
 
     def say(self, message: str) -> None:
-        self.bus.fire("say", elapsed=self.elapsed(), message=message)
+        self.events.say.fire(elapsed=self.elapsed(), message=message)
 
     def phase(self, name: str) -> None:
         self.phases.append((name, self.elapsed()))
-        self.bus.fire("phase", name=name, elapsed=self.elapsed())
 
     def fault(self, type: str, f: str, value: Any, error: str | None = None) -> float:
         """Record a nemesis op (invoke / ok / fail / info) in the history; returns its monotonic time."""
@@ -103,7 +102,7 @@ def start_load(run: Run, workload: str, users: int, duration: float, rate: float
         settings.write_weight, settings.read_weight, settings.incr_weight = 6, 3, 1
     if weights is not None:  # (writes, reads, increments)
         settings.write_weight, settings.read_weight, settings.incr_weight = weights
-    controller = LoadController(settings, on_second=lambda s: run.bus.fire("second", **s), env=env, state=state)
+    controller = LoadController(settings, on_second=lambda s: run.events.second.fire(**s), env=env, state=state)
     controller.start()
     return controller
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ORDER = 0  # written before the reports that show the charts
+from chaos.engine.report_writers import RunWriter
+from chaos.measure_context import RedisFailoverContext, ReplicationContext, ScaleContext, kind_of, load_context
+
 CHART_DIR = "charts"
 COLORS = {"ok": "#2a7d3f", "fail": "#c33", "info": "#e49b0f", "master": "#2c6fbb", "replica": "#7bb662",
           "down": "#999999", "failing": "#e49b0f", "cluster_fail": "#c33"}
@@ -55,24 +57,25 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def markers(result: dict[str, Any]) -> list[tuple[float, str]]:
     """(run seconds, label) of the moments worth a vertical line."""
-    m, ctx = result.get("measurements") or {}, result.get("context") or {}
+    m, ctx = result.get("measurements") or {}, load_context(result)
     out = []
     for f in result.get("faults") or []:
         if f.get("injected_at") is not None:
             out.append((f["injected_at"], f["kind"]))
         if f.get("healed_at") is not None:
             out.append((f["healed_at"], "heal"))
-    fault_t = ctx.get("fault_t", ctx.get("kill_t"))
-    if fault_t is not None and isinstance(m.get("failover_seconds"), int | float):
-        out.append((fault_t + m["failover_seconds"], "promoted"))
-    heal_t = ctx.get("heal_t", ctx.get("restart_t"))
-    if heal_t is not None and isinstance(m.get("rejoin_seconds"), int | float):
-        out.append((heal_t + m["rejoin_seconds"], "rejoined"))
-    if ctx.get("restart_t") is not None and isinstance(m.get("catchup_seconds"), int | float):
-        out.append((ctx["restart_t"] + m["catchup_seconds"], "caught up"))
-    for key, label in (("migration_start_t", "migration"), ("migration_end_t", "migrated")):
-        if ctx.get(key) is not None:
-            out.append((ctx[key], label))
+    if isinstance(ctx, RedisFailoverContext):
+        if ctx.fault_t is not None and isinstance(m.get("failover_seconds"), int | float):
+            out.append((ctx.fault_t + m["failover_seconds"], "promoted"))
+        if ctx.heal_t is not None and isinstance(m.get("rejoin_seconds"), int | float):
+            out.append((ctx.heal_t + m["rejoin_seconds"], "rejoined"))
+    if isinstance(ctx, ReplicationContext) and ctx.restart_t is not None \
+            and isinstance(m.get("catchup_seconds"), int | float):
+        out.append((ctx.restart_t + m["catchup_seconds"], "caught up"))
+    if isinstance(ctx, ScaleContext):
+        for at, label in ((ctx.migration_start_t, "migration"), (ctx.migration_end_t, "migrated")):
+            if at is not None:
+                out.append((at, label))
     return sorted(out)
 
 
@@ -284,7 +287,7 @@ def _figure(height: float = 3.0) -> tuple[Any, Any]:
 
 
 def _decorate(ax: Any, result: dict[str, Any], log_times: list[float], xlim: tuple[float, float] | None = None) -> None:
-    phases = (result.get("context") or {}).get("phases") or []
+    phases = load_context(result).phases
     end = max((r[0] for r in result.get("per_second") or []), default=None)
     shades = ["#f2f2f2", "#ffffff"]
     lo, hi = xlim if xlim else (phases[0][1] if phases else 0.0, end if end is not None else 0.0)
@@ -350,11 +353,11 @@ def draw_operations(run_dir: Path, result: dict[str, Any]) -> Chart | None:
 
 
 def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
-    ctx, m = result.get("context") or {}, result.get("measurements") or {}
-    fault_t = ctx.get("fault_t", ctx.get("kill_t"))
-    if fault_t is None or "victim_slots" not in ctx:
+    ctx, m = load_context(result), result.get("measurements") or {}
+    if not isinstance(ctx, RedisFailoverContext) or ctx.fault_t is None:
         return None
-    slots = [tuple(r) for r in ctx["victim_slots"]]
+    fault_t = ctx.fault_t
+    slots = [tuple(r) for r in ctx.victim_slots]
     from redis.crc import key_slot
 
     def victim_key(key: str) -> bool:
@@ -489,22 +492,31 @@ def draw_slots(run_dir: Path, result: dict[str, Any]) -> Chart | None:
     return _save(fig, run_dir, "slots", "Slots per master during the migration")
 
 
+def redis_cluster_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
+                         log_times: list[float]) -> list[Callable[[], Any]]:
+    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_slots(run_dir, result),
+            lambda: draw_latency(run_dir, result, log_times), lambda: draw_roles(run_dir, result, probes, log_times),
+            lambda: draw_offsets(run_dir, result, probes, log_times)]
+
+
+def mysql_replication_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
+                             log_times: list[float]) -> list[Callable[[], Any]]:
+    return [lambda: draw_operations(run_dir, result), lambda: draw_lag(run_dir, result, probes),
+            lambda: draw_latency(run_dir, result, [])]
+
+
+# the charts of each topology kind, after the throughput every run has
+CHART_SETS = {"redis-cluster": redis_cluster_charts, "mysql-replication": mysql_replication_charts}
+
+
 def write(run_dir: Path, result: dict[str, Any]) -> list[Chart]:
-    """Draw every chart that applies to the run; a chart that fails is skipped (side output)."""
+    """Draw every chart of the run's topology kind; a chart that fails is skipped (side output)."""
     charts: list[Chart] = []
     probes = _Records(run_dir / "timeline.jsonl", lambda s: s.get("source", "probe") == "probe")
     log_times = [e["time"] for e in _Records(run_dir / "timeline.jsonl", lambda e: e.get("source") == "log")]
-    mysql = result.get("scenario") == "replica-stop"
-    jobs: list[Any] = [lambda: draw_throughput(run_dir, result, log_times)]
-    if mysql:
-        jobs += [lambda: draw_operations(run_dir, result), lambda: draw_lag(run_dir, result, probes)]
-    else:
-        jobs += [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_slots(run_dir, result),
-                 lambda: draw_latency(run_dir, result, log_times),
-                 lambda: draw_roles(run_dir, result, probes, log_times),
-                 lambda: draw_offsets(run_dir, result, probes, log_times)]
-    if mysql:
-        jobs.append(lambda: draw_latency(run_dir, result, []))
+    chart_set = CHART_SETS.get(kind_of(result), redis_cluster_charts)
+    jobs: list[Any] = [lambda: draw_throughput(run_dir, result, log_times), *chart_set(run_dir, result, probes,
+                                                                                      log_times)]
     for job in jobs:
         try:
             made = job()
@@ -532,3 +544,6 @@ def inline_svg(run_dir: Path, chart: Chart) -> str:
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     text = re.sub(r'\s+xmlns:xlink="[^"]*"', "", text)
     return text
+
+
+WRITER = RunWriter(write, order=0)  # written before the reports that show the charts

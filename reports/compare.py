@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.engine.report_writers import RunComparison
+from chaos.measure_context import load_context
 from chaos.stats import failure_rate_upper, fisher_p, mann_whitney_p, median, median_interval
 
 IGNORED = {"out", "seed", "label", "slo", "metrics_port", "pushgateway", "keep", "repeat"}
@@ -219,8 +221,7 @@ def render_html(c: Comparison, out: Path) -> str:
     fig, ax = plt.subplots(figsize=(9.5, 3), dpi=100)
     for gi, (name, runs) in enumerate(c.groups.items()):
         for r in runs:
-            ctx = r.result.get("context") or {}
-            fault = ctx.get("fault_t", ctx.get("kill_t", ctx.get("migration_start_t", 0.0))) or 0.0
+            fault = load_context(r.result).reference_t or 0.0
             rows = r.result.get("per_second") or []
             ax.plot([row[0] - fault for row in rows], [row[1] for row in rows], lw=0.8, color=f"C{gi}", alpha=0.7,
                     label=name if r is runs[0] else None)
@@ -285,3 +286,6 @@ def compare_dirs(dirs: Sequence[str | Path], out: Path, group_by: str | None = N
     c_table = render_table(c)
     out.write_text(render_html(c, out))
     return c_table, bool(c.regressions)
+
+
+COMPARISON = RunComparison(compare_dirs)

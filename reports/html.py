@@ -10,11 +10,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from chaos.engine.report_writers import ReportFormat
 from reports import charts as chart_module
 from reports.markdown import _fmt, attached_line
-
-FILENAME = "report.html"
-ORDER = 20
 
 SOURCE = (Path(__file__).parent / "report.html.j2").read_text()
 
@@ -52,3 +50,6 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         attached=attached_line(result["topology"]["attached"]).replace("`", "")
         if (result.get("topology") or {}).get("attached") else None,
     )
+
+
+FORMAT = ReportFormat("report.html", render, order=20)

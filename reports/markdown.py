@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from chaos.engine.report_writers import ReportFormat
+from chaos.measure_context import load_context
 from reports.charts import existing
-
-FILENAME = "report.md"
-ORDER = 10
 
 
 def _fmt(value: Any) -> str:
@@ -20,8 +19,7 @@ def _fmt(value: Any) -> str:
 
 
 def _fault_time(result: dict[str, Any]) -> float | None:
-    ctx = result.get("context") or {}
-    return ctx.get("kill_t", ctx.get("fault_t"))
+    return getattr(load_context(result), "fault_t", None)
 
 
 def attached_line(attached: dict[str, Any]) -> str:
@@ -132,3 +130,6 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     lines += ["", "Files: `result.json`, `history.jsonl.zst` (`chaos history RUN_DIR --jsonl`), `timeline.jsonl`, "
               "`metrics.prom`, `nodes/`.", ""]
     return "\n".join(lines)
+
+
+FORMAT = ReportFormat("report.md", render, order=10)

@@ -8,37 +8,17 @@ replica of the promoted node → cool-down → final read → compare masters wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
-from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
+from chaos.engine import Heal, Inject, SleepUntil, action, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition
 from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
-from chaos.steps.redis_cluster import (
-    FAILOVER_CHECKS,
-    REDIS_CHECKS,
-    REDIS_KNOWN,
-    RedisRunConfig,
-    choose_node,
-    cooldown_and_stop_load,
-    fault_detail,
-    master_of_key,
-    measure_cluster,
-    measure_redis,
-    promoted,
-    provision_cluster,
-    record_fault,
-    rejoined,
-    require_own_addresses,
-    say_promoted,
-    say_rejoined,
-    set_victim,
-    start_probe_and_load,
-)
+from chaos.steps.redis_cluster import RedisRunConfig, choose_node, master_of_key, require_own_addresses
+from chaos.steps.redis_failover import FailoverCtx, chooser, failover_plan, fault_detail, record_fault, set_victim
 
 NAME = "master-kill"
 SUMMARY = "SIGKILL a Redis Cluster master under load: failover, write outage, rejoin, lost writes"
@@ -59,65 +39,43 @@ class MasterKillConfig(RedisRunConfig):
             raise ChaosError("--stale-replica must be a positive number of seconds")
 
 
-def choose_victim(ctx: RunContext) -> None:
+Ctx = FailoverCtx  # with a MasterKillConfig
+
+
+@chooser
+def choose_victim(ctx: Ctx) -> None:
     c = ctx.config
     set_victim(ctx, master_of_key(ctx, c.target_key) if c.target_key else choose_node(ctx, c.target, "master"))
 
 
-def stale_cut(ctx: RunContext) -> Partition | None:
+@action(reads=["victim", "replicas", "cluster"])
+def stale_cut(ctx: Ctx) -> Partition | None:
     """--stale-replica: a one-way partition of the victim's replication stream to its replicas."""
     if not ctx.config.stale_replica:
         return None
-    victim, cluster = ctx.vars["victim"], ctx.vars["cluster"]
-    require_own_addresses(ctx, [victim["name"], *ctx.vars["replicas"]], "--stale-replica")
+    victim, cluster, replicas = ctx.state.victim, ctx.state.cluster, ctx.state.replicas
+    require_own_addresses(ctx, [victim["name"], *replicas], "--stale-replica")
     spec = cluster.spec(victim["name"])
-    return Partition(ctx.state, [spec.host], [cluster.spec(r).host for r in ctx.vars["replicas"]], both_ways=False,
+    return Partition(ctx.state_dir, [spec.host], [cluster.spec(r).host for r in replicas], both_ways=False,
                      src_port=spec.port, name="drop-replication", heal_name="heal-replication")
 
 
-def kill_victim(ctx: RunContext) -> Kill:
-    cluster, victim = ctx.vars["cluster"], ctx.vars["victim"]
+@action(reads=["victim", "cluster"])
+def kill_victim(ctx: Ctx) -> Kill:
+    cluster, victim = ctx.state.cluster, ctx.state.victim
     return Kill(cluster.backend, victim["name"], after_start=cluster.save, detail=fault_detail(victim))
 
 
-def after_kill(ctx: RunContext) -> None:
-    record_fault(ctx, "kill", "kill", signal="SIGKILL")
-
-
-def after_restart(ctx: RunContext) -> None:
-    ctx.vars["heal_t"] = ctx.vars["kill_healed_t"]
-
-
-PLAN_STEPS = [
-    Do(provision_cluster),
-    Do(choose_victim),
-    Do(start_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"] - (c.config.stale_replica or 0), name="warm-up"),
-    Inject("stale", stale_cut),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
-    Phase("fault"),
-    Inject("kill", kill_victim, then=after_kill),
-    WaitUntil("promoted", promoted, lambda c: c.config.failover_wait(c.vars["cluster"].config.node_timeout_ms),
-              say_promoted),
-    Heal("stale"),
-    Phase("recovery"),
-    Heal("kill"),
-    Do(after_restart),
-    WaitUntil("rejoined", rejoined, lambda c: c.config.rejoin_timeout, say_rejoined, when=lambda c: c.vars["promoted"]),
-    Do(cooldown_and_stop_load),
-    Do(measure_cluster),
-]
-
-
-def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
-    """Measurements and checks from the run directory's files, the final read, and what could
-    only be measured live (``consistency``)."""
-    ctx = {**ctx, "fault_t": ctx.get("fault_t", ctx.get("kill_t")), "heal_t": ctx.get("heal_t", ctx.get("restart_t"))}
-    m = measure_redis(run_dir, ctx, read_final, live)
-    return m, REDIS_CHECKS + FAILOVER_CHECKS
-
-
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, REDIS_KNOWN, HEADLINE)
+PLAN = failover_plan(
+    NAME, SUMMARY, HEADLINE, choose=choose_victim,
+    before_fault=[SleepUntil(lambda c: c.state.fault_at - (c.config.stale_replica or 0), reads=["fault_at"],
+                             name="warm-up"),
+                  Inject("stale", stale_cut)],
+    key="kill", make=kill_victim,
+    then=lambda c: record_fault(c, "kill", signal="SIGKILL"),
+    promote_timeout=lambda c: c.config.failover_wait(c.state.cluster.config.node_timeout_ms),
+    after_promotion=[Heal("stale")],
+)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

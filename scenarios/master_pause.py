@@ -16,29 +16,25 @@ import click
 
 from chaos.checkers.compose import Check
 from chaos.checkers.failover import first, is_replica
-from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
+from chaos.engine import WaitUntil, action, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Pause
+from chaos.measure_context import RedisFailoverContext
 from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
-from chaos.steps.redis_cluster import (
+from chaos.steps.redis_cluster import RedisRunConfig, choose_node
+from chaos.steps.redis_failover import (
     FAILOVER_CHECKS,
     REDIS_CHECKS,
     REDIS_KNOWN,
-    RedisRunConfig,
-    choose_node,
-    cooldown_and_stop_load,
+    FailoverCtx,
+    back_since,
+    chooser,
+    failover_plan,
     fault_detail,
-    measure_cluster,
-    measure_redis,
-    promoted,
-    provision_cluster,
+    hold_seconds,
     record_fault,
-    rejoined,
-    say_promoted,
-    say_rejoined,
     set_victim,
-    start_probe_and_load,
 )
 
 NAME = "master-pause"
@@ -59,89 +55,66 @@ class MasterPauseConfig(RedisRunConfig):
             raise ChaosError("--pause-seconds must be positive")
 
 
-def pause_seconds(ctx: RunContext) -> float:
-    node_timeout = ctx.vars["cluster"].config.node_timeout_ms / 1000.0
-    return ctx.config.pause_seconds or 2 * node_timeout + 2.0
+def pause_seconds(ctx: FailoverCtx) -> float:
+    return hold_seconds(ctx, ctx.config.pause_seconds)
 
 
-def choose_victim(ctx: RunContext) -> None:
+@chooser
+def choose_victim(ctx: FailoverCtx) -> None:
     set_victim(ctx, choose_node(ctx, ctx.config.target, "master"), needs_restart=False)
 
 
-def pause_victim(ctx: RunContext) -> Pause:
-    victim = ctx.vars["victim"]
-    return Pause(ctx.vars["cluster"].backend, victim["name"], detail=fault_detail(victim)
-                 + f" for {pause_seconds(ctx):g} s")
+@action(reads=["victim", "cluster"])
+def pause_victim(ctx: FailoverCtx) -> Pause:
+    victim = ctx.state.victim
+    return Pause(ctx.state.cluster.backend, victim["name"], detail=fault_detail(victim) + f" for {pause_seconds(ctx):g} s")
 
 
-def after_pause(ctx: RunContext) -> None:
-    record_fault(ctx, "pause", "pause", signal="SIGSTOP", pause_seconds=pause_seconds(ctx))
-
-
-def after_resume(ctx: RunContext) -> None:
-    ctx.vars["heal_t"] = ctx.vars["pause_healed_t"]
-
-
-def demoted(ctx: RunContext) -> bool:
+@action(reads=["probe", "victim", "fault"])
+def demoted(ctx: FailoverCtx) -> bool:
     """Wait condition: the resumed master reports itself a replica (the shared predicate)."""
-    s = ctx.vars["probe"].latest.get(ctx.vars["victim"]["name"])
-    return bool(s and s["time"] > ctx.vars["heal_t"] and is_replica(s))
+    s = ctx.state.probe.latest.get(ctx.state.victim["name"])
+    return bool(s and s["time"] > back_since(ctx) and is_replica(s))
 
 
-def say_demoted(ctx: RunContext, ok: Any) -> None:
-    victim = ctx.vars["victim"]["name"]
+def say_demoted(ctx: FailoverCtx, ok: Any) -> None:
+    victim = ctx.state.victim["name"]
     if ok:
-        seconds = ctx.vars["probe"].latest[victim]["time"] - ctx.vars["heal_t"]
+        seconds = ctx.state.probe.latest[victim]["time"] - back_since(ctx)
         ctx.say(f"{victim} demoted itself to a replica {seconds:.3f} s after it resumed")
     else:
         ctx.say(f"{victim} did not demote itself in time")
 
 
-PLAN_STEPS = [
-    Do(provision_cluster),
-    Do(choose_victim),
-    Do(start_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
-    Phase("fault"),
-    Inject("pause", pause_victim, then=after_pause),
-    WaitUntil("promoted", promoted, pause_seconds, say_promoted),
-    SleepUntil(lambda c: c.vars["fault_t"] + pause_seconds(c), name="pause"),
-    Phase("recovery"),
-    Heal("pause"),
-    Do(after_resume),
-    WaitUntil("demoted", demoted, lambda c: c.config.rejoin_timeout, say_demoted, when=lambda c: c.vars["promoted"]),
-    WaitUntil("rejoined", rejoined, lambda c: c.config.rejoin_timeout, say_rejoined, when=lambda c: c.vars["promoted"]),
-    Do(cooldown_and_stop_load),
-    Do(measure_cluster),
-]
-
-
-def stale_master_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, Any]]) -> Any:
+def stale_master_part(ctx: RedisFailoverContext, run_dir: Path, samples: Any) -> list[tuple[str, Any]]:
     """resume → demotion, and the writes the old master acknowledged in between."""
     def part(m: dict[str, Any]) -> dict[str, Any]:
-        resume_t = ctx["heal_t"]
-        demote_t = first(samples, ctx["victim"], resume_t, is_replica) if resume_t is not None else None
+        resume_t = ctx.heal_t
+        demote_t = first(samples, ctx.victim, resume_t, is_replica) if resume_t is not None else None
         acked = m["_victim_acked"].between(resume_t, demote_t) if resume_t is not None else []
         lost = m["_lost_keys"]  # missing when the history part failed: this part is then unknown too
         return {
-            "pause_seconds": round(resume_t - ctx["fault_t"], 6) if resume_t is not None else None,
-            "demote_seconds": round(demote_t - resume_t, 6) if demote_t is not None else None,
+            "pause_seconds": round(resume_t - ctx.fault_t, 6) if resume_t is not None else None,
+            "demote_seconds": round(demote_t - resume_t, 6) if demote_t is not None and resume_t is not None else None,
             "stale_master_acknowledged_writes": len(acked),
             "stale_master_lost_writes": sum(1 for _, key in acked if key in lost),
-            "stale_master_write_window_seconds": round(max(t for t, _ in acked) - resume_t, 6) if acked else None,
+            "stale_master_write_window_seconds": round(max(t for t, _ in acked) - resume_t, 6)
+            if acked and resume_t is not None else None,
         }
-    return part
+    return [("stale_master", part)]
 
 
-def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
-    m = measure_redis(run_dir, ctx, read_final, live,
-                      lambda samples: [("stale_master", stale_master_part(run_dir, ctx, samples))])
-    checks = REDIS_CHECKS + FAILOVER_CHECKS + [
-        Check("old_master_demoted", "demote_seconds", lambda v: v is not None)]
-    return m, checks
-
-
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+PLAN = failover_plan(
+    NAME, SUMMARY, HEADLINE, known=KNOWN, choose=choose_victim,
+    key="pause", make=pause_victim,
+    then=lambda c: record_fault(c, "pause", signal="SIGSTOP", pause_seconds=pause_seconds(c)),
+    promote_timeout=pause_seconds, hold=pause_seconds,
+    after_heal=[WaitUntil("demoted", demoted, lambda c: c.config.rejoin_timeout, say_demoted,
+                          when=action(reads=["promoted"])(lambda c: c.state.promoted))],
+    extra=stale_master_part,
+    checks=lambda _: REDIS_CHECKS + FAILOVER_CHECKS + [Check("old_master_demoted", "demote_seconds",
+                                                            lambda v: v is not None)],
+)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

@@ -18,29 +18,23 @@ from typing import Any
 import click
 
 from chaos.checkers.compose import Check
-from chaos.engine import Do, Heal, Inject, Phase, Plan, ReadFinal, RunContext, SleepUntil, WaitUntil, run_plan
+from chaos.engine import action, run_plan
 from chaos.errors import ChaosError
 from chaos.faults import Partition
+from chaos.measure_context import RedisFailoverContext
 from chaos.options import attach_options, redis_cluster_options, run_options
 from chaos.state import StateDir
-from chaos.steps.redis_cluster import (
+from chaos.steps.redis_cluster import RedisRunConfig, choose_node, require_own_addresses
+from chaos.steps.redis_failover import (
     FAILOVER_CHECKS,
     REDIS_CHECKS,
     REDIS_KNOWN,
-    RedisRunConfig,
-    choose_node,
-    cooldown_and_stop_load,
-    measure_cluster,
-    measure_redis,
-    promoted,
-    provision_cluster,
+    FailoverCtx,
+    chooser,
+    failover_plan,
+    hold_seconds,
     record_fault,
-    rejoined,
-    require_own_addresses,
-    say_promoted,
-    say_rejoined,
     set_victim,
-    start_probe_and_load,
 )
 
 NAME = "partition"
@@ -62,11 +56,12 @@ class PartitionConfig(RedisRunConfig):
             raise ChaosError("--heal-after must be positive")
 
 
-def heal_after(ctx: RunContext) -> float:
-    return ctx.config.heal_after or 2 * ctx.vars["cluster"].config.node_timeout_ms / 1000.0 + 2.0
+def heal_after(ctx: FailoverCtx) -> float:
+    return hold_seconds(ctx, ctx.config.heal_after)
 
 
-def choose_isolated(ctx: RunContext) -> None:
+@chooser
+def choose_isolated(ctx: FailoverCtx) -> None:
     isolate = ctx.config.isolate
     if isolate in ("master", "replica"):
         victim = choose_node(ctx, None, isolate)
@@ -77,60 +72,40 @@ def choose_isolated(ctx: RunContext) -> None:
     set_victim(ctx, victim, needs_restart=False)
     require_own_addresses(ctx, [r["name"] for r in ctx.outcome.topology["before"]], "partition")
     if victim["role"] == "replica":  # no failover expected: it should follow its master again
-        ctx.outcome.context["rejoin_master"] = next(
+        ctx.state.rejoin_master = next(
             r["address"] for r in ctx.outcome.topology["before"] if r["name"] == victim["follows"])
 
 
-def cut(ctx: RunContext) -> Partition:
-    cluster, victim = ctx.vars["cluster"], ctx.vars["victim"]
+@action(reads=["victim", "cluster"])
+def cut(ctx: FailoverCtx) -> Partition:
+    cluster, victim = ctx.state.cluster, ctx.state.victim
     others = [s.host for s in cluster.specs if s.name != victim["name"]]
-    return Partition(ctx.state, [cluster.spec(victim["name"]).host], others, both_ways=True,
+    return Partition(ctx.state_dir, [cluster.spec(victim["name"]).host], others, both_ways=True,
                      label=f"{victim['name']} ({victim['address']}, {victim['role']}) ↔ the other {len(others)} nodes")
 
 
-def after_cut(ctx: RunContext) -> None:
-    record_fault(ctx, "partition", "partition", direction="both", heal_after=heal_after(ctx),
-                 isolated_from=[s.name for s in ctx.vars["cluster"].specs if s.name != ctx.vars["victim"]["name"]])
+def after_cut(ctx: FailoverCtx) -> None:
+    record_fault(ctx, "partition", direction="both", heal_after=heal_after(ctx),
+                 isolated_from=[s.name for s in ctx.state.cluster.specs if s.name != ctx.state.victim["name"]])
 
 
-def after_heal(ctx: RunContext) -> None:
-    ctx.vars["heal_t"] = ctx.vars["partition_healed_t"]
+def is_master_isolated(ctx: FailoverCtx) -> bool:
+    return ctx.state.victim["role"] == "master"
 
 
-def is_master_isolated(ctx: RunContext) -> bool:
-    return ctx.vars["victim"]["role"] == "master"
-
-
-PLAN_STEPS = [
-    Do(provision_cluster),
-    Do(choose_isolated),
-    Do(start_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
-    Phase("fault"),
-    Inject("partition", cut, then=after_cut),
-    WaitUntil("promoted", promoted, heal_after, say_promoted, when=is_master_isolated),
-    SleepUntil(lambda c: c.vars["fault_t"] + heal_after(c), name="partition"),
-    Phase("recovery"),
-    Heal("partition"),
-    Do(after_heal),
-    WaitUntil("rejoined", rejoined, lambda c: c.config.rejoin_timeout, say_rejoined,
-              when=lambda c: c.vars.get("promoted") or not is_master_isolated(c)),
-    Do(cooldown_and_stop_load),
-    Do(measure_cluster),
-]
-
-
-def minority_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, Any]]) -> Any:
+def minority_part(ctx: RedisFailoverContext, run_dir: Path, samples: Any) -> list[tuple[str, Any]]:
     """Writes the isolated node acknowledged during the cut, how many were lost, how long it
     kept acknowledging, and when its own log says it saw the cluster fail."""
     def part(m: dict[str, Any]) -> dict[str, Any]:
-        cut_t, heal_t = ctx["fault_t"], ctx["heal_t"]
+        cut_t, heal_t = ctx.fault_t, ctx.heal_t
+        if heal_t is None:
+            raise ValueError("the partition was never healed")
         acked = m["_victim_acked"].between(cut_t, heal_t)
         lost = m["_lost_keys"]  # missing when the history part failed: this part is then unknown too
         with open(run_dir / "minority-writes.txt", "w") as out:
             for t, key in acked:
                 out.write(f"{t - cut_t:.6f} {key} {'lost' if key in lost else 'kept'}\n")
-        fail_logged = next((e["time"] for e in samples if e.get("source") == "log" and e["node"] == ctx["victim"]
+        fail_logged = next((e["time"] for e in samples if e.get("source") == "log" and e["node"] == ctx.victim
                             and e["event"] == "cluster_state" and e.get("detail") == "fail"
                             and cut_t <= e["time"] <= heal_t), None)
         return {
@@ -140,19 +115,21 @@ def minority_part(run_dir: Path, ctx: dict[str, Any], samples: list[dict[str, An
             "minority_write_window_seconds": round(max(t for t, _ in acked) - cut_t, 6) if acked else None,
             "minority_cluster_fail_seconds_from_log": round(fail_logged - cut_t, 6) if fail_logged else None,
         }
-    return part
+    return [("minority", part)]
 
 
-def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
-    m = measure_redis(run_dir, ctx, read_final, live, lambda samples: [("minority", minority_part(run_dir, ctx, samples))])
-    if ctx.get("victim_role") == "master":
-        checks = REDIS_CHECKS + FAILOVER_CHECKS
-    else:
-        checks = REDIS_CHECKS + [Check("replica_relinked", "rejoin_seconds", lambda v: v is not None)]
-    return m, checks
+def checks(ctx: RedisFailoverContext) -> list[Check]:
+    if ctx.victim_role == "master":
+        return REDIS_CHECKS + FAILOVER_CHECKS
+    return REDIS_CHECKS + [Check("replica_relinked", "rejoin_seconds", lambda v: v is not None)]
 
 
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+PLAN = failover_plan(
+    NAME, SUMMARY, HEADLINE, known=KNOWN, choose=choose_isolated,
+    key="partition", make=cut, then=after_cut,
+    promote_timeout=heal_after, hold=heal_after, expects_failover=is_master_isolated,
+    extra=minority_part, checks=checks,
+)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

@@ -28,9 +28,9 @@ from chaos.engine import (
     Plan,
     ReadFinal,
     RunConfig,
-    RunContext,
     SleepUntil,
     WaitUntil,
+    action,
     iter_final_read,
     measure_live,
     read_timeline,
@@ -38,11 +38,18 @@ from chaos.engine import (
 )
 from chaos.errors import ChaosError
 from chaos.faults import Fault, Kill, Stop, StopSqlThread
+from chaos.measure_context import ReplicationContext
 from chaos.options import run_options, server_option
 from chaos.runner import analyze_history, iso
 from chaos.servers import parse_server
 from chaos.state import StateDir
-from chaos.steps.mysql_replication import cooldown_and_settle, provision_pair, start_heartbeat_probe_and_load
+from chaos.steps.mysql_replication import (
+    ReplicationCtx,
+    ReplicationState,
+    cooldown_and_settle,
+    provision_pair,
+    start_heartbeat_probe_and_load,
+)
 from chaos.topology.mysql_replication import compare_tables, replication_errors, row_reader, source_position
 
 NAME = "replica-stop"
@@ -92,9 +99,10 @@ def start_replication(topo: Any) -> None:
     topo.save()
 
 
-def replica_fault(ctx: RunContext) -> Fault:
+@action(reads=["topo"])
+def replica_fault(ctx: ReplicationCtx) -> Fault:
     """The fault of --mode, each healed by starting the replica (and replication) again."""
-    topo, mode = ctx.vars["topo"], ctx.config.mode
+    topo, mode = ctx.state.topo, ctx.config.mode
     if mode == "sql-thread":
         return StopSqlThread(topo)
     why = topo.can_fault(topo.replica.name) if topo.attached else None
@@ -107,45 +115,54 @@ def replica_fault(ctx: RunContext) -> Fault:
         else Kill(topo.backend, topo.replica.name, **start)
 
 
-def after_fault(ctx: RunContext) -> None:
-    topo = ctx.vars["topo"]
-    at = ctx.vars["replica_t"]
+@action(reads=["topo", "fault"])
+def after_fault(ctx: ReplicationCtx) -> None:
+    topo = ctx.state.topo
+    at = ctx.state.fault.injected_t
     wall = ctx.run.wall(ctx.run.t0 + at)
     ctx.outcome.fault = {"kind": ctx.config.mode, "target": topo.replica.address, "target_name": topo.replica.name,
                          "target_role": "replica", "injected_at": wall, "injected_at_iso": iso(wall),
                          "down_seconds": ctx.config.down_seconds}
 
 
-def before_restart(ctx: RunContext) -> None:
-    ctx.vars["target_gtid"] = source_position(ctx.vars["topo"])
+@action(reads=["topo"], writes=["target_gtid"])
+def before_restart(ctx: ReplicationCtx) -> None:
+    ctx.state.target_gtid = source_position(ctx.state.topo)
 
 
-def after_restart(ctx: RunContext) -> None:
-    ctx.say(f"source at GTID {ctx.vars['target_gtid']}")
+@action(reads=["target_gtid"])
+def after_restart(ctx: ReplicationCtx) -> None:
+    ctx.say(f"source at GTID {ctx.state.target_gtid}")
 
 
-def caught_up(ctx: RunContext) -> bool:
+def restarted_at(ctx: ReplicationCtx) -> float:
+    """When the replica's restart (the fault's heal) began."""
+    started = ctx.state.fault.heal_started_t
+    if started is None:
+        raise ChaosError("the replica was never started again")
+    return started
+
+
+@action(reads=["probe", "fault", "target_gtid"])
+def caught_up(ctx: ReplicationCtx) -> bool:
     """Wait condition, the same definition as the catch-up measurement."""
-    s = ctx.vars["probe"].latest
-    return bool(s and s["time"] >= ctx.vars["replica_heal_started_t"] and is_caught_up(s, ctx.vars["target_gtid"]))
+    s = ctx.state.probe.latest
+    return bool(s and s["time"] >= restarted_at(ctx) and is_caught_up(s, ctx.state.target_gtid))
 
 
-def say_caught_up(ctx: RunContext, ok: Any) -> None:
+def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
     if ok:
-        ctx.say(f"replica caught up after {ctx.vars['probe'].latest['time'] - ctx.vars['replica_heal_started_t']:.2f} s")
+        ctx.say(f"replica caught up after {ctx.state.probe.latest['time'] - restarted_at(ctx):.2f} s")
     else:
         ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s")
 
 
-def measure_pair(ctx: RunContext) -> None:
-    topo = ctx.vars["topo"]
+@action(reads=["topo", "heartbeat", "probe", "fault", "target_gtid"])
+def measure_pair(ctx: ReplicationCtx) -> None:
+    topo = ctx.state.topo
     ctx.say("reading back every insert on both servers; checksumming every table")
-    ctx.outcome.context = {"mode": ctx.config.mode, "fault_t": ctx.vars["replica_t"],
-                           "restart_t": ctx.vars["replica_heal_started_t"], "target_gtid": ctx.vars["target_gtid"],
-                           "phases": ctx.run.phases}
-
     live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
-            "heartbeats": ctx.vars["heartbeat"].beats, "probe_samples": ctx.vars["probe"].samples}
+            "heartbeats": ctx.state.heartbeat.beats, "probe_samples": ctx.state.probe.samples}
     # the replica's rows judge the run; the source's are kept beside them for lost_rows_on_source
     with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, row_reader(topo, topo.source)) as read_source:
         read_replica = row_reader(topo, topo.replica)
@@ -160,10 +177,10 @@ def measure_pair(ctx: RunContext) -> None:
 PLAN_STEPS = [
     Do(provision_pair),
     Do(start_heartbeat_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
+    SleepUntil(lambda c: c.state.fault_at, reads=["fault_at"], name="warm-up"),
     Phase("fault"),
-    Inject("replica", replica_fault, then=after_fault),
-    SleepUntil(lambda c: c.vars["replica_t"] + c.config.down_seconds, name="outage"),
+    Inject("replica", replica_fault, into="fault", then=after_fault),
+    SleepUntil(lambda c: c.state.fault.injected_t + c.config.down_seconds, reads=["fault"], name="outage"),
     Phase("recovery"),
     Do(before_restart),
     Heal("replica"),
@@ -174,16 +191,19 @@ PLAN_STEPS = [
 ]
 
 
-def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dict[str, Any]) -> tuple[dict, list]:
+def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
+            live: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
     """Measurements and checks from the run directory's history, timeline and final reads
     (``read_final`` reads the replica and keeps the source's rows in final-read-source.jsonl), and
     what could only be measured live (tables, replication errors)."""
-    fault_t, restart_t = ctx["fault_t"], ctx["restart_t"]
+    fault_t, restart_t = ctx.fault_t, ctx.restart_t
+    if restart_t is None:
+        raise ChaosError("the replica was never started again: nothing to measure")
 
     def history(_: dict[str, Any]) -> dict[str, Any]:
         during = WindowCounter("insert", fault_t, restart_t)
         analysis = analyze_history(run_dir / "history.jsonl", read_final, lambda op: "chaos.items",
-                                   [tuple(p) for p in ctx["phases"]], write_f="insert", extra=(during,))
+                                   [tuple(p) for p in ctx.phases], write_f="insert", extra=(during,))
         lost_keys = analysis.writes.pop("lost_keys")
         (run_dir / "lost-rows.txt").write_text("".join(f"{k}\n" for k in lost_keys))
         lost = set(lost_keys)
@@ -198,7 +218,7 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dic
         }
 
     def lag(_: dict[str, Any]) -> dict[str, Any]:
-        summary = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx["target_gtid"])
+        summary = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx.target_gtid)
         return {k: summary[k] for k in ("max_lag_seconds", "max_lag_before_fault_seconds",
                                         "max_seconds_behind_master", "catchup_seconds")}
 
@@ -209,7 +229,7 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dic
                 "replication_errors_hidden": errors["slave_skip_errors"] not in (None, "OFF", "")}
 
     m = measure_parts([("history", history), ("lag", lag), ("tables", tables)])
-    m.update(mode=ctx["mode"], replica_down_seconds=round(restart_t - fault_t, 6),
+    m.update(mode=ctx.mode, replica_down_seconds=round(restart_t - fault_t, 6),
              heartbeats=live.get("heartbeats"), probe_samples=live.get("probe_samples"))
     checks = [
         Check("replica_caught_up", "catchup_seconds", lambda v: v is not None),
@@ -223,7 +243,8 @@ def measure(run_dir: Path, ctx: dict[str, Any], read_final: ReadFinal, live: dic
     return m, checks
 
 
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ReplicationState,
+            context_of=ReplicationContext.of)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from chaos.capacity import parse_bytes
-from chaos.engine import Do, Phase, Plan, RunContext, SleepUntil, run_plan
+from chaos.engine import Do, Phase, Plan, SleepUntil, action, run_plan
 from chaos.errors import ChaosError
+from chaos.measure_context import ScaleContext
 from chaos.options import redis_cluster_options, run_options, scale_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
@@ -20,18 +21,18 @@ from chaos.steps.scale import (
     HEADLINE,
     KNOWN,
     ScaleConfig,
-    addresses,
+    ScaleCtx,
+    ScaleState,
     after_steps,
     choose_method,
     errorstats_before,
     errorstats_snapshot,
-    masters_view,
-    measure,
-    measure_scale,
     preload,
-    run_reshard,
     step_event,
 )
+from chaos.steps.scale_end_state import addresses, masters_view
+from chaos.steps.scale_measure import measure
+from chaos.steps.scale_migration import MIGRATION_WRITES, run_reshard
 from chaos.topology.reshard import owners_by_master, plan_drain
 
 NAME = "scale-in"
@@ -56,10 +57,11 @@ def machine_memory() -> int:
     return 0
 
 
-def choose_leaving(ctx: RunContext) -> None:
+@action(reads=["cluster"], writes=["leaving", "leaving_replicas", "memory"])
+def choose_leaving(ctx: ScaleCtx) -> None:
     """The master to remove (default: fewest keys) and its replicas; refuse (exit 2) when the
     masters that stay would hold more than their memory budget."""
-    cluster = ctx.vars["cluster"]
+    cluster = ctx.state.cluster
     rows = [r for r in cluster.status() if r["process"] == "running"]
     masters = [r for r in rows if r["role"] == "master" and r["slots"]]
     if len(masters) < 2:
@@ -88,45 +90,43 @@ def choose_leaving(ctx: RunContext) -> None:
     share = memory[leaving["name"]] / len(staying)
     worst = max(staying, key=lambda r: memory[r["name"]])
     after = memory[worst["name"]] + share
-    ctx.outcome.context["memory"] = {"budget_bytes": budget, "budget_from": why, "used_bytes": memory,
+    ctx.state.memory = {"budget_bytes": budget, "budget_from": why, "used_bytes": memory,
                                      "worst_after_bytes": int(after)}
     if after > budget:
         raise ChaosError(f"refusing to scale in: {worst['name']} would hold {after / 1e6:.1f} MB, over its budget of "
                          f"{budget / 1e6:.1f} MB ({why}) by {(after - budget) / 1e6:.1f} MB; give a larger "
                          "--max-memory if the nodes have it")
-    ctx.vars["leaving"] = leaving
-    ctx.vars["leaving_replicas"] = replicas
+    ctx.state.leaving = leaving
+    ctx.state.leaving_replicas = replicas
     ctx.say(f"removing {leaving['name']} ({leaving['address']}, {leaving['keys']} keys, slots {leaving['slots']})"
             + (f" and its replica(s) {', '.join(replicas)}" if replicas else "")
             + f"; the fullest master after it: {after / 1e6:.1f} MB of a {budget / 1e6:.0f} MB budget")
 
 
-def drain(ctx: RunContext) -> None:
-    cluster = ctx.vars["cluster"]
+@action(reads=["cluster", "leaving"], writes=["leaving_id", *MIGRATION_WRITES])
+def drain(ctx: ScaleCtx) -> None:
+    cluster = ctx.state.cluster
     ids = {v: k for k, v in addresses(cluster).items()}
-    leaving_id = ids[ctx.vars["leaving"]["address"]]
-    ctx.vars["leaving_id"] = leaving_id
+    leaving_id = ids[ctx.state.leaving["address"]]
+    ctx.state.leaving_id = leaving_id
     moves = plan_drain(owners_by_master(masters_view(cluster)), leaving_id)
-    ctx.vars["rebalance"] = True
-    ctx.say(f"moving {len(moves)} slots from {ctx.vars['leaving']['address']} to the other masters")
+    ctx.state.rebalance = True
+    ctx.say(f"moving {len(moves)} slots from {ctx.state.leaving['address']} to the other masters")
     run_reshard(ctx, moves, "scale-in")
 
 
-def remove(ctx: RunContext) -> None:
-    cluster = ctx.vars["cluster"]
-    names = [ctx.vars["leaving"]["name"], *ctx.vars["leaving_replicas"]]
+@action(reads=["cluster", "leaving", "leaving_replicas"], writes=["removed_ids", "replicas_per_master"])
+def remove(ctx: ScaleCtx) -> None:
+    cluster = ctx.state.cluster
+    names = [ctx.state.leaving["name"], *ctx.state.leaving_replicas]
     errorstats_snapshot(ctx)  # the leaving nodes' redirect counts, before they go
     ctx.run.fault("invoke", "remove-nodes", ",".join(names))
     step_event(ctx, "nodes_removing", nodes=names)
     removed = cluster.remove_nodes(names, masters_leaving=1, say=ctx.say)
     ctx.run.fault("ok", "remove-nodes", ",".join(names))
     step_event(ctx, "nodes_removed", nodes=names)
-    ctx.vars["removed_ids"] = list(removed["ids"].values())
-    ctx.vars["replicas_per_master"] = ctx.config.replicas_per_master if ctx.vars["leaving_replicas"] else None
-
-
-def measure_removed(ctx: RunContext) -> None:
-    measure_scale(ctx, ctx.vars.get("removed_ids"))
+    ctx.state.removed_ids = list(removed["ids"].values())
+    ctx.state.replicas_per_master = ctx.config.replicas_per_master if ctx.state.leaving_replicas else None
 
 
 PLAN_STEPS = [
@@ -135,17 +135,16 @@ PLAN_STEPS = [
     Do(preload),
     Do(choose_leaving),
     Do(start_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
+    SleepUntil(lambda c: c.state.fault_at, reads=["fault_at"], name="warm-up"),
     Do(errorstats_before),
     Phase("migration"),
     Do(drain),
     Phase("remove"),
     Do(remove),
     *after_steps(),
-    Do(measure_removed),
 ]
 
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ScaleState, context_of=ScaleContext.of)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

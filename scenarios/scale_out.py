@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from chaos.engine import Do, Heal, Phase, Plan, RunContext, SleepUntil, WaitUntil, run_plan
+from chaos.engine import Do, Heal, Phase, Plan, SleepUntil, WaitUntil, action, run_plan
 from chaos.errors import ChaosError
+from chaos.measure_context import ScaleContext
 from chaos.options import redis_cluster_options, run_options, scale_options
 from chaos.state import StateDir
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
@@ -18,17 +19,17 @@ from chaos.steps.scale import (
     HEADLINE,
     KNOWN,
     ScaleConfig,
-    addresses,
+    ScaleCtx,
+    ScaleState,
     after_steps,
     choose_method,
     errorstats_before,
-    masters_view,
-    measure,
-    measure_scale,
     preload,
-    run_reshard,
     step_event,
 )
+from chaos.steps.scale_end_state import addresses, masters_view
+from chaos.steps.scale_measure import measure
+from chaos.steps.scale_migration import MIGRATION_WRITES, run_reshard
 from chaos.topology.redis_info import parse_slot_ranges
 from chaos.topology.reshard import owners_by_master, plan_rebalance
 
@@ -53,12 +54,12 @@ class ScaleOutConfig(ScaleConfig):
             raise ChaosError("--slots must be between 1 and 16384")
 
 
-def add_nodes(ctx: RunContext) -> None:
+@action(reads=["cluster"], writes=["added", "replicas_per_master"])
+def add_nodes(ctx: ScaleCtx) -> None:
     c = ctx.config
     replicas = c.replicas_per_master if c.add_replicas_per_master is None else c.add_replicas_per_master
-    ctx.vars["replicas_per_master"] = replicas
-    added = ctx.vars["cluster"].add_nodes(c.add_masters, replicas, say=ctx.say)
-    ctx.vars["added"] = added
+    ctx.state.replicas_per_master = replicas
+    added = ctx.state.added = ctx.state.cluster.add_nodes(c.add_masters, replicas, say=ctx.say)
     for stage, at in added["stages"].items():
         ctx.run.fault("ok", f"scale-out-{stage.replace('_', '-')}", ",".join(added["masters"] + added["replicas"]))
         step_event(ctx, f"nodes_{stage}", ctx.elapsed(at), nodes=added["masters"] + added["replicas"])
@@ -66,12 +67,13 @@ def add_nodes(ctx: RunContext) -> None:
             + (f" and {', '.join(added['replicas'])} as replica(s), links up" if added["replicas"] else ""))
 
 
-def move_slots(ctx: RunContext) -> None:
-    cluster, c = ctx.vars["cluster"], ctx.config
-    new_ids = [ctx.vars["added"]["ids"][n] for n in ctx.vars["added"]["masters"]]
+@action(reads=["cluster", "added"], writes=MIGRATION_WRITES, injects=["kill"])
+def move_slots(ctx: ScaleCtx) -> None:
+    cluster, c = ctx.state.cluster, ctx.config
+    new_ids = [ctx.state.added["ids"][n] for n in ctx.state.added["masters"]]
     # the masters that own slots, and the new ones (a new replica may still look like a master)
     owners = {m: slots for m, slots in owners_by_master(masters_view(cluster)).items() if slots or m in new_ids}
-    ctx.vars["rebalance"] = c.slots is None
+    ctx.state.rebalance = c.slots is None
     moves = plan_rebalance(owners) if c.slots is None else plan_rebalance(owners, c.slots, new_ids)
     ids = addresses(cluster)
     ctx.say(f"moving {len(moves)} slots to {', '.join(ids[i] for i in new_ids)}"
@@ -79,37 +81,44 @@ def move_slots(ctx: RunContext) -> None:
     run_reshard(ctx, moves, "scale-out")
 
 
-def source_replaced(ctx: RunContext) -> str | None:
+def killed_at(ctx: ScaleCtx) -> float:
+    return ctx.ledger["kill"].injected_t
+
+
+@action(reads=["probe", "killed_first_slot"])
+def source_replaced(ctx: ScaleCtx) -> str | None:
     """Wait condition after --kill-during-migration source: another node owns the source's first
     slot (its replica took over), in a probe sample taken after the kill."""
     fault = ctx.outcome.fault or {}
-    first = ctx.vars.get("killed_first_slot")
+    first = ctx.state.killed_first_slot
     if first is None:
         return None
-    for sample in ctx.vars["probe"].latest.values():
+    for sample in ctx.state.probe.latest.values():
         owner = (sample.get("owners") or {}).get(str(first))
-        if sample["time"] > ctx.vars["kill_t"] and owner not in (None, fault.get("target")):
+        if sample["time"] > killed_at(ctx) and owner not in (None, fault.get("target")):
             return owner
     return None
 
 
-def remember_victim(ctx: RunContext) -> None:
+@action(writes=["killed_first_slot"])
+def remember_victim(ctx: ScaleCtx) -> None:
     """The first slot the killed master owned (the probes watch it)."""
     fault = ctx.outcome.fault or {}
     if fault.get("target_role") == "source":
         row = next((r for r in ctx.outcome.topology["before"] if r["address"] == fault["target"]), None)
-        ctx.vars["killed_first_slot"] = parse_slot_ranges(row["slots"])[0][0] if row and row["slots"] else None
+        ctx.state.killed_first_slot = parse_slot_ranges(row["slots"])[0][0] if row and row["slots"] else None
 
 
-def say_replaced(ctx: RunContext, owner: str | None) -> None:
+def say_replaced(ctx: ScaleCtx, owner: str | None) -> None:
     if owner:
-        ctx.say(f"{owner} took over the killed source's slots after {ctx.elapsed() - ctx.vars['kill_t']:.2f} s")
+        ctx.say(f"{owner} took over the killed source's slots after {ctx.elapsed() - killed_at(ctx):.2f} s")
     else:
         ctx.say("no node took over the killed source's slots in time")
 
 
-def killed(ctx: RunContext) -> bool:
-    return "kill" in ctx.faults
+@action(reads=["killed_first_slot"])
+def killed_source(ctx: ScaleCtx) -> bool:
+    return "kill" in ctx.ledger and ctx.state.killed_first_slot is not None
 
 
 PLAN_STEPS = [
@@ -117,21 +126,20 @@ PLAN_STEPS = [
     Do(choose_method),
     Do(preload),
     Do(start_probe_and_load),
-    SleepUntil(lambda c: c.vars["fault_at"], name="warm-up"),
+    SleepUntil(lambda c: c.state.fault_at, reads=["fault_at"], name="warm-up"),
     Do(errorstats_before),
     Phase("join"),
     Do(add_nodes),
     Phase("migration"),
     Do(move_slots),
     Do(remember_victim),
-    WaitUntil("replaced", source_replaced, lambda c: max(30.0, c.vars["cluster"].config.node_timeout_ms / 100),
-              say_replaced, when=lambda c: killed(c) and c.vars.get("killed_first_slot") is not None),
+    WaitUntil("replaced", source_replaced, lambda c: max(30.0, c.state.cluster.config.node_timeout_ms / 100),
+              say_replaced, when=killed_source),
     Heal("kill"),
     *after_steps(),
-    Do(measure_scale),
 ]
 
-PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE)
+PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ScaleState, context_of=ScaleContext.of)
 
 
 @click.command(NAME, help=f"""{SUMMARY}.

@@ -1,12 +1,15 @@
-"""Steps MySQL/MariaDB replication plans share: provision (or use) the pair, heartbeat, replica
-probe and load; stop the load and wait for the replica to settle."""
+"""The run state and the steps MySQL/MariaDB replication plans share: provision (or use) the
+pair, heartbeat, replica probe and load; stop the load and wait for the replica to settle.
+
+The source and the replica are roles of the topology (``topo.source``, ``topo.replica``), not
+positions: the heartbeat writes to whichever node is the source when it connects."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chaos.backends import make_backend
-from chaos.engine import RunContext, copy_node_files
+from chaos.engine import FaultRecord, RunContext, RunState, Slot, action, copy_node_files
 from chaos.errors import ChaosError
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
 from chaos.runner import start_load
@@ -19,16 +22,32 @@ from chaos.topology.mysql_replication import (
 from loadgen.mysql_workload import schema
 
 
-def provision_pair(ctx: RunContext) -> None:
+class ReplicationState(RunState):
+    """The run state of a MySQL/MariaDB replication plan."""
+
+    KIND = "mysql-replication"
+
+    topo = Slot[Any]("the source→replica pair (MysqlReplication, or AttachedMysqlReplication)")
+    heartbeat = Slot[HeartbeatWriter]("the heartbeat writer on the source")
+    probe = Slot[ReplicaProbe]("the replica's probe (lag, threads, position) into the timeline")
+    fault = Slot[FaultRecord]("the ledger record of the fault (its injection and heal times)")
+    target_gtid = Slot[str]("the source's position when the replica came back")
+    caught_up = Slot[Any]("the replica caught up (or None)")
+
+
+ReplicationCtx = RunContext[ReplicationState, Any]
+
+
+@action(writes=["topo"])
+def provision_pair(ctx: ReplicationCtx) -> None:
     """The pair that is up, the user's own (--source/--replica), or a new one (torn down at the
     end unless --keep); then the steady state: both servers up, IO and SQL threads running; the
     workload's schema replicated."""
-    config, state = ctx.config, ctx.state
-    if getattr(config, "source", None):
+    config, state = ctx.config, ctx.state_dir
+    if config.source:
         topo = attach_pair(ctx)
     elif state.topology("mysql-replication") is None:
-        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port,  # type: ignore[attr-defined]
-                                                              version=getattr(config, "server", None) or ""),
+        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or ""),
                                 make_backend(config.backend, state.path))
         ctx.say("starting a MariaDB source and replica")
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")
@@ -40,7 +59,7 @@ def provision_pair(ctx: RunContext) -> None:
                              "`chaos down` (it brings back what that run stopped) and try again")
         ctx.say(f"using the mysql-replication already up in {state.path} ({topo.backend.name} backend)")
         config.backend = topo.backend.name  # the run reports where its servers really ran
-    ctx.vars["topo"] = topo
+    ctx.state.topo = topo
     if not topo.attached:
         ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
     problems = topo.problems_before_faults() if topo.attached else topo.replication_problems()
@@ -64,14 +83,14 @@ def provision_pair(ctx: RunContext) -> None:
         raise ChaosError("the replica did not receive the workload's table within 30 s")
 
 
-def attach_pair(ctx: RunContext) -> Any:
+def attach_pair(ctx: ReplicationCtx) -> Any:
     """--source/--replica: check and map the user's pair, record it (a crashed run's `chaos
     down` brings back what it stopped); at the end drop the run's database (unless --keep-data)
     and bring the replica back."""
     from chaos.topology.attach import prompt_password, read_password
     from chaos.topology.attach_mysql import AttachedMysqlReplication
 
-    config, state = ctx.config, ctx.state
+    config, state = ctx.config, ctx.state_dir
     if not config.replica:
         raise ChaosError("--source needs --replica too (mysql://USER@HOST:PORT of each)")
     if state.topology("mysql-replication") is not None:
@@ -105,41 +124,43 @@ def attach_pair(ctx: RunContext) -> Any:
     return topo
 
 
-def start_heartbeat_probe_and_load(ctx: RunContext) -> None:
-    topo, config, run = ctx.vars["topo"], ctx.config, ctx.run
+@action(reads=["topo"], writes=["heartbeat", "probe", "fault_at"])
+def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
+    topo, config, run = ctx.state.topo, ctx.config, ctx.run
     source, replica = topo.source, topo.replica
-    heartbeat = HeartbeatWriter(lambda: topo.admin(source, 2), database=topo.meta_db)
+    heartbeat = HeartbeatWriter(lambda: topo.admin(topo.source, 2), database=topo.meta_db)  # the source now
     heartbeat.start()
-    ctx.vars["heartbeat"] = heartbeat
+    ctx.state.heartbeat = heartbeat
     ctx.cleanup(heartbeat.stop)
     probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
-                         run.t0, run.wall0, on_sample=lambda s: run.bus.fire("mysql_sample", **s),
+                         run.t0, run.wall0, on_sample=lambda s: run.events.mysql_sample.fire(**s),
                          database=topo.meta_db)
     probe.start()
-    ctx.vars["probe"] = probe
+    ctx.state.probe = probe
     ctx.cleanup(probe.stop)
     run.phase("warmup")
-    ctx.load = start_load(run, "mysql", config.users, config.duration + 600, seed=ctx.seed, state=ctx.state,
+    ctx.load = start_load(run, "mysql", config.users, config.duration + 600, seed=ctx.seed, state=ctx.state_dir,
                           **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": topo.admin_user,
                                  "database": topo.workload_db})
     ctx.cleanup(ctx.load.stop)
     pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
-    ctx.vars["fault_at"] = ctx.elapsed() + config.warmup
+    ctx.state.fault_at = ctx.elapsed() + config.warmup
     ctx.say(f"load: {config.users} users, {pace}, into {source.address}; warm-up {config.warmup:g} s")
 
 
-def cooldown_and_settle(ctx: RunContext) -> None:
+@action(reads=["topo", "heartbeat", "probe"])
+def cooldown_and_settle(ctx: ReplicationCtx) -> None:
     """Cool-down, stop the load and the heartbeat, wait until the replica applied everything."""
-    topo = ctx.vars["topo"]
+    topo = ctx.state.topo
     ctx.run.phase("cooldown")
     ctx.sleep_until(max(ctx.elapsed() + 2.0, ctx.config.duration))
     ctx.load.stop()
-    heartbeat, probe = ctx.vars["heartbeat"], ctx.vars["probe"]
+    heartbeat, probe = ctx.state.heartbeat, ctx.state.probe
     heartbeat.stop()
     final_target = source_position(topo)
-    settled = wait_replica_reached(topo, final_target, ctx.config.catchup_timeout)  # type: ignore[attr-defined]
+    settled = wait_replica_reached(topo, final_target, ctx.config.catchup_timeout)
     probe.stop()
     ctx.say(f"load stopped after {ctx.elapsed():.1f} s; replica {'has' if settled else 'has NOT'} "
             f"applied everything ({final_target})")

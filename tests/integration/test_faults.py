@@ -18,7 +18,8 @@ from chaos.engine import Do, Engine, Inject, Plan
 from chaos.errors import RunCrashed
 from chaos.faults import Partition, Pause
 from chaos.history import pair, read_history
-from chaos.steps.redis_cluster import RedisRunConfig, choose_node, provision_cluster, set_victim
+from chaos.steps.redis_cluster import RedisRunConfig, choose_node, provision_cluster
+from chaos.steps.redis_failover import RedisFailoverState, set_victim
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
 
@@ -180,15 +181,15 @@ def test_a_crash_heals_every_fault_and_the_run_does_not_pass(state_dir, tmp_path
         set_victim(ctx, choose_node(ctx, None, "master"))
 
     def pause(ctx):
-        return Pause(ctx.vars["cluster"].backend, ctx.vars["victim"]["name"])
+        return Pause(ctx.state.cluster.backend, ctx.state.victim["name"])
 
     def cut(ctx):
-        cluster, victim = ctx.vars["cluster"], ctx.vars["victim"]["name"]
-        return Partition(ctx.state, [cluster.spec(victim).host], [s.host for s in cluster.specs if s.name != victim])
+        cluster, victim = ctx.state.cluster, ctx.state.victim["name"]
+        return Partition(ctx.state_dir, [cluster.spec(victim).host], [s.host for s in cluster.specs if s.name != victim])
 
     plan = Plan("crash-test", "pause, cut, crash", [Do(provision_cluster), Do(choose), Inject("pause", pause),
                                                    Inject("cut", cut), Do(crash)],
-                measure=lambda *a: ({}, []), known=set(), headline=[])
+                measure=lambda *a: ({}, []), known=set(), headline=[], state=RedisFailoverState)
     config = RedisRunConfig(node_timeout_ms=1000, base_port=int(PORT), out=str(tmp_path / "crash"), keep=True)
     with pytest.raises(RunCrashed) as caught:
         Engine(plan, config, state_dir).run()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from chaos.steps.scale import end_state
+from chaos.steps.scale_end_state import end_state
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
 

@@ -4,7 +4,7 @@ import urllib.request
 import pytest
 
 from chaos.errors import ChaosError
-from chaos.events import EventBus
+from chaos.events import RunEvents
 from chaos.metrics import RunMetrics
 
 
@@ -14,18 +14,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_metrics_follow_the_event_bus_and_are_served_and_written(tmp_path):
-    bus = EventBus()
-    metrics = RunMetrics("master-kill", "run-1").attach(bus)
+def test_metrics_follow_the_run_events_and_are_served_and_written(tmp_path):
+    events = RunEvents()
+    metrics = RunMetrics("master-kill", "run-1").listen(events)
     port = free_port()
     metrics.serve(port)
     try:
-        bus.fire("second", t=1.0, ok=10, fail=2, info=1, buckets=[0, 3, 7] + [0] * 13, sum_ms=4.5)
-        bus.fire("sample", node="redis-1", up=True, cluster_state="fail", role="master")
-        bus.fire("sample", node="redis-4", up=True, cluster_state="ok", role="replica")
-        bus.fire("sample", node="redis-4", up=True, cluster_state="ok", role="master")  # promoted
-        bus.fire("fault", fault="kill", active=True)
-        bus.fire("mysql_sample", node="mysql-2", up=True, heartbeat_lag=0.25, seconds_behind_master=None)
+        events.second.fire(t=1.0, ok=10, fail=2, info=1, buckets=[0, 3, 7] + [0] * 13, sum_ms=4.5)
+        events.sample.fire(node="redis-1", up=True, cluster_state="fail", role="master")
+        events.sample.fire(node="redis-4", up=True, cluster_state="ok", role="replica")
+        events.sample.fire(node="redis-4", up=True, cluster_state="ok", role="master")  # promoted
+        events.fault.fire(fault="kill", active=True)
+        events.mysql_sample.fire(node="mysql-2", up=True, heartbeat_lag=0.25, seconds_behind_master=None)
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
         metrics.stop()
@@ -59,9 +59,9 @@ def test_metrics_port_in_use_is_a_one_line_error():
 def test_update_final_metrics_keeps_live_series(tmp_path):
     from chaos.engine import update_final_metrics
 
-    bus = EventBus()
-    metrics = RunMetrics("master-kill", "r").attach(bus)
-    bus.fire("second", t=1.0, ok=5, fail=0, info=0, buckets=[5] + [0] * 15, sum_ms=1.0)
+    events = RunEvents()
+    metrics = RunMetrics("master-kill", "r").listen(events)
+    events.second.fire(t=1.0, ok=5, fail=0, info=0, buckets=[5] + [0] * 15, sum_ms=1.0)
     metrics.set_final({"failover_seconds": 2.0}, passed=True)
     path = tmp_path / "metrics.prom"
     metrics.write(path)

@@ -1,0 +1,59 @@
+"""`chaos analyze RUN_DIR`: a finished run's verdict recomputed from its files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chaos.engine.report_writers import write_reports
+from chaos.engine.rundir import StoredFinalRead, read_result
+from chaos.engine.steps import Plan
+from chaos.engine.verdict import judge, summary_table
+from chaos.errors import ChaosError
+from chaos.measure_context import load_context
+from chaos.metrics import FINAL_GAUGES, RunMetrics
+from chaos.runner import iso, write_json
+from chaos.slo import parse_slo
+
+
+def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
+    """`chaos analyze RUN_DIR`: recompute measurements and checks from a finished run's files
+    (history, timeline, final read; what was measured live is kept), with the run's own SLOs or
+    new ones; rewrite result.json, the reports and metrics.prom."""
+    result = read_result(run_dir)
+    if result.get("interrupted") or result.get("error") or not result.get("context"):
+        raise ChaosError(f"{run_dir} holds a run that did not finish; there is no complete history to analyze")
+    slos = [parse_slo(t, plan.known) for t in (slo_texts or result["config"].get("slo", []))]
+    with StoredFinalRead(run_dir / plan.final_read) as stored:
+        measurements, checks = plan.measure(run_dir, load_context(result), stored, result["measurements"])
+    results, passed = judge(checks, slos, measurements, True)
+    result.update(measurements=measurements, checks=results, passed=passed, reanalyzed_at=iso(time.time()))
+    result["config"]["slo"] = [str(slo) for slo in slos]
+    write_json(run_dir / "result.json", result)
+    write_reports(run_dir, result)
+    update_final_metrics(run_dir / "metrics.prom", measurements, passed)
+    click.echo(summary_table(result, plan.headline))
+    return 0 if passed else 1
+
+
+def update_final_metrics(path: Path, measurements: dict[str, Any], passed: bool) -> None:
+    """Put recomputed final values into metrics.prom, keeping the live series the run wrote."""
+    fresh = RunMetrics("x", "y")
+    fresh.set_final(measurements, passed)
+    finals = {f"chaos_{name}" for name in FINAL_GAUGES} | {"chaos_run_passed"}
+    values = {sample.name: sample.value for family in fresh.registry.collect() for sample in family.samples
+              if sample.name in finals}
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    out = []
+    for line in lines:
+        name = line.split("{", 1)[0]
+        if not line.startswith("#") and name in values and "{" in line:
+            line = f"{line.rsplit(' ', 1)[0]} {float(values[name])!r}"
+        out.append(line)
+    path.write_text("\n".join(out) + "\n")
