@@ -183,7 +183,7 @@ def status(state: StateDir, as_json: bool, attach: str | None, backend: str, pas
       chaos status --json | jq '.[] | select(.role=="master") | .address'
       chaos status --attach redis://127.0.0.1:7001 --backend docker
     """
-    from chaos.topology import registry
+    from chaos.topology.kinds import load_topology, registry
 
     if attach:
         _status_attached(state, as_json, attach, backend, password_env, allow_remote)
@@ -194,7 +194,7 @@ def status(state: StateDir, as_json: bool, attach: str | None, backend: str, pas
     rows: list[dict[str, Any]] = []
     for name, cls in registry().items():
         if name in topologies:
-            these = cls.attach(state).status()
+            these = load_topology(state, name).status()
             rows += [{"topology": name, **r} for r in these]
             tables.append(f"{name}:\n" + render_table(these, cls.STATUS_COLUMNS))
     if as_json:
@@ -279,7 +279,7 @@ def down(state: StateDir) -> None:
     from chaos import leftovers
     from chaos.errors import StateDirError
     from chaos.faults.iptables import heal_recorded_rules
-    from chaos.topology import registry
+    from chaos.topology.kinds import load_topology, registry
 
     started = time.monotonic()
     try:
@@ -296,9 +296,9 @@ def down(state: StateDir) -> None:
         if data["rules"]:
             say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
             did = True
-        for name, cls in registry().items():
+        for name in registry():
             if name in data["topologies"]:
-                topo = cls.attach(state)
+                topo = load_topology(state, name)
                 stopped = topo.down()
                 if getattr(topo, "attached", False):
                     say(f"{name} at {topo.target} (not the harness's): brought back what a run stopped, "
@@ -375,17 +375,17 @@ _load_command("mysql", """Drive the MySQL workload through the source of the mys
 
 
 def _plan_of(run_dir: str) -> Any:
-    from chaos.scenarios_registry import load as load_scenario
+    from chaos.scenarios_registry import plan
 
     path = Path(run_dir) / "result.json"
     try:
         name = json.loads(path.read_text()).get("scenario")
     except (OSError, ValueError) as exc:
         raise ChaosError(f"cannot read {path} ({exc}); give the directory of a run") from None
-    module = load_scenario(name) if name else None
-    if module is None or not hasattr(module, "PLAN"):
-        raise ChaosError(f"{path} names scenario {name!r}, which this chaos does not know")
-    return module.PLAN
+    try:
+        return plan(name or "?")
+    except ChaosError:
+        raise ChaosError(f"{path} names scenario {name!r}, which this chaos does not know") from None
 
 
 @cli.command()

@@ -20,9 +20,9 @@ from chaos.state import StateDir
 
 
 def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:
-    from chaos.topology.redis_cluster import RedisCluster
+    from chaos.topology.kinds import load_topology
 
-    cluster = RedisCluster.attach(state)
+    cluster = load_topology(state, "redis-cluster")
     problems = cluster.health_problems()
     if problems:
         raise ChaosError(f"the redis-cluster is not healthy ({problems[0]}); see `chaos status`")
@@ -31,10 +31,11 @@ def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Read
 
 
 def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:
-    from chaos.topology.mysql_replication import ADMIN_USER, MysqlReplication, row_reader
+    from chaos.topology.kinds import load_topology
+    from chaos.topology.mysql_replication import ADMIN_USER, row_reader
     from loadgen.mysql_workload import SCHEMA
 
-    topo = MysqlReplication.attach(state)
+    topo = load_topology(state, "mysql-replication")
     conn = topo.admin(topo.source)
     with conn.cursor() as cur:
         for statement in SCHEMA:

@@ -124,7 +124,7 @@ class Planner:
         started = time.monotonic()
         if self.state.topology("redis-cluster") is not None:  # left by a plan that was killed: its own, so stop it
             self.say(f"stopping the planning cluster an earlier `chaos plan` left in {self.state.path}")
-            RedisCluster.attach(self.state).down()
+            RedisCluster.load(self.state).down()
         cluster = RedisCluster(self.state, RedisClusterConfig(masters=1, replicas_per_master=0, base_port=c.base_port))
         self.say(f"starting one master on {cluster.specs[0].address} to measure (its own cluster)")
         cluster.up(say=self.say)

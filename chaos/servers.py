@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.binaries import find_binary
 from chaos.errors import ChaosError, MissingBinary
 
 
@@ -121,8 +122,6 @@ def version_matches(found: str, wanted: str | None) -> bool:
 def local_binary(server: Server) -> tuple[str, str]:
     """(path, exact version) of the server installed on this machine, or a one-line error
     saying what to install or which image to build instead."""
-    from chaos.backends.process import find_binary
-
     try:
         path = find_binary(server.family.binary)
     except MissingBinary:

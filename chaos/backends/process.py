@@ -8,7 +8,6 @@ then stops its nodes in order. Pids are also kept on disk (see :mod:`chaos.state
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -16,31 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from chaos.backends.base import BackendBase, NodeSpec, NodeStatus, wait_port_open
-from chaos.errors import MissingBinary, TopologyError
+from chaos.binaries import find_binary
+from chaos.errors import TopologyError
 from chaos.interrupts import deferred_interrupts
 from chaos.state import StateDir
-
-INSTALL_HINTS = {
-    "redis-server": "apt-get install -y redis-server",
-    "redis-cli": "apt-get install -y redis-tools",
-    "mariadbd": "apt-get install -y mariadb-server",
-    "mariadb-install-db": "apt-get install -y mariadb-server",
-}
-EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
-
-
-def find_binary(name: str) -> str:
-    """Absolute path of a server binary, or a one-line error saying how to install it."""
-    found = shutil.which(name)
-    if not found and os.sep not in name:
-        # sbin dirs are often missing from PATH for non-root users; CHAOS_SBIN_DIRS overrides them
-        extra = os.environ.get("CHAOS_SBIN_DIRS", os.pathsep.join(EXTRA_BIN_DIRS))
-        if extra:
-            found = shutil.which(name, path=extra)
-    if not found:
-        hint = INSTALL_HINTS.get(name, f"install {name}")
-        raise MissingBinary(f"{name} is not installed (not found on PATH); install it with `{hint}`")
-    return found
 
 
 def pid_status(pid: int | None, binary: str | None = None) -> str:

@@ -8,29 +8,9 @@ Adding a fault is one class here; see the README's "Add a fault"."""
 
 from __future__ import annotations
 
-
-class Fault:
-    name = "fault"
-    heal_name = "heal"
-    target = ""
-    healed = False
-
-    def inject(self) -> None:
-        raise NotImplementedError
-
-    def heal(self) -> None:
-        """Undo the fault; safe to call twice and after a failed inject."""
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        return f"{self.name} {self.target}"
-
-    def describe_heal(self) -> str:
-        return f"{self.heal_name} {self.target}"
-
-
-from chaos.faults.node import Kill, Pause, Stop  # noqa: E402
-from chaos.faults.partition import Partition  # noqa: E402
-from chaos.faults.replication import StopSqlThread  # noqa: E402
+from chaos.faults.base import Fault
+from chaos.faults.node import Kill, Pause, Stop
+from chaos.faults.partition import Partition
+from chaos.faults.replication import StopSqlThread
 
 __all__ = ["Fault", "Kill", "Partition", "Pause", "Stop", "StopSqlThread"]

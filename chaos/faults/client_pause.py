@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chaos.clients.resp import Connection
-from chaos.faults import Fault
+from chaos.faults.base import Fault
 
 
 class ClientPause(Fault):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chaos.backends.base import NodeStatus
-from chaos.faults import Fault
+from chaos.faults.base import Fault
 
 
 class Kill(Fault):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chaos.faults import Fault
+from chaos.faults.base import Fault
 from chaos.faults.iptables import drop_rule, insert_rules, remove_rules, rule_comment
 from chaos.state import StateDir
 

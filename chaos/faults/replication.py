@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.faults import Fault
+from chaos.faults.base import Fault
 
 
 class StopSqlThread(Fault):

@@ -13,6 +13,7 @@ from chaos.engine import FaultRecord, RunContext, RunState, Slot, action, copy_n
 from chaos.errors import ChaosError
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
 from chaos.runner import start_load
+from chaos.topology.kinds import load_topology
 from chaos.topology.mysql_replication import (
     MysqlReplication,
     MysqlReplicationConfig,
@@ -53,7 +54,7 @@ def provision_pair(ctx: ReplicationCtx) -> None:
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")
         ctx.cleanup(ctx.teardown, topo, "the source and replica")
     else:
-        topo = MysqlReplication.attach(state)
+        topo = load_topology(state, "mysql-replication")
         if topo.attached:
             raise ChaosError(f"{state.path} still records an attached pair from a run that did not finish; run "
                              "`chaos down` (it brings back what that run stopped) and try again")

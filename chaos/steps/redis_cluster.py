@@ -20,6 +20,7 @@ from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import start_load
 from chaos.servers import parse_server
+from chaos.topology.kinds import load_topology
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, server_version
 from chaos.topology.redis_info import parse_slot_ranges
 
@@ -94,7 +95,7 @@ def provision_cluster(ctx: RedisCtx) -> None:
         ctx.cleanup(ctx.teardown, cluster, "cluster")
         ctx.say(f"cluster up in {seconds:.2f} s")
     else:
-        cluster = RedisCluster.attach(state_dir)
+        cluster = load_topology(state_dir, "redis-cluster")
         if cluster.attached:
             raise ChaosError(f"{state_dir.path} still records an attachment to {cluster.target} from a run that did "
                              "not finish; run `chaos down` (it brings back what that run stopped) and try again")

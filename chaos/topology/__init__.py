@@ -31,19 +31,14 @@ class Topology:
     specs: list[NodeSpec]
 
     @classmethod
-    def attached_class(cls) -> Any:
-        """The class of an attachment of this kind (servers the harness did not start), if any."""
-        return None
-
-    @classmethod
-    def attach(cls, state: StateDir, backend: Any = None) -> Any:
-        """The topology recorded in ``state`` (one the harness started, or an attachment);
-        raises :class:`NotUp` if there is none."""
+    def load(cls, state: StateDir, backend: Any = None) -> Any:
+        """The topology the harness started, as ``state`` records it; raises :class:`NotUp` if
+        there is none (an attachment is loaded by :func:`chaos.topology.kinds.load_topology`)."""
         record = state.topology(cls.NAME)
         if record is None:
             raise NotUp(f"no {cls.NAME} is up in {state.path}; start one with `chaos up {cls.NAME}`")
-        if record.get("attached") and cls.attached_class() is not None:
-            return cls.attached_class().from_record(state, record)
+        if record.get("attached"):
+            raise NotUp(f"{state.path} records an attachment to a {cls.NAME}, not one the harness started")
         topo = cls(state, cls.CONFIG(**record["config"]),
                    backend or make_backend(record.get("backend", "process"), state.path))
         topo.specs = [NodeSpec.from_dict(n["spec"]) for n in record["nodes"]]
@@ -88,11 +83,3 @@ class Attachment:
         """Forget the attachment: the record and its files (restart files may hold a password)."""
         shutil.rmtree(self.state.topology_dir(self.NAME), ignore_errors=True)  # type: ignore[attr-defined]
         self.state.drop_topology(self.NAME)  # type: ignore[attr-defined]
-
-
-def registry() -> dict[str, Any]:
-    """Topology name → class (with attach, status, down and STATUS_COLUMNS)."""
-    from chaos.topology.mysql_replication import MysqlReplication
-    from chaos.topology.redis_cluster import RedisCluster
-
-    return {"redis-cluster": RedisCluster, "mysql-replication": MysqlReplication}

@@ -114,12 +114,6 @@ class MysqlReplication(Topology):
             ))
         self._secrets: dict[str, str] | None = None
 
-    @classmethod
-    def attached_class(cls) -> Any:
-        from chaos.topology.attach_mysql import AttachedMysqlReplication
-
-        return AttachedMysqlReplication
-
     @property
     def source(self) -> NodeSpec:
         return self.specs[0]

@@ -108,12 +108,6 @@ class RedisCluster(Topology):
 
     attached = False  # a cluster the harness did not start (chaos.topology.attach)
 
-    @classmethod
-    def attached_class(cls) -> Any:
-        from chaos.topology.attach import AttachedRedisCluster
-
-        return AttachedRedisCluster
-
     # -- construction ------------------------------------------------------------------------
     def _node_specs(self) -> list[NodeSpec]:
         return [self._spec(i + 1) for i in range(self.config.size)]

@@ -33,7 +33,7 @@ def test_docker_cluster_up_kill_pause_restart_down(docker_state):
     result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "redis-cluster", "--backend", "docker",
                                       "--base-port", "7801"])
     assert result.exit_code == 0, result.output
-    cluster = RedisCluster.attach(state)
+    cluster = RedisCluster.load(state)
     assert cluster.backend.name == "docker"
     assert len(containers(cluster.backend)) == 6
     rows = json.loads(CliRunner().invoke(cli, ["--state-dir", str(state.path), "status", "--json"]).output)

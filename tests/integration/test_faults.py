@@ -95,7 +95,7 @@ def test_partition_minority_writes_are_counted_lost_and_match_a_recount(state_di
     # an independent recount with redis-py: acknowledged keys missing from the cluster now
     acked = {i.key: i.value for i, c in pair(read_history(out / "history.jsonl"))
              if i.process != "nemesis" and i.f == "write" and c is not None and c.type == "ok"}
-    cluster = RedisCluster.attach(state_dir)
+    cluster = RedisCluster.load(state_dir)
     client = redis.RedisCluster(host=cluster.specs[0].host, port=cluster.specs[0].port, decode_responses=True)
     try:
         keys = sorted(acked)
@@ -152,7 +152,7 @@ def test_interrupting_a_paused_master_resumes_it_and_the_result_does_not_pass(st
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False and r["checks"] == []
     assert ("resume", "ok") in nemesis(out)
-    cluster = RedisCluster.attach(state_dir)  # the cluster was up before: it stays up, nothing frozen
+    cluster = RedisCluster.load(state_dir)  # the cluster was up before: it stays up, nothing frozen
     assert all(pid_status(cluster.backend.pid(s.name), "redis-server") == "running" for s in cluster.specs)
     cluster.wait_healthy(30)
 
@@ -201,5 +201,5 @@ def test_a_crash_heals_every_fault_and_the_run_does_not_pass(state_dir, tmp_path
                                            ("partition", "ok"), ("heal-partition", "invoke"),
                                            ("heal-partition", "ok"), ("resume", "invoke"), ("resume", "ok")]
     assert "chaos-harness" not in firewall_rules()
-    cluster = RedisCluster.attach(state_dir)  # kept (--keep), and nothing left frozen
+    cluster = RedisCluster.load(state_dir)  # kept (--keep), and nothing left frozen
     assert all(pid_status(cluster.backend.pid(s.name), "redis-server") == "running" for s in cluster.specs)

@@ -29,7 +29,7 @@ def test_up_replicates_and_down_stops_everything(pair):
     assert by_name["mysql-1"]["role"] == "source" and by_name["mysql-1"]["address"] == "127.0.0.21:3317"
     replica = by_name["mysql-2"]
     assert replica["io_thread"] == "Yes" and replica["sql_thread"] == "Yes" and replica["follows"] == "mysql-1"
-    topo = MysqlReplication.attach(pair)
+    topo = MysqlReplication.load(pair)
     source = topo.admin(topo.source)
     with source.cursor() as cur:
         cur.execute("CREATE DATABASE shop")
@@ -75,7 +75,7 @@ def test_load_mysql_reads_back_every_insert(pair, tmp_path):
 
 
 def test_wrong_credentials_are_a_one_line_error(pair, tmp_path):
-    topo = MysqlReplication.attach(pair)
+    topo = MysqlReplication.load(pair)
     secrets = json.loads(topo.secrets_path.read_text())
     secrets["admin"] = "not-the-password"
     topo.secrets_path.write_text(json.dumps(secrets))

@@ -18,7 +18,7 @@ def cluster(state):
     up = CliRunner().invoke(cli, ["--state-dir", str(state.path), "up", "redis-cluster", "--base-port", "7651",
                                   "--replicas-per-master", "0"])
     assert up.exit_code == 0, up.output
-    yield RedisCluster.attach(state)
+    yield RedisCluster.load(state)
     CliRunner().invoke(cli, ["--state-dir", str(state.path), "down"])
 
 

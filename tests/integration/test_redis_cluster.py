@@ -66,7 +66,7 @@ def test_up_status_kill_down(cluster_state):
     client.close()
 
     # masters against replicas, every pair at once: one replica given a key its master lacks
-    cluster = RedisCluster.attach(state)
+    cluster = RedisCluster.load(state)
     same = compare_replicas(cluster)
     assert len(same["pairs"]) == 3 and same["consistent"] and same["keys_compared"] == len(written)
     odd = next(s for s in cluster.specs if s.name == next(r["name"] for r in rows if r["role"] == "replica"))
@@ -98,7 +98,7 @@ def test_down_after_harness_was_killed_and_pause_resume(cluster_state):
     up = subprocess.run([sys.executable, "-m", "chaos", "up", "redis-cluster", "--base-port", BASE_PORT],
                         env=env, capture_output=True, text=True, timeout=60, check=False)
     assert up.returncode == 0, up.stderr
-    cluster = RedisCluster.attach(state)
+    cluster = RedisCluster.load(state)
     cluster.backend.pause("redis-4")
     assert cluster.backend.status("redis-4") == "paused"
     cluster.backend.resume("redis-4")

@@ -65,7 +65,7 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
 def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
     up = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "up", "mysql-replication", "--base-port", "3327"])
     assert up.exit_code == 0, up.output
-    topo = MysqlReplication.attach(state_dir)
+    topo = MysqlReplication.load(state_dir)
     source = topo.admin(topo.source)
     with source.cursor() as cur:
         cur.execute("CREATE DATABASE app")
@@ -90,7 +90,7 @@ def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
     assert r["measurements"]["tables"]["mismatched_tables"] == ["app.accounts"]
     assert r["passed"] is False
     assert state_dir.topology("mysql-replication") is not None  # the user's pair is left up
-    assert MysqlReplication.attach(state_dir).replication_problems() == []  # and replicating again
+    assert MysqlReplication.load(state_dir).replication_problems() == []  # and replicating again
 
 
 def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_path):
@@ -119,6 +119,6 @@ def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_p
     assert proc.returncode == 130, "".join(seen) + err
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
-    topo = MysqlReplication.attach(state_dir)
+    topo = MysqlReplication.load(state_dir)
     assert topo.replica_status()["Slave_SQL_Running"] == "Yes"  # healed: replicating again
     assert topo.replication_problems() == []

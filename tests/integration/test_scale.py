@@ -54,7 +54,7 @@ def test_scale_out_then_scale_in_under_load(state_dir, tmp_path):
     assert [steps[e] for e in order] == sorted(steps[e] for e in order)  # every step timestamped, in order
     moved = [json.loads(line) for line in (out / "reshard.jsonl").open()]
     assert len(moved) == 4096 and {x["target"] for x in moved} == {"127.0.0.17:7597"}
-    cluster = RedisCluster.attach(state_dir)
+    cluster = RedisCluster.load(state_dir)
     assert len(cluster.specs) == 8 and cluster.config.masters == 4
     again = chaos(state_dir, "analyze", str(out))  # the verdict recomputed from the files
     assert again.exit_code == 0, again.output
@@ -70,7 +70,7 @@ def test_scale_out_then_scale_in_under_load(state_dir, tmp_path):
     assert {c["name"] for c in r["checks"] if c["status"] == "pass"} == END_CHECKS | {"removed_nodes_forgotten"}
     assert m["slots_moved"] == 4096 and m["lost_writes"] == 0
     assert m["end_state"]["nodes_knowing_removed"] == 0
-    cluster = RedisCluster.attach(state_dir)
+    cluster = RedisCluster.load(state_dir)
     assert [s.name for s in cluster.specs] == [f"redis-{i}" for i in range(1, 7)]
     assert end_state(cluster)["open_slots"] == 0 and cluster.health_problems() == []
 
@@ -101,6 +101,6 @@ def test_an_interrupted_reshard_leaves_no_slot_open(state_dir, tmp_path):
     assert proc.returncode == 130, "".join(seen) + err
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
-    cluster = RedisCluster.attach(state_dir)
+    cluster = RedisCluster.load(state_dir)
     state = end_state(cluster)
     assert state["open_slots"] == 0 and state["slots_owned_once"] and state["misplaced_keys"] == 0
