@@ -203,7 +203,8 @@ def _open_out(path: Path) -> IO[bytes]:
     import zstandard
 
     raw = open(path, "wb")
-    return io.BufferedWriter(zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=True), 1 << 20)
+    writer: Any = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=True)  # a raw binary stream
+    return io.BufferedWriter(writer, 1 << 20)
 
 
 def pair(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:

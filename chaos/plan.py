@@ -73,7 +73,7 @@ def preload(seeds: list[str], count: int, value_bytes: int, prefix: str) -> None
     by_node: dict[str, list[str]] = {}
     for i in range(count):
         key = f"{prefix}{i}"
-        by_node.setdefault(client.slot_owner[key_slot(key.encode())], []).append(key)
+        by_node.setdefault(client.node_for_slot(key_slot(key.encode())), []).append(key)
     value = "x" * value_bytes
     for node, keys in by_node.items():
         for i in range(0, len(keys), 2000):
@@ -96,7 +96,7 @@ def sample_cluster(url: str) -> tuple[float, int]:
         for master in sorted(set(a for a in client.slot_owner if a)):
             conn = client.conn(master)
             total += conn.call("DBSIZE")
-            cursor, keys = b"0", []
+            cursor, keys = b"0", list[bytes]()
             while len(keys) < 1000 // 3 + 1:
                 cursor, batch = conn.call("SCAN", cursor, "COUNT", 500)
                 keys += batch
@@ -225,6 +225,9 @@ class Planner:
         run_checkers(read_history(history), window, latency)
         total = window.ok + window.failed
         span = t1 - t0
+        if srv0 is None or srv1 is None:
+            raise ChaosError(f"cannot read the CPU time of {master}'s main thread (/proc); run the plan on the "
+                             "machine its servers run on")
         return Step(offered=rate, achieved=round(window.ok / window.seconds, 1),
                     p99_ms=latency.result()["steady"]["p99"], errors=round(window.failed / total, 6) if total else 1.0,
                     generator_cpu=round((gen1 - gen0) / span, 3), server_cpu=round((srv1 - srv0) / span, 3),

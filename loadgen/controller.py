@@ -130,7 +130,8 @@ class LoadController:
         """Ask the load processes to finish (SIGTERM), wait, SIGKILL if they hang. Idempotent."""
         if self._proc is None:
             return
-        for proc in [self._proc, *self._workers]:  # the master first: it tells its workers to quit
+        procs: list[Any] = [self._proc, *self._workers]
+        for proc in procs:  # the master first: it tells its workers to quit
             _terminate(proc, timeout)
         self._forget()
         self.done.wait(5)

@@ -109,7 +109,7 @@ def replica_fault(ctx: ReplicationCtx) -> Fault:
     if why:
         raise ChaosError(f"--mode {mode} needs to start the replica again, and {topo.replica.name} cannot be: {why}; "
                          "--mode sql-thread needs no restart")
-    start = {"after_start": lambda: start_replication(topo), "ready_timeout": 120.0,
+    start: dict[str, Any] = {"after_start": lambda: start_replication(topo), "ready_timeout": 120.0,
              "detail": f" for {ctx.config.down_seconds:g} s"}
     return Stop(topo.backend, topo.replica.name, timeout=60, **start) if mode == "stop" \
         else Kill(topo.backend, topo.replica.name, **start)
@@ -152,7 +152,8 @@ def caught_up(ctx: ReplicationCtx) -> bool:
 
 def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
     if ok:
-        ctx.say(f"replica caught up after {ctx.state.probe.latest['time'] - restarted_at(ctx):.2f} s")
+        latest = ctx.state.probe.latest or {}
+        ctx.say(f"replica caught up after {latest['time'] - restarted_at(ctx):.2f} s")
     else:
         ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s")
 

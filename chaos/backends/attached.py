@@ -156,7 +156,7 @@ class AttachedProcessBackend(ProcessBackend):
         if recipe.get("pid"):
             self.pids[spec.name] = int(recipe["pid"])
 
-    def handle(self, name: str) -> dict[str, Any]:
+    def handle(self, name: str) -> Any:  # a recipe to start the process again
         return {**self.recipes.get(name, {}), "pid": self.pids.get(name)}
 
     def status(self, name: str) -> str:
@@ -224,7 +224,7 @@ class AttachedDockerBackend(DockerBackend):
         if handle:
             self.containers[spec.name] = str(handle)
 
-    def handle(self, name: str) -> str | None:
+    def handle(self, name: str) -> Any:  # the container's id, if one runs it
         return self.containers.get(name)
 
     def container_name(self, name: str) -> str:
@@ -236,8 +236,9 @@ class AttachedDockerBackend(DockerBackend):
     def can_restart(self, name: str) -> str | None:
         return None if name in self.containers else "no container runs it"
 
-    def require(self, kind: str) -> None:
-        """Nothing to build: the containers exist."""
+    def require(self, kind: str, server: Any = None) -> str:
+        """Nothing to build: the containers exist (and run whatever image they run)."""
+        return ""
 
     def start(self, spec: NodeSpec, ready_timeout: float = 30.0) -> str:
         return self.restart(spec.name, ready_timeout)

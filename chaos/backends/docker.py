@@ -78,7 +78,7 @@ class DockerBackend(BackendBase):
     def adopt(self, spec: NodeSpec, handle: Any) -> None:
         self.specs[spec.name] = spec
 
-    def handle(self, name: str) -> str:
+    def handle(self, name: str) -> Any:  # the container id
         return self.container_name(name)
 
     def pid(self, name: str) -> int | None:

@@ -69,7 +69,7 @@ class ProcessBackend(BackendBase):
                              check=False)
         return run.returncode, run.stdout + run.stderr
 
-    def handle(self, name: str) -> int | None:
+    def handle(self, name: str) -> Any:  # the pid
         """What state.json keeps to find the node again: its pid."""
         return self.pids.get(name)
 

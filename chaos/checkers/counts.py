@@ -46,12 +46,12 @@ class AckedBy:
 
     def __init__(self, node: str | None, since: float, f: str = "write"):
         self.node, self.since, self.f = node, since, f
-        self.acked: list[tuple[float, str]] = []
+        self.acked: list[tuple[float, str | None]] = []
 
     def feed(self, invoke: Op, completion: Op | None) -> None:
         if completion is not None and completion.type == "ok" and invoke.f == self.f \
                 and completion.node == self.node and completion.time >= self.since:
             self.acked.append((completion.time, invoke.key))
 
-    def between(self, start: float, end: float | None) -> list[tuple[float, str]]:
+    def between(self, start: float, end: float | None) -> list[tuple[float, str | None]]:
         return [(t, k) for t, k in self.acked if t >= start and (end is None or t <= end)]

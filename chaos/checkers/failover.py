@@ -11,13 +11,13 @@ from typing import Any
 Sample = dict[str, Any]
 
 
-def is_promoted(sample: Sample | None, address: str, slot: int) -> bool:
+def is_promoted(sample: Sample | None, address: str, slot: int | None) -> bool:
     """The node at ``address`` reports itself master and, in its own view, owner of ``slot``."""
     return bool(sample and sample.get("up") and sample.get("role") == "master"
                 and sample.get("owners", {}).get(str(slot)) == address)
 
 
-def is_linked_replica_of(sample: Sample | None, master_address: str) -> bool:
+def is_linked_replica_of(sample: Sample | None, master_address: str | None) -> bool:
     """The node reports itself a replica of ``master_address`` with its replication link up."""
     return bool(sample and sample.get("up") and sample.get("role") == "replica"
                 and sample.get("master") == master_address and sample.get("link") == "up")
@@ -74,7 +74,7 @@ def cluster_down(samples: Iterable[Sample]) -> dict[str, Any]:
             "intervals": [[round(lo, 6), round(hi, 6)] for lo, hi in merged]}
 
 
-def first_promotion(samples: Iterable[Sample], candidates: dict[str, str], slot: int,
+def first_promotion(samples: Iterable[Sample], candidates: dict[str, str], slot: int | None,
                     after: float) -> dict[str, Any] | None:
     """First sample after ``after`` in which a candidate (name → address) reports itself master
     and, in its own view, the owner of ``slot``. Returns {'node', 'address', 'time'} or None.

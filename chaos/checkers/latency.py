@@ -40,7 +40,7 @@ class LatencyChecker:
         for (name, _), values in zip(self.phases, self.samples):
             # sorted as 8-byte doubles: a list of Python floats would take 4x the memory (a
             # 10-minute run acknowledges millions of operations)
-            ordered = numpy.sort(numpy.frombuffer(values, dtype=numpy.float64)) if len(values) else ()
+            ordered: Any = numpy.sort(numpy.frombuffer(values, dtype=numpy.float64)) if len(values) else ()
             out[name] = {
                 "count": len(ordered),
                 **{k: (round(float(v), 3) if v is not None else None)

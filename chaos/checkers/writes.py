@@ -109,7 +109,7 @@ class CounterChecker:
         self.counters: dict[str, _Counter] = {}
 
     def feed(self, invoke: Op, completion: Op | None) -> None:
-        if invoke.f != self.f:
+        if invoke.f != self.f or invoke.key is None:
             return
         c = self.counters.get(invoke.key)
         if c is None:

@@ -258,7 +258,8 @@ class ClusterClient:
             if not self.refresh() or self.slot_owner[slot] is None:
                 raise NotSent(f"no known owner for slot {slot}")
             owner = self.slot_owner[slot]
-        return owner  # type: ignore[return-value]
+            assert owner is not None  # refresh() just found it
+        return owner
 
     def call_slot(self, slot: int, *args: Any) -> tuple[str, Any]:
         """Run a command on the owner of ``slot``, following redirects; returns (node address

@@ -31,7 +31,7 @@ class RunConfig:
     repeat: int = 1
     matrix: str | None = None  # --matrix redis:7.0,valkey:9.1: the scenario on each server, compared
 
-    BACKENDS = ("process",)  # where this scenario's servers can run
+    BACKENDS: tuple[str, ...] = ("process",)  # where this scenario's servers can run
 
     def validate(self) -> None:
         if self.backend not in self.BACKENDS:

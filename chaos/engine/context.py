@@ -21,8 +21,8 @@ from chaos.wait import wait_until
 if TYPE_CHECKING:
     from chaos.engine.steps import Plan
 
-S = TypeVar("S", bound=RunState)
-C = TypeVar("C", bound=RunConfig)
+S = TypeVar("S", bound=RunState, covariant=True)
+C = TypeVar("C", bound=RunConfig, covariant=True)
 
 
 class RunContext(Generic[S, C]):

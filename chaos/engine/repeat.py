@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -24,13 +25,16 @@ def run_plan(plan: Plan, config: RunConfig, state_dir: StateDir) -> int:
         return Engine(plan, config, state_dir).run()
     name = f"{plan.name}-matrix" if servers else f"{plan.name}-x{config.repeat}"
     parent = make_run_dir(name, config.out)
-    runs = [(server, i) for server in (servers or [None]) for i in range(config.repeat)]
+    each: list[str | None] = [*servers] or [None]
+    runs = [(server, i) for server in each for i in range(config.repeat)]
     codes, dirs = [], []
     for n, (server, i) in enumerate(runs):
         seed = None if config.seed is None else config.seed + i
         sub = f"{server.replace(':', '-')}-{i + 1:02d}" if server else f"run-{i + 1:02d}"
-        extra = {"server": server} if server else {}
-        one = replace(config, out=str(parent / sub), repeat=1, seed=seed, matrix=None, **extra)
+        changes: dict[str, Any] = {"out": str(parent / sub), "repeat": 1, "seed": seed, "matrix": None}
+        if server:
+            changes["server"] = server
+        one = replace(config, **changes)
         click.echo(f"== {plan.name} run {n + 1} of {len(runs)}" + (f" ({server})" if server else "") + " ==",
                    err=True)
         codes.append(Engine(plan, one, state_dir).run())
@@ -59,6 +63,7 @@ def matrix_servers(config: RunConfig, state_dir: StateDir) -> list[str]:
         raise ChaosError("--matrix needs at least two different servers, e.g. --matrix redis:7.0,valkey:9.1")
     backend = make_backend(config.backend, state_dir.path)
     for text in servers:
-        replace(config, server=text, matrix=None, repeat=1).validate()  # a server of the scenario's kind
+        as_asked: dict[str, Any] = {"server": text, "matrix": None, "repeat": 1}
+        replace(config, **as_asked).validate()  # a server of the scenario's kind
         backend.require(server_kind(text), parse_server(text, server_kind(text)))
     return servers

@@ -98,7 +98,8 @@ class RedisProbe:
             replies = conn.call_many(PROBE_COMMANDS)
             if any(isinstance(r, Exception) for r in replies):
                 raise RespError(str(next(r for r in replies if isinstance(r, Exception))))
-            sample.update(reduce_sample(*(r.decode() for r in replies), watch_slots=self.watch_slots))
+            cluster_info, replication, nodes = (r.decode() for r in replies)
+            sample.update(reduce_sample(cluster_info, replication, nodes, self.watch_slots))
         except RespError as exc:  # the node does not answer (or answers an error): a fact, not a bug
             conn.close()
             sample.update({"up": False, "error": str(exc) or type(exc).__name__})

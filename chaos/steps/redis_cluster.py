@@ -119,6 +119,7 @@ def attach_cluster(ctx: RedisCtx) -> Any:
     from chaos.topology.attach import AttachedRedisCluster, delete_run_keys, load_password, password_scope
 
     config, state_dir = ctx.config, ctx.state_dir
+    assert config.attach is not None
     if state_dir.topology("redis-cluster") is not None:
         raise ChaosError(f"{state_dir.path} already records a redis-cluster; --attach needs a state dir of its own "
                          "(`chaos down` first, or give --state-dir)")

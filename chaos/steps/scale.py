@@ -111,7 +111,7 @@ def preload(ctx: ScaleCtx) -> None:
     prefix = f"chaos:pre:{ctx.run.run_id}:"
     for i in range(n):
         key = f"{prefix}{i}"
-        by_node.setdefault(client.slot_owner[key_slot(key.encode())], []).append(key)
+        by_node.setdefault(client.node_for_slot(key_slot(key.encode())), []).append(key)
     for node, keys in by_node.items():
         conn = client.conn(node)
         for i in range(0, len(keys), 2000):

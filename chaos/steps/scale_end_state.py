@@ -68,7 +68,7 @@ def end_state(cluster: Any, removed_ids: list[str] | tuple[str, ...] = (), check
     open_slots = misplaced = not_ok = unlinked = knowing_removed = 0
     slots_owned_once = True
     per_master: dict[str, int] = {}
-    replicas_of: dict[str, int] = {}
+    replicas_of: dict[str | None, int] = {}
     for spec in cluster.specs:
         conn = Connection(spec.host, spec.port, timeout=5)
         try:

@@ -22,7 +22,7 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
     analysis = analyze_history(run_dir / "history.jsonl", read_final, lambda op: moved.get(key_slot(op.key.encode())),
                                [tuple(p) for p in ctx.phases])
     by_source = analysis.availability
-    worst = max(by_source.values(), key=lambda a: a["longest_unavailable_seconds"], default={})
+    worst: dict[str, Any] = max(by_source.values(), key=lambda a: a["longest_unavailable_seconds"], default={})
     w, c = analysis.writes, analysis.counters
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
     seconds = _seconds(run_dir / "load-seconds.jsonl")

@@ -46,6 +46,9 @@ class Topology:
             topo.backend.adopt(spec, node.get("handle", node.get("pid")))
         return topo
 
+    def __init__(self, state: StateDir, config: Any, backend: Any = None) -> None:
+        raise NotImplementedError  # each kind builds its nodes
+
     STOP_TIMEOUT = 10.0  # seconds of a graceful stop before SIGKILL
     STOP_REPLICAS_FIRST = False  # stop nodes in reverse order (e.g. the replica before its source)
 

@@ -68,7 +68,7 @@ def require_loopback(host: str, allow_remote: bool, option: str = "--attach") ->
     if not ipaddress.ip_address(address).is_loopback and not allow_remote:
         raise ChaosError(f"{option} {host} ({address}) is not a loopback address: the harness faults only machines "
                          "it is told it may; add --allow-remote if this one is yours to break")
-    return address
+    return str(address)
 
 
 def read_password(env_var: str | None, what: str) -> str | None:

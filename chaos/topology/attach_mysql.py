@@ -72,7 +72,8 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
             backend, by_port = AttachedProcessBackend(state.path), {}
         specs, unmapped = [], {}
         for host, port in ((s_host, s_port), (r_host, r_port)):
-            name, handle = f"mysql-{port}", None
+            name = f"mysql-{port}"
+            handle: Any = None
             if backend_name == "docker":
                 found = by_port.get(port)
                 container = found[0] if found else _docker_by_cgroup(backend.client, host, port)
@@ -118,7 +119,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
         raise ChaosError("an attached source and replica are never provisioned by the harness")
 
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> Any:
-        return connect(spec.host, spec.port, self.admin_user, self._secrets["admin"], database, timeout)
+        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout)
 
     def describe(self) -> list[str]:
         lines = []
@@ -160,7 +161,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
             elif status == NodeStatus.STOPPED and not self.backend.can_restart(spec.name):
                 self.backend.restart(spec.name, ready_timeout=120)
                 say(f"started {spec.name} again")
-        if self._secrets.get("admin"):
+        if self.secrets.get("admin"):
             if not wait_until(lambda: not self.replication_problems(), 60, 0.2, retry_on=(ChaosError,)):
                 say(f"warning: replication is not running: {'; '.join(self.replication_problems())}")
             else:

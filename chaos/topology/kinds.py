@@ -13,7 +13,7 @@ from chaos.topology.attach_mysql import AttachedMysqlReplication
 from chaos.topology.mysql_replication import MysqlReplication
 from chaos.topology.redis_cluster import RedisCluster
 
-KINDS: dict[str, tuple[type, type]] = {  # name → (started, attached)
+KINDS: dict[str, tuple[Any, Any]] = {  # name → (started, attached)
     "redis-cluster": (RedisCluster, AttachedRedisCluster),
     "mysql-replication": (MysqlReplication, AttachedMysqlReplication),
 }

@@ -90,6 +90,17 @@ class SlotMoved:
     started: float  # time.monotonic() when the slot was opened
 
 
+def node_connection(conns: dict[str, Connection], addresses: dict[str, str], node_id: str,
+                    timeout_ms: int) -> Connection:
+    """The connection to ``node_id`` kept in ``conns`` (made on first use), with a socket
+    timeout a little longer than its commands' own."""
+    c = conns.get(node_id)
+    if c is None:
+        host, _, port = addresses[node_id].rpartition(":")
+        c = conns[node_id] = Connection(host, int(port), timeout=timeout_ms / 1000 + 5)
+    return c
+
+
 @dataclass
 class Reshard:
     """Moves slots between the masters at ``addresses`` (node id → host:port)."""
@@ -105,11 +116,7 @@ class Reshard:
     _pending: list[tuple[int, str, set[str]]] = field(default_factory=list)
 
     def conn(self, node_id: str) -> Connection:
-        c = self._conns.get(node_id)
-        if c is None:
-            host, _, port = self.addresses[node_id].rpartition(":")
-            c = self._conns[node_id] = Connection(host, int(port), timeout=self.timeout_ms / 1000 + 5)
-        return c
+        return node_connection(self._conns, self.addresses, node_id, self.timeout_ms)
 
     def close(self) -> None:
         try:
@@ -280,7 +287,7 @@ def summarize(moved: list[SlotMoved]) -> dict[str, Any]:
         "bytes_migrated": sum(m.bytes for m in moved),
         "migration_seconds": round(span, 6),
         "keys_per_second": round(keys / span, 1) if span > 0 else None,
-        "slot_seconds": {"p50": round(percentile(seconds, 0.5), 6), "p99": round(percentile(seconds, 0.99), 6),
+        "slot_seconds": {"p50": round(percentile(seconds, 0.5) or 0.0, 6), "p99": round(percentile(seconds, 0.99) or 0.0, 6),
                          "max": round(seconds[-1], 6)},
     }
 
@@ -355,8 +362,10 @@ class AtomicReshard:
     jobs: list[AtomicJob] = field(default_factory=list)
     _conns: dict[str, Connection] = field(default_factory=dict)
 
-    timeout_ms: int = 10000  # of each command (Reshard.conn)
-    conn = Reshard.conn
+    timeout_ms: int = 10000  # of each command
+
+    def conn(self, node_id: str) -> Connection:
+        return node_connection(self._conns, self.addresses, node_id, self.timeout_ms)
 
     def close(self) -> None:
         for c in self._conns.values():

@@ -68,7 +68,9 @@ def measured(checks):
     @action(reads=["topology"])
     def measure(ctx):
         measure_live(ctx, lambda keys: [None] * len(keys), {})
-    plan_measure = (lambda run_dir, context, read_final, live: ({"answer": 42}, checks))
+
+    def plan_measure(run_dir, context, read_final, live):
+        return {"answer": 42}, checks
     return measure, plan_measure
 
 
