@@ -17,6 +17,7 @@ from chaos import leftovers
 from chaos.cli import cli
 from chaos.state import empty_state
 from tests.conftest import require
+from tests.lines import read_until
 
 REDIS = ["--node-timeout-ms", "1000", "--base-port", "7571", "--duration", "40", "--warmup", "2", "--users", "8"]
 MYSQL = ["--base-port", "3347", "--duration", "40", "--warmup", "2", "--down-seconds", "20", "--users", "4",
@@ -45,15 +46,9 @@ def harness_then_sigkill(state, out: Path, scenario: str, options: list[str], ne
     env = {**os.environ, "CHAOS_STATE_DIR": str(state.path)}
     proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", scenario, *options, "--out", str(out)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    seen = []
-    deadline = time.monotonic() + 90
-    for line in proc.stderr:
-        seen.append(line)
-        if needle in line or time.monotonic() > deadline:
-            break
+    text = read_until(proc.stderr, needle, 90)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    text = "".join(seen)
     assert needle in text, text
     return text
 

@@ -12,6 +12,7 @@ from chaos.backends.process import pid_status
 from chaos.cli import cli
 from chaos.history import read_history
 from tests.conftest import require
+from tests.lines import read_until
 
 BASE = ["--node-timeout-ms", "1000", "--base-port", "7501", "--duration", "8", "--warmup", "2.5",
         "--users", "10", "--seed", "7"]
@@ -50,7 +51,14 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     # the promoted replica's own log agrees with the probes
     # (normally within 10 ms, the probe interval; a busy machine can delay a probe thread)
     assert abs(m["failover_seconds"] - m["failover_seconds_from_log"]) <= 0.25
-    assert m["rejoin_seconds"] is not None and m["rejoin_seconds"] >= 0
+    # the rejoin, recounted from the timeline: the victim's first sample after its restart that
+    # shows it a replica of the promoted node with its link up
+    healed_at = r["faults"][0]["healed_at"]
+    samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    back = next(s["time"] for s in samples if s.get("source", "probe") == "probe"
+                and s["node"] == r["fault"]["target_name"] and s["time"] > healed_at and s.get("up")
+                and s.get("role") == "replica" and s.get("master") == m["promoted"] and s.get("link") == "up")
+    assert m["rejoin_seconds"] == round(back - healed_at, 6) and 0 < m["rejoin_seconds"] <= 10
     victim = r["fault"]["target"]
     after = {n["address"]: n for n in r["topology"]["after"]}
     assert after[victim]["role"] == "replica"
@@ -162,7 +170,6 @@ def test_ctrl_c_mid_run_heals_cleans_up_and_writes_a_partial_result(state_dir, t
     import os
     import signal
     import sys
-    import time
 
     out = tmp_path / "interrupted"
     env = {**os.environ, "CHAOS_STATE_DIR": str(state_dir.path)}
@@ -170,15 +177,10 @@ def test_ctrl_c_mid_run_heals_cleans_up_and_writes_a_partial_result(state_dir, t
         [sys.executable, "-m", "chaos", "run", "master-kill", *BASE, "--stale-replica", "1", "--out", str(out)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    lines = []
-    deadline = time.monotonic() + 60
-    for line in proc.stderr:  # interrupt right after the kill, with the firewall rule in place
-        lines.append(line)
-        if "killed" in line or time.monotonic() > deadline:
-            break
+    seen = read_until(proc.stderr, "killed", 60)  # interrupt right after the kill, with the firewall rule in place
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, "".join(lines) + err
+    assert proc.returncode == 130, seen + err
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
     assert r["fault"]["kind"] == "kill"

@@ -9,6 +9,7 @@ from chaos.cli import cli
 from chaos.history import read_history
 from chaos.topology.mysql_replication import MysqlReplication
 from tests.conftest import require
+from tests.lines import read_until
 
 BASE = ["--base-port", "3327", "--duration", "8", "--warmup", "2", "--down-seconds", "3", "--users", "4",
         "--rate", "600", "--seed", "3"]
@@ -98,7 +99,6 @@ def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_p
     import signal
     import subprocess
     import sys
-    import time
 
     up = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "up", "mysql-replication", "--base-port", "3327"])
     assert up.exit_code == 0, up.output
@@ -108,15 +108,10 @@ def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_p
                              "--down-seconds", "30", "--out", str(out)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in proc.stderr:
-        seen.append(line)
-        if "stopped the SQL thread" in line or time.monotonic() > deadline:
-            break
+    seen = read_until(proc.stderr, "stopped the SQL thread", 60)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, "".join(seen) + err
+    assert proc.returncode == 130, seen + err
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
     topo = MysqlReplication.load(state_dir)

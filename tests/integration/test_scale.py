@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from chaos.steps.scale_end_state import end_state
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
+from tests.lines import read_until
 
 PORT = "7591"
 BASE = ["--base-port", PORT, "--duration", "6", "--warmup", "2", "--users", "10", "--preload-keys", "40000",
@@ -90,15 +90,10 @@ def test_an_interrupted_reshard_leaves_no_slot_open(state_dir, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", "scale-out", *BASE, "--preload-keys", "200000",
                              "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = []
-    deadline = time.monotonic() + 90
-    for line in proc.stderr:
-        seen.append(line)
-        if "scale-out: " in line and "/4096 slots" in line or time.monotonic() > deadline:
-            break
+    seen = read_until(proc.stderr, "/4096 slots", 90)  # "scale-out: N/4096 slots, ..."
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=90)
-    assert proc.returncode == 130, "".join(seen) + err
+    assert proc.returncode == 130, seen + err
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
     cluster = RedisCluster.load(state_dir)
