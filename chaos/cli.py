@@ -15,7 +15,8 @@ import click
 
 from chaos import __version__
 from chaos.errors import EXIT_INTERRUPTED, ChaosError
-from chaos.options import server_option
+from chaos.options import options_of
+from chaos.settings import RedisRunConfig, ReplicationConfig
 from chaos.state import DEFAULT_STATE_DIR, StateDir, empty_state
 
 
@@ -98,16 +99,8 @@ def up() -> None:
 
 
 @up.command("redis-cluster")
-@click.option("--masters", default=3, show_default=True, help="Number of masters.")
-@click.option("--replicas-per-master", default=1, show_default=True, help="Replicas per master.")
-@click.option("--node-timeout-ms", default=3000, show_default=True,
-              help="cluster-node-timeout: how long a node may be silent before it is failed.")
-@click.option("--base-port", default=7001, show_default=True,
-              help="Port of the first node; node i uses base+i-1 (cluster bus: port+10000).")
+@options_of(RedisRunConfig, only=("backend", "masters", "replicas_per_master", "node_timeout_ms", "base_port", "server"))
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a healthy cluster.")
-@click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
-              help="Local processes, or Docker containers on the host network (`chaos images build redis`).")
-@server_option("redis")
 @click.pass_obj
 def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
                      node_timeout_ms: int, base_port: int, timeout: float, backend: str, server: str | None) -> None:
@@ -136,12 +129,8 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
 
 
 @up.command("mysql-replication")
-@click.option("--base-port", default=3307, show_default=True,
-              help="Port of the source; the replica uses BASE_PORT+1.")
+@options_of(ReplicationConfig, only=("backend", "base_port", "server"))
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
-@click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
-              help="Local processes, or Docker containers on the host network (`chaos images build mysql`).")
-@server_option("mysql")
 @click.pass_obj
 def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None) -> None:
     """Start a MariaDB (or MySQL) source and a replica replicating from it.

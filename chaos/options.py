@@ -1,119 +1,98 @@
-"""Option groups of `chaos run` scenarios, as decorators (sqlite-utils' ``@output_options``):
-one definition each, so every scenario spells and documents an option the same way."""
+"""Each setting declared once: a field of a run config dataclass, its command-line option in the
+field's metadata (``option(default, help, ...)``). :func:`options_of` turns a config class into
+Click options (``--field-name``, the type from the annotation, the default from the field), and
+:func:`chaos.engine.command.scenario_command` into a scenario's whole command, whose arguments are
+exactly the config's fields. A subclass that only changes a default (``users: int = 8``) keeps the help of
+the field it overrides."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any
 
 import click
 
 
-def _apply(options: list[Callable[[Callable], Callable]]) -> Callable[[Callable], Callable]:
-    def decorate(command: Callable) -> Callable:
-        for option in reversed(options):
-            command = option(command)
+@dataclass(frozen=True)
+class Opt:
+    """How a config field shows on the command line."""
+
+    help: str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    type: Any = None  # a click type; default: from the field's annotation
+    multiple: bool = False
+    show_default: bool | None = None  # default: when there is a default worth showing
+
+
+def option(default: Any = None, help: str = "", *, factory: Callable[[], Any] | None = None, **how: Any) -> Any:
+    """A config field with its command-line option (see :class:`Opt`)."""
+    metadata = {"option": Opt(help=help, **how)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _opt(cls: type, name: str) -> Opt | None:
+    """The option of field ``name``: its own, or that of the nearest base class declaring one."""
+    for klass in cls.__mro__:
+        declared: Field[Any] | None = getattr(klass, "__dataclass_fields__", {}).get(name)
+        if declared is not None and "option" in declared.metadata:
+            return declared.metadata["option"]
+    return None
+
+
+def _base_type(annotation: Any) -> Any:
+    """int / float / str / bool of an annotation like ``float | None``; None if mixed."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return kinds[0] if len(kinds) == 1 else None
+    return annotation
+
+
+def options_of(cls: type, only: Iterable[str] | None = None,
+               exclude: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Click options for the fields of config class ``cls`` that declare one, in field order
+    (``only``: just those; ``exclude``: all but those). ``backend`` offers ``cls.BACKENDS``."""
+    hints = typing.get_type_hints(cls)
+    wanted = set(only) if only is not None else None
+    made = []
+    for f in fields(cls):
+        opt = _opt(cls, f.name)
+        if opt is None or f.name in exclude or (wanted is not None and f.name not in wanted):
+            continue
+        default: Any = f.default_factory() if f.default_factory is not MISSING else f.default
+        kind = _base_type(hints[f.name])
+        flag = "--" + f.name.replace("_", "-")
+        kwargs: dict[str, Any] = {"help": opt.help, "metavar": opt.metavar}
+        choices = tuple(cls.BACKENDS) if f.name == "backend" else opt.choices  # type: ignore[attr-defined]
+        if kind is bool and not opt.multiple:
+            kwargs.update(is_flag=True, default=bool(default))
+        else:
+            kwargs.update(default=tuple(default) if opt.multiple else default, multiple=opt.multiple,
+                          type=click.Choice(list(choices)) if choices else (opt.type or kind if kind in (int, float, str)
+                                                                             else opt.type or str))
+        show = opt.show_default if opt.show_default is not None else default not in (None, False, (), [])
+        kwargs["show_default"] = show and kind is not bool
+        made.append(click.option(flag, **kwargs))
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for make in reversed(made):
+            command = make(command)
         return command
     return decorate
 
 
-def backend_option(backends: tuple[str, ...] = ("process", "docker")) -> Callable[[Callable], Callable]:
-    return click.option("--backend", default="process", show_default=True, type=click.Choice(list(backends)),
-                        help="Where servers run: local processes" + (
-                            ", or Docker containers on the host network (image from `chaos images build`)"
-                            if "docker" in backends else "") + ".")
+def config_from_options(cls: type, options: dict[str, Any]) -> Any:
+    """The config ``cls`` of a command's parsed options (repeatable options become lists)."""
+    return cls(**{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()})
 
 
-def run_options(users: int, rate: float | None, rate_help: str, what: str,
-                backends: tuple[str, ...] = ("process", "docker")) -> Callable[[Callable], Callable]:
-    """The options of every scenario (those of :class:`chaos.engine.RunConfig`)."""
-    return _apply([
-        backend_option(backends),
-        click.option("--duration", default=30.0, show_default=True, help="Seconds of load at least."),
-        click.option("--warmup", default=5.0, show_default=True, help="Seconds of load before the fault."),
-        click.option("--users", default=users, show_default=True, help="Concurrent load users (one connection each)."),
-        click.option("--rate", type=float, default=rate, show_default=rate is not None, help=rate_help),
-        click.option("--workers", default="1", show_default=True,
-                     help="Load processes (Locust master/worker mode when more than 1), or 'auto': one per core "
-                     "but one (left to the servers)."),
-        click.option("--seed", type=int, default=None,
-                     help="Seed of the choices and the op mix (default: random, recorded in result.json)."),
-        click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory."),
-        click.option("--keep", is_flag=True, help=f"Leave {what} this run started running."),
-        click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT."),
-        click.option("--pushgateway", default=None, help="Push final metrics to this Pushgateway URL."),
-        click.option("--label", default=None, help="A label recorded in result.json (`chaos report compare --label`)."),
-        click.option("--repeat", default=1, show_default=True,
-                     help="Run N times into one directory, then compare the runs (exit 0 only if all passed)."),
-        click.option("--matrix", default=None, metavar="SERVER,SERVER,...",
-                     help="Run --repeat times on each server (e.g. redis:7.0,redis:8.0,valkey:8.1,valkey:9.1) into one "
-                     "directory, then compare them grouped by server, the first the baseline."),
-        click.option("--slo", multiple=True, help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO "
-                     "on a measurement a built-in check judges (e.g. 'lost_writes<=5') replaces that check."),
-    ])
-
-
-def server_option(kind: str) -> Callable[[Callable], Callable]:
-    """--server: which server (and version) the topology a run starts runs."""
-    if kind == "redis":
-        what = "redis or valkey, optionally :MAJOR.MINOR (redis:7.0, redis:8.0, valkey:8.1, valkey:9.1)"
-    else:
-        what = "mariadb, optionally :MAJOR.MINOR (mariadb:10.11, mariadb:11.8)"
-    return click.option("--server", default=None, metavar="NAME[:VERSION]",
-                        help=f"Server of a topology this run starts: {what}. Docker backend: the image "
-                        "chaos/NAME:VERSION from `chaos images build` (default: the newest built); process backend: "
-                        "the binary installed here, checked against VERSION.")
-
-
-def redis_cluster_options(default_target_help: str | None, failover_timeout: bool = True,
-                          probe_interval_ms: float = 10.0, masters: int = 3) -> Callable[[Callable], Callable]:
-    """The options of every Redis Cluster scenario: the cluster a run starts, the target (unless
-    ``default_target_help`` is None: the scenario names its own), the waits, probes. Scenarios
-    whose fault lasts a set time (pause, partition) wait for the promotion that long instead of
-    taking ``--failover-timeout``."""
-    return _apply([
-        server_option("redis"),
-        click.option("--node-timeout-ms", default=3000, show_default=True,
-                     help="cluster-node-timeout of a cluster this run starts."),
-        click.option("--masters", default=masters, show_default=True, help="Masters of a cluster this run starts."),
-        click.option("--replicas-per-master", default=1, show_default=True, help="Replicas per master."),
-        click.option("--base-port", default=7001, show_default=True, help="First port of a cluster this run starts."),
-        *([click.option("--target", default=None, help=f"Node name (redis-2) or HOST:PORT. {default_target_help}")]
-          if default_target_help is not None else []),
-        *([click.option("--failover-timeout", type=float, default=None, help="Seconds to wait for the promotion "
-                        "[default: max(30, 10 × node timeout)].")] if failover_timeout else []),
-        click.option("--rejoin-timeout", default=60.0, show_default=True,
-                     help="Seconds to wait for the old master to come back as a replica."),
-        click.option("--probe-interval-ms", default=probe_interval_ms, show_default=True,
-                     help="How often every node is sampled."),
-    ])
-
-
-def attach_options(url: str = "redis://HOST:PORT") -> Callable[[Callable], Callable]:
-    """Run against servers the harness did not start (see README, "Test your own cluster")."""
-    return _apply([
-        click.option("--attach", default=None, metavar=url,
-                     help=f"Run against the cluster {url} belongs to instead of starting one: nodes are found from "
-                     "it and mapped to their processes (--backend process) or containers (--backend docker); nothing "
-                     "is provisioned, reconfigured or removed, and what the run kills or pauses is brought back."),
-        click.option("--password-env", default=None, metavar="VAR",
-                     help="Environment variable holding the servers' password (never give it as an argument)."),
-        click.option("--allow-remote", is_flag=True,
-                     help="Allow --attach to a server that is not on a loopback address."),
-        click.option("--keep-data", is_flag=True,
-                     help="With --attach: keep the keys this run wrote (default: deleted at the end)."),
-    ])
-
-
-def scale_options() -> Callable[[Callable], Callable]:
-    """The options scale-out and scale-in share: the preload, how slots move, the load after."""
-    return _apply([
-        click.option("--preload-keys", default=200_000, show_default=True, help="Keys written before the load starts."),
-        click.option("--value-bytes", default=100, show_default=True, help="Size of each preloaded value."),
-        click.option("--pipeline", default=10, show_default=True, help="MIGRATE batches sent per round trip."),
-        click.option("--batch", default=100, show_default=True, help="Keys per MIGRATE."),
-        click.option("--method", type=click.Choice(["auto", "legacy", "atomic"]), default="auto", show_default=True,
-                     help="How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK redirects) "
-                     "or atomic (CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and target, no ASK); "
-                     "auto takes atomic where every master supports it. result.json says which ran."),
-        click.option("--after", default=5.0, show_default=True, help="Seconds of load after the reshard."),
-    ])
+SERVER_HELP = ("Server of a topology this run starts: {what}. Docker backend: the image chaos/NAME:VERSION from "
+               "`chaos images build` (default: the newest built); process backend: the binary installed here, checked "
+               "against VERSION.")
+REDIS_SERVERS = "redis or valkey, optionally :MAJOR.MINOR (redis:7.0, redis:8.0, valkey:8.1, valkey:9.1)"
+MYSQL_SERVERS = "mariadb, optionally :MAJOR.MINOR (mariadb:10.11, mariadb:11.8)"

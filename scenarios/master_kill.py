@@ -8,15 +8,12 @@ replica of the promoted node → cool-down → final read → compare masters wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import click
-
-from chaos.engine import Heal, Inject, SleepUntil, action, run_plan
+from chaos.engine import Heal, Inject, SleepUntil, action
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition
-from chaos.options import attach_options, redis_cluster_options, run_options
-from chaos.state import StateDir
+from chaos.options import option
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node, master_of_key, require_own_addresses
 from chaos.steps.redis_failover import FailoverCtx, chooser, failover_plan, fault_detail, record_fault, set_victim
 
@@ -28,8 +25,10 @@ HEADLINE = ["failover_seconds", "failover_seconds_from_log", "cluster_down_secon
 
 @dataclass
 class MasterKillConfig(RedisRunConfig):
-    target_key: str | None = None
-    stale_replica: float | None = None  # cut the victim→replica stream this many s before the kill
+    target_key: str | None = option(None, "Kill the master that owns this key's slot.")
+    stale_replica: float | None = option(None, "Drop the victim→replica replication stream (iptables) SECONDS before "
+                                         "the kill until the promotion: the replica takes over stale and acknowledged "
+                                         "writes are lost.", metavar="SECONDS")
 
     def validate(self) -> None:
         super().validate()
@@ -78,7 +77,7 @@ PLAN = failover_plan(
 )
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, MasterKillConfig, help=f"""{SUMMARY}.
 
 Stands up a 3-master, 3-replica cluster unless one is up (`chaos up redis-cluster`), drives
 load through it, kills a master (seeded random choice, or --target / --target-key), waits for
@@ -97,14 +96,3 @@ Examples:
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
-@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options("Default: a seeded random master.")
-@attach_options()
-@click.option("--target-key", default=None, help="Kill the master that owns this key's slot.")
-@click.option("--stale-replica", type=float, default=None, metavar="SECONDS",
-              help="Drop the victim→replica replication stream (iptables) SECONDS before the kill until the "
-              "promotion: the replica takes over stale and acknowledged writes are lost.")
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, MasterKillConfig(**options), state))

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
 from chaos.checkers.compose import Check
 from chaos.checkers.failover import first, is_replica
-from chaos.engine import WaitUntil, action, run_plan
+from chaos.engine import WaitUntil, action
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.faults import Pause
 from chaos.measure_context import RedisFailoverContext
-from chaos.options import attach_options, redis_cluster_options, run_options
-from chaos.state import StateDir
+from chaos.options import option
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node
 from chaos.steps.redis_failover import (
     FAILOVER_CHECKS,
@@ -47,7 +45,7 @@ KNOWN = REDIS_KNOWN | {"demote_seconds", "stale_master_acknowledged_writes", "st
 
 @dataclass
 class MasterPauseConfig(RedisRunConfig):
-    pause_seconds: float | None = None  # default: 2 × node timeout + 2 s
+    pause_seconds: float | None = option(None, "How long the master stays frozen [default: 2 × node timeout + 2 s].")
 
     def validate(self) -> None:
         super().validate()
@@ -117,7 +115,7 @@ PLAN = failover_plan(
 )
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, MasterPauseConfig, help=f"""{SUMMARY}.
 
 Stands up a 3-master, 3-replica cluster unless one is up, drives load through it, freezes a
 master with SIGSTOP (docker pause on --backend docker) for --pause-seconds (default: 2 × node
@@ -133,13 +131,4 @@ Examples:
   chaos run master-pause --backend docker --slo 'demote_seconds<=1'
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
-""")
-@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options("Default: a seeded random master.", failover_timeout=False)
-@attach_options()
-@click.option("--pause-seconds", type=float, default=None,
-              help="How long the master stays frozen [default: 2 × node timeout + 2 s].")
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, MasterPauseConfig(**options), state))
+""", exclude=("failover_timeout",))

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
 from chaos.checkers.compose import Check
-from chaos.engine import action, run_plan
+from chaos.engine import action
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.faults import Partition
 from chaos.measure_context import RedisFailoverContext
-from chaos.options import attach_options, redis_cluster_options, run_options
-from chaos.state import StateDir
+from chaos.options import option
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node, require_own_addresses
 from chaos.steps.redis_failover import (
     FAILOVER_CHECKS,
@@ -47,8 +45,9 @@ KNOWN = REDIS_KNOWN | {"minority_acknowledged_writes", "minority_lost_writes", "
 
 @dataclass
 class PartitionConfig(RedisRunConfig):
-    isolate: str = "master"  # a node name or address, or "master" / "replica" (seeded random choice)
-    heal_after: float | None = None  # default: 2 × node timeout + 2 s
+    isolate: str = option("master", "The node to cut off: a name (redis-2) or HOST:PORT, or 'master' / 'replica' "
+                          "for a seeded random one.")
+    heal_after: float | None = option(None, "Seconds the cut lasts [default: 2 × node timeout + 2 s].")
 
     def validate(self) -> None:
         super().validate()
@@ -132,7 +131,7 @@ PLAN = failover_plan(
 )
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, PartitionConfig, help=f"""{SUMMARY}.
 
 Stands up a 3-master, 3-replica cluster unless one is up, drives load through it, then drops
 every packet between the isolated node and every other node (cluster bus and replication, both
@@ -151,16 +150,4 @@ Examples:
   chaos run partition --slo 'minority_write_window_seconds<=1.5' --slo 'lost_writes<=100000'
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
-""")
-@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options(None, failover_timeout=False)
-@attach_options()
-@click.option("--isolate", default="master", show_default=True,
-              help="The node to cut off: a name (redis-2) or HOST:PORT, or 'master' / 'replica' for a seeded "
-              "random one.")
-@click.option("--heal-after", type=float, default=None,
-              help="Seconds the cut lasts [default: 2 × node timeout + 2 s].")
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, PartitionConfig(**options), state))
+""", exclude=("target", "failover_timeout"))

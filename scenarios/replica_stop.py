@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
 from chaos.checkers.compose import Check, measure_parts
 from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import is_caught_up, lag_summary
@@ -27,22 +25,20 @@ from chaos.engine import (
     Phase,
     Plan,
     ReadFinal,
-    RunConfig,
     SleepUntil,
     WaitUntil,
     action,
     iter_final_read,
     measure_live,
     read_timeline,
-    run_plan,
 )
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.faults import Fault, Kill, Stop, StopSqlThread
 from chaos.measure_context import ReplicationContext
-from chaos.options import run_options, server_option
+from chaos.options import option
 from chaos.runner import analyze_history, iso
-from chaos.servers import parse_server
-from chaos.state import StateDir
+from chaos.settings import ReplicationConfig
 from chaos.steps.mysql_replication import (
     ReplicationCtx,
     ReplicationState,
@@ -62,26 +58,15 @@ FINAL_READ_SOURCE = "final-read-source.jsonl"
 
 
 @dataclass
-class ReplicaStopConfig(RunConfig):
-    BACKENDS = ("process", "docker")
+class ReplicaStopConfig(ReplicationConfig):
     users: int = 8
-    rate: float | None = 1000.0
-    down_seconds: float = 5.0
-    mode: str = "stop"
-    base_port: int = 3307
-    catchup_timeout: float = 180.0
-    source: str | None = None  # mysql://USER@HOST:PORT of a pair the harness did not start
-    replica: str | None = None
-    password_env: str | None = None
-    allow_remote: bool = False
-    keep_data: bool = False
-    server: str | None = None  # --server mariadb[:11.8] (a pair this run starts)
+    rate: float | None = option(1000.0, "Target statements/s over all users, paced; 0 = as fast as possible (a "
+                                "single-threaded replica may then never catch up: that is worth knowing too).")
+    down_seconds: float = option(5.0, "How long the replica stays stopped.")
+    mode: str = option("stop", "How the replica stops.", choices=MODES)
 
     def validate(self) -> None:
         super().validate()
-        parse_server(self.server, "mysql")
-        if bool(self.source) != bool(self.replica):
-            raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
         if self.mode not in MODES:
             raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.down_seconds <= 0:
@@ -248,7 +233,7 @@ PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=Replicati
             context_of=ReplicationContext.of)
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, ReplicaStopConfig, help=f"""{SUMMARY}.
 
 Starts a MariaDB source and replica unless a pair is up (`chaos up mysql-replication`), drives
 inserts, updates and reads through the source, stops the replica for --down-seconds, starts it
@@ -272,25 +257,3 @@ Examples:
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
 """)
-@run_options(users=8, rate=1000.0, what="a pair",
-             rate_help="Target statements/s over all users, paced; 0 = as fast as possible (a single-threaded "
-             "replica may then never catch up: that is worth knowing too).")
-@click.option("--down-seconds", default=5.0, show_default=True, help="How long the replica stays stopped.")
-@click.option("--mode", type=click.Choice(MODES), default="stop", show_default=True, help="How the replica stops.")
-@click.option("--base-port", default=3307, show_default=True, help="Source port of a pair this run starts.")
-@server_option("mysql")
-@click.option("--catchup-timeout", default=180.0, show_default=True, help="Seconds to wait for the catch-up.")
-@click.option("--source", default=None, metavar="mysql://USER@HOST:PORT",
-              help="Run against this source (with --replica) instead of starting a pair: nothing is provisioned or "
-              "reconfigured; the run's tables go to a database chaos_<run id>, dropped at the end.")
-@click.option("--replica", default=None, metavar="mysql://USER@HOST:PORT",
-              help="The replica of --source; its process (--backend process) or container (--backend docker) is "
-              "found by port and started again after the fault.")
-@click.option("--password-env", default=None, metavar="VAR",
-              help="Environment variable holding USER's password (never give it as an argument).")
-@click.option("--allow-remote", is_flag=True, help="Allow --source/--replica that are not on a loopback address.")
-@click.option("--keep-data", is_flag=True, help="With --source/--replica: keep the run's database.")
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, ReplicaStopConfig(**options), state))

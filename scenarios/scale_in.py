@@ -6,20 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import click
 
 from chaos.capacity import parse_bytes
-from chaos.engine import Do, Phase, Plan, SleepUntil, action, run_plan
+from chaos.engine import Do, Phase, Plan, SleepUntil, action
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.measure_context import ScaleContext
-from chaos.options import redis_cluster_options, run_options, scale_options
-from chaos.state import StateDir
+from chaos.options import option
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
     HEADLINE,
     KNOWN,
+    SCALE_EXCLUDED,
     ScaleConfig,
     ScaleCtx,
     ScaleState,
@@ -41,8 +39,10 @@ RESERVE = 0.25  # of a node's memory kept free for fork copy-on-write and buffer
 @dataclass
 class ScaleInConfig(ScaleConfig):
     masters: int = 4
-    remove: str | None = None  # a master's name or address; default: the one with the fewest keys
-    max_memory: str | None = None  # per master; default: maxmemory, or a stated share of this machine's RAM
+    remove: str | None = option(None, "The master to remove: a name or HOST:PORT [default: the one with the fewest "
+                                "keys].")
+    max_memory: str | None = option(None, "Memory budget of each master that stays, e.g. 2gb [default: the nodes' "
+                                    "maxmemory, or 75 % of this machine's RAM shared by the nodes that stay].")
 
     def validate(self) -> None:
         super().validate()
@@ -147,7 +147,7 @@ PLAN_STEPS = [
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ScaleState, context_of=ScaleContext.of)
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, ScaleInConfig, help=f"""{SUMMARY}.
 
 Stands up a 4-master, 4-replica cluster unless one is up, preloads keys over every slot, drives
 load, then moves every slot of one master (--remove, default: the one with the fewest keys) to
@@ -165,15 +165,4 @@ Examples:
   chaos up redis-cluster --masters 4 && chaos run scale-out && chaos run scale-in
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
-""")
-@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options(None, failover_timeout=False, probe_interval_ms=100.0, masters=4)
-@click.option("--remove", default=None, help="The master to remove: a name or HOST:PORT [default: the one with "
-              "the fewest keys].")
-@click.option("--max-memory", default=None, help="Memory budget of each master that stays, e.g. 2gb "
-              "[default: the nodes' maxmemory, or 75 % of this machine's RAM shared by the nodes that stay].")
-@scale_options()
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, ScaleInConfig(**options), state))
+""", exclude=(*SCALE_EXCLUDED, "kill_during_migration"))

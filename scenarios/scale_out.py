@@ -5,19 +5,17 @@ keep the load going, then check the end state and that no acknowledged write was
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import click
-
-from chaos.engine import Do, Heal, Phase, Plan, SleepUntil, WaitUntil, action, run_plan
+from chaos.engine import Do, Heal, Phase, Plan, SleepUntil, WaitUntil, action
+from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.measure_context import ScaleContext
-from chaos.options import redis_cluster_options, run_options, scale_options
-from chaos.state import StateDir
+from chaos.options import option
 from chaos.steps.redis_cluster import provision_cluster, start_probe_and_load
 from chaos.steps.scale import (
     HEADLINE,
     KNOWN,
+    SCALE_EXCLUDED,
     ScaleConfig,
     ScaleCtx,
     ScaleState,
@@ -39,10 +37,10 @@ SUMMARY = "Add masters (and replicas) to a Redis Cluster under load and move slo
 
 @dataclass
 class ScaleOutConfig(ScaleConfig):
-    add_masters: int = 1
-    add_replicas_per_master: int | None = None  # default: --replicas-per-master
-    slots: int | None = None  # None: rebalance
-    rebalance: bool = False  # the default when --slots is not given; explicit for the command line
+    add_masters: int = option(1, "New masters to add.")
+    add_replicas_per_master: int | None = option(None, "Replicas of each new master [default: --replicas-per-master].")
+    slots: int | None = option(None, "Move this many slots to the new masters [default: --rebalance].")
+    rebalance: bool = option(False, "Move as many slots as evens the cluster out (the default).")
 
     def validate(self) -> None:
         super().validate()
@@ -142,7 +140,7 @@ PLAN_STEPS = [
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ScaleState, context_of=ScaleContext.of)
 
 
-@click.command(NAME, help=f"""{SUMMARY}.
+command = scenario_command(PLAN, ScaleOutConfig, help=f"""{SUMMARY}.
 
 Stands up a 3-master, 3-replica cluster unless one is up, preloads --preload-keys keys spread over
 every slot, drives load, then starts --add-masters new masters with their replicas, joins them,
@@ -163,21 +161,4 @@ Examples:
   chaos run scale-out --backend docker --server valkey:9.1 --kill-during-migration source
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or environment, 130 interrupted.
-""")
-@run_options(users=20, rate=None, rate_help="Target ops/s over all users, paced (default: unpaced).", what="a cluster")
-@redis_cluster_options(None, failover_timeout=False, probe_interval_ms=100.0)  # no failover to time
-@click.option("--add-masters", default=1, show_default=True, help="New masters to add.")
-@click.option("--add-replicas-per-master", type=int, default=None,
-              help="Replicas of each new master [default: --replicas-per-master].")
-@click.option("--slots", type=int, default=None, help="Move this many slots to the new masters "
-              "[default: --rebalance].")
-@click.option("--rebalance", is_flag=True, help="Move as many slots as evens the cluster out (the default).")
-@click.option("--kill-during-migration", type=click.Choice(["source", "target"]), default=None,
-              help="SIGKILL the source or the target master of the first atomic migration job while it runs, let "
-              "the cluster fail over, start the node again, and count what happened to the slots in flight and to "
-              "acknowledged writes.")
-@scale_options()
-@click.pass_obj
-def command(state: StateDir, **options: Any) -> None:
-    options["slo"] = list(options["slo"])
-    raise SystemExit(run_plan(PLAN, ScaleOutConfig(**options), state))
+""", exclude=SCALE_EXCLUDED)

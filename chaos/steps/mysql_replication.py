@@ -36,7 +36,7 @@ class ReplicationState(RunState):
     caught_up = Slot[Any]("the replica caught up (or None)")
 
 
-ReplicationCtx = RunContext[ReplicationState, Any]
+ReplicationCtx = RunContext[ReplicationState, Any]  # with a ReplicationConfig
 
 
 @action(writes=["topo"])

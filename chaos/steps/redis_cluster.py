@@ -6,56 +6,24 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from redis.crc import key_slot
 
 from chaos.backends import make_backend
-from chaos.engine import RunConfig, RunContext, RunState, Slot, action, copy_node_files
+from chaos.engine import RunContext, RunState, Slot, action, copy_node_files
 from chaos.errors import ChaosError
 from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
 from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import start_load
-from chaos.servers import parse_server
+from chaos.settings import RedisRunConfig
 from chaos.topology.kinds import load_topology
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, server_version
 from chaos.topology.redis_info import parse_slot_ranges
 
 StatusRow = dict[str, Any]  # one node of `RedisCluster.status()`: name, address, role, follows, slots, keys, ...
-
-
-@dataclass
-class RedisRunConfig(RunConfig):
-    """Settings of every Redis Cluster scenario (see :func:`chaos.options.redis_cluster_options`)."""
-
-    BACKENDS = ("process", "docker")
-    masters: int = 3
-    replicas_per_master: int = 1
-    node_timeout_ms: int = 3000
-    base_port: int = 7001
-    target: str | None = None
-    failover_timeout: float | None = None
-    rejoin_timeout: float = 60.0
-    probe_interval_ms: float = 10.0
-    attach: str | None = None  # redis://HOST:PORT of a cluster the harness did not start
-    password_env: str | None = None
-    allow_remote: bool = False
-    keep_data: bool = False
-    server: str | None = None  # --server redis:8.0 | valkey:9.1 (a cluster this run starts)
-
-    def validate(self) -> None:
-        super().validate()
-        parse_server(self.server, "redis")
-        if self.replicas_per_master < 1:
-            raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
-        if not 1 <= self.probe_interval_ms <= 1000:
-            raise ChaosError("--probe-interval-ms must be between 1 and 1000")
-
-    def failover_wait(self, node_timeout_ms: int) -> float:
-        return self.failover_timeout or max(30.0, node_timeout_ms / 1000.0 * 10)
 
 
 class RedisState(RunState):

@@ -14,6 +14,7 @@ from redis.crc import key_slot
 from chaos.clients.resp import ClusterClient, Connection
 from chaos.engine import Do, Phase, RunContext, SleepUntil, Slot, Step, action, measure_live
 from chaos.errors import ChaosError
+from chaos.options import option
 from chaos.runner import ClusterFinalRead
 from chaos.servers import parse_server
 from chaos.steps.redis_cluster import RedisRunConfig, RedisState, append_timeline, stop_load_and_probe
@@ -33,17 +34,29 @@ KNOWN = REDIS_KNOWN | {"slots_moved", "keys_migrated", "bytes_migrated", "migrat
                        "preloaded_keys_missing", "moved_slots_write_pause_seconds"}
 
 
+# options of RedisRunConfig a scale run has no use for: nothing is faulted by name, no failover timed,
+# no cluster attached
+SCALE_EXCLUDED = ("target", "failover_timeout", "attach", "password_env", "allow_remote", "keep_data")
+
+
 @dataclass
 class ScaleConfig(RedisRunConfig):
     """Settings of scale-out and scale-in (replicas are optional here: nothing fails over)."""
 
-    preload_keys: int = 200_000
-    value_bytes: int = 100
-    pipeline: int = 10
-    batch: int = 100
-    after: float = 5.0  # seconds of load after the reshard
-    method: str = "auto"  # legacy (SETSLOT + MIGRATE) | atomic (CLUSTER MIGRATESLOTS, Valkey >= 9) | auto
-    kill_during_migration: str | None = None  # source | target: SIGKILL that master mid-job (atomic)
+    probe_interval_ms: float = 100.0  # no failover to time
+    preload_keys: int = option(200_000, "Keys written before the load starts.")
+    value_bytes: int = option(100, "Size of each preloaded value.")
+    pipeline: int = option(10, "MIGRATE batches sent per round trip.")
+    batch: int = option(100, "Keys per MIGRATE.")
+    method: str = option("auto", "How slots move: legacy (SETSLOT IMPORTING/MIGRATING, MIGRATE key batches, ASK "
+                         "redirects) or atomic (CLUSTER MIGRATESLOTS: Valkey 9 or later, one job per source and "
+                         "target, no ASK); auto takes atomic where every master supports it. result.json says which "
+                         "ran.", choices=("auto", "legacy", "atomic"))
+    after: float = option(5.0, "Seconds of load after the reshard.")
+    kill_during_migration: str | None = option(
+        None, "SIGKILL the source or the target master of the first atomic migration job while it runs, let the "
+        "cluster fail over, start the node again, and count what happened to the slots in flight and to acknowledged "
+        "writes.", choices=("source", "target"))
 
     def validate(self) -> None:
         super(RedisRunConfig, self).validate()

@@ -1,0 +1,133 @@
+"""Run settings, typed and validated: :class:`RunConfig` (every run), :class:`RedisRunConfig`
+(every Redis Cluster scenario), :class:`ReplicationConfig` (every MySQL/MariaDB replication
+scenario). A scenario's config extends one of them. Each field is also its command-line option
+(:func:`chaos.options.option`), so a setting is declared once. Light to import: the CLI builds
+its options from here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from chaos.errors import ChaosError
+from chaos.options import MYSQL_SERVERS, REDIS_SERVERS, SERVER_HELP, option
+from chaos.servers import parse_server
+
+
+@dataclass
+class RunConfig:
+    """Settings every scenario run has; a scenario's config extends it."""
+
+    backend: str = option("process", "Where servers run: local processes, or Docker containers on the host network "
+                          "(image from `chaos images build`).")
+    duration: float = option(30.0, "Seconds of load at least.")
+    warmup: float = option(5.0, "Seconds of load before the fault.")
+    users: int = option(20, "Concurrent load users (one connection each).")
+    rate: float | None = option(None, "Target ops/s over all users, paced (default: unpaced).")
+    seed: int | None = option(None, "Seed of the choices and the op mix (default: random, recorded in result.json).")
+    workers: int | str = option("1", "Load processes (Locust master/worker mode when more than 1), or 'auto': one per "
+                                "core but one (left to the servers).", show_default=True)
+    out: str | None = option(None, "Run directory.", type=click.Path(file_okay=False))
+    keep: bool = option(False, "Leave the servers this run started running (stop them with `chaos down`).")
+    metrics_port: int | None = option(None, "Serve Prometheus /metrics on 127.0.0.1:PORT.")
+    pushgateway: str | None = option(None, "Push final metrics to this Pushgateway URL.")
+    slo: list[str] = option(help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO on a measurement a "
+                            "built-in check judges (e.g. 'lost_writes<=5') replaces that check.", factory=list,
+                            multiple=True)
+    label: str | None = option(None, "A label recorded in result.json (`chaos report compare --label`).")
+    repeat: int = option(1, "Run N times into one directory, then compare the runs (exit 0 only if all passed).")
+    matrix: str | None = option(None, "Run --repeat times on each server (e.g. redis:7.0,redis:8.0,valkey:8.1,valkey:9.1) "
+                                "into one directory, then compare them grouped by server, the first the baseline.",
+                                metavar="SERVER,SERVER,...")
+
+    BACKENDS: tuple[str, ...] = ("process",)  # where this scenario's servers can run
+
+    def validate(self) -> None:
+        if self.backend not in self.BACKENDS:
+            raise ChaosError(f"backend {self.backend!r} is not available for this scenario; use "
+                             + " or ".join(f"--backend {b}" for b in self.BACKENDS))
+        if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
+            raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
+        if not 1 <= self.repeat <= 1000:
+            raise ChaosError("--repeat must be between 1 and 1000")
+        if self.workers == "auto":  # one load process per core but one, which the servers keep
+            self.workers = max(1, min(self.users, (os.cpu_count() or 1) - 1))
+        try:
+            self.workers = int(self.workers)
+        except ValueError:
+            raise ChaosError(f"--workers must be a number or 'auto', got {self.workers!r}") from None
+        if not 1 <= self.workers <= self.users:
+            raise ChaosError(f"--workers must be between 1 and --users ({self.users}), got {self.workers}")
+
+    def load_options(self) -> dict[str, Any]:
+        """How the load runs: rate (0 = unpaced) and load processes."""
+        return {"rate": self.rate or None, "workers": self.workers}
+
+
+@dataclass
+class RedisRunConfig(RunConfig):
+    """Settings of every Redis Cluster scenario; each field is its command-line option too."""
+
+    BACKENDS = ("process", "docker")
+    masters: int = option(3, "Masters of a cluster the harness starts.")
+    replicas_per_master: int = option(1, "Replicas of each master.")
+    node_timeout_ms: int = option(3000, "cluster-node-timeout of a cluster the harness starts: how long a node may be "
+                                  "silent before it is failed.")
+    base_port: int = option(7001, "Port of the first node of a cluster the harness starts; node i uses base+i-1 "
+                            "(cluster bus: port+10000).")
+    target: str | None = option(None, "The node to fault: a name (redis-2) or HOST:PORT (default: a seeded random "
+                                "master).")
+    failover_timeout: float | None = option(None, "Seconds to wait for the promotion [default: max(30, 10 × node "
+                                            "timeout)].")
+    rejoin_timeout: float = option(60.0, "Seconds to wait for the old master to come back as a replica.")
+    probe_interval_ms: float = option(10.0, "How often every node is sampled.")
+    attach: str | None = option(None, "Run against the cluster redis://HOST:PORT belongs to instead of starting one: "
+                                "nodes are found from it and mapped to their processes (--backend process) or "
+                                "containers (--backend docker); nothing is provisioned, reconfigured or removed, and "
+                                "what the run kills or pauses is brought back.", metavar="redis://HOST:PORT")
+    password_env: str | None = option(None, "Environment variable holding the servers' password (never give it as an "
+                                      "argument).", metavar="VAR")
+    allow_remote: bool = option(False, "Allow --attach to a server that is not on a loopback address.")
+    keep_data: bool = option(False, "With --attach: keep the keys this run wrote (default: deleted at the end).")
+    server: str | None = option(None, SERVER_HELP.format(what=REDIS_SERVERS), metavar="NAME[:VERSION]")
+
+    def validate(self) -> None:
+        super().validate()
+        parse_server(self.server, "redis")
+        if self.replicas_per_master < 1:
+            raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
+        if not 1 <= self.probe_interval_ms <= 1000:
+            raise ChaosError("--probe-interval-ms must be between 1 and 1000")
+
+    def failover_wait(self, node_timeout_ms: int) -> float:
+        return self.failover_timeout or max(30.0, node_timeout_ms / 1000.0 * 10)
+
+
+@dataclass
+class ReplicationConfig(RunConfig):
+    """Settings of every MySQL/MariaDB replication scenario; each field is its command-line option too."""
+
+    BACKENDS = ("process", "docker")
+    base_port: int = option(3307, "Port of the source of a pair the harness starts; the replica uses BASE_PORT+1.")
+    server: str | None = option(None, SERVER_HELP.format(what=MYSQL_SERVERS), metavar="NAME[:VERSION]")
+    catchup_timeout: float = option(180.0, "Seconds to wait for the catch-up.")
+    source: str | None = option(None, "Run against this source (with --replica) instead of starting a pair: nothing is "
+                                "provisioned or reconfigured; the run's tables go to a database chaos_<run id>, dropped "
+                                "at the end.", metavar="mysql://USER@HOST:PORT")
+    replica: str | None = option(None, "The replica of --source; its process (--backend process) or container "
+                                 "(--backend docker) is found by port and started again after the fault.",
+                                 metavar="mysql://USER@HOST:PORT")
+    password_env: str | None = option(None, "Environment variable holding USER's password (never give it as an "
+                                      "argument).", metavar="VAR")
+    allow_remote: bool = option(False, "Allow --source/--replica that are not on a loopback address.")
+    keep_data: bool = option(False, "With --source/--replica: keep the run's database.")
+
+
+    def validate(self) -> None:
+        super().validate()
+        parse_server(self.server, "mysql")
+        if bool(self.source) != bool(self.replica):
+            raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
