@@ -4,10 +4,8 @@ function, and map :class:`~chaos.errors.ChaosError` to a one-line message and an
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from chaos import __version__
 from chaos.errors import EXIT_INTERRUPTED, ChaosError
 from chaos.options import options_of
 from chaos.settings import RedisRunConfig, ReplicationConfig
-from chaos.state import DEFAULT_STATE_DIR, StateDir, empty_state
+from chaos.state import DEFAULT_STATE_DIR, StateDir
 
 
 def say(message: str) -> None:
@@ -236,7 +234,7 @@ def leftover_report(state: StateDir, rows: list[dict[str, Any]]) -> list[str]:
     found = leftovers.find(state, docker=False)
     lines = [f"orphaned {p.describe()}" for p in found.processes if p.kind == "load"]
     lines += [f"node {r['name']} is paused (SIGSTOP / docker pause)" for r in rows if r.get("process") == "paused"]
-    lines += [f"firewall rule left: {' '.join(rule)}" for rule in found.rules]
+    lines += [f"{line} left" for line in found.describe_traces()]
     if lines:
         lines = ["leftovers of a crashed run:"] + [f"  {line}" for line in lines] + [
             "run `chaos down` to remove them (and everything else the harness started)"]
@@ -265,48 +263,9 @@ def down(state: StateDir) -> None:
     Example:
       chaos down
     """
-    from chaos import leftovers
-    from chaos.errors import StateDirError
-    from chaos.faults.iptables import heal_recorded_rules
-    from chaos.topology.kinds import load_topology, registry
+    from chaos.down import down as take_down
 
-    started = time.monotonic()
-    try:
-        data: dict[str, Any] | None = state.load()
-    except StateDirError as exc:
-        say(f"{exc}")
-        say(f"state.json is unusable: looking for what the harness left under {state.path} instead")
-        data = None
-    did = False
-    for line in leftovers.stop_load(leftovers.find(state, docker=False)):
-        say(f"stopped {line}")
-        did = True
-    if data is not None:
-        if data["rules"]:
-            say(f"removed {heal_recorded_rules(state)} firewall rule(s) left by an interrupted run")
-            did = True
-        for name in registry():
-            if name in data["topologies"]:
-                topo = load_topology(state, name)
-                stopped = topo.down()
-                if getattr(topo, "attached", False):
-                    say(f"{name} at {topo.target} (not the harness's): brought back what a run stopped, "
-                        "left it running")
-                else:
-                    say(f"{name} down: stopped {stopped} node(s) in {time.monotonic() - started:.2f} s")
-                did = True
-    rest = leftovers.find(state)  # what state.json did not know about (or all of it, without one)
-    if rest:
-        for line in leftovers.clean(rest):
-            say(f"removed leftover {line}")
-        did = True
-    if data is None or data.get("processes"):
-        for name in registry():
-            shutil.rmtree(state.topology_dir(name), ignore_errors=True)
-        state.save(empty_state())
-        did = True
-    if not did:
-        say(f"nothing is up in {state.path}; nothing to do")
+    take_down(state, say)
 
 
 @cli.group()

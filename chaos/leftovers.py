@@ -2,10 +2,11 @@
 
 Every process the harness starts carries ``CHAOS_OWNER=<state dir>`` in its environment (server
 processes, load processes and workers), containers carry the label ``chaos.scope=<scope>`` and
-firewall rules the comment ``chaos-harness:<scope>``. Server processes are also recognised by
-their working directory under the state directory. :func:`find` looks for all of them;
-:func:`clean` removes them in the harness's order: load first, then faults (rules; a paused
-process is resumed before it is stopped), then servers and containers."""
+what faults leave behind their own mark (firewall rules the comment ``chaos-harness:<scope>``;
+see :mod:`chaos.traces`). Server processes are also recognised by their working directory under
+the state directory. :func:`find` looks for all of them; :func:`clean` removes them in the
+harness's order: load first, then the faults' traces (a paused process is resumed before it is
+stopped), then servers and containers."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.faults.iptables import remove_rule, rule_comment, rules_with_comment
+import chaos.faults  # noqa: F401  (every fault kind registers the traces it can leave)
 from chaos.state import OWNER_ENV, StateDir
+from chaos.traces import TraceKind, kinds
 
 # programs recognised by their working directory alone (a shell that happens to be in the state
 # directory is never touched)
@@ -39,14 +41,17 @@ class Process:
 class Leftovers:
     processes: list[Process] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
-    rules: list[list[str]] = field(default_factory=list)
+    traces: list[tuple[TraceKind, Any]] = field(default_factory=list)  # what faults left, by kind
 
     def __bool__(self) -> bool:
-        return bool(self.processes or self.containers or self.rules)
+        return bool(self.processes or self.containers or self.traces)
 
     def describe(self) -> list[str]:
         return ([p.describe() for p in self.processes] + [f"container {c}" for c in self.containers]
-                + [f"firewall rule {' '.join(r)}" for r in self.rules])
+                + self.describe_traces())
+
+    def describe_traces(self) -> list[str]:
+        return [f"{kind.name} {kind.describe(item)}" for kind, item in self.traces]
 
 
 def _read(path: str) -> bytes:
@@ -91,7 +96,7 @@ def find(state: StateDir, docker: bool = True) -> Leftovers:
             if proc is not None:
                 found.processes.append(proc)
     found.processes.sort(key=lambda p: (p.kind != "load", p.pid))
-    found.rules = rules_with_comment(rule_comment(state))
+    found.traces = [(kind, item) for kind in kinds() for item in kind.find(state)]
     if docker:
         found.containers = _containers(state)
     return found
@@ -123,12 +128,13 @@ def stop_load(found: Leftovers, timeout: float = 10.0) -> list[str]:
 
 
 def clean(found: Leftovers, timeout: float = 10.0) -> list[str]:
-    """Stop and remove what :func:`find` found, in order: load processes, rules, servers
-    (SIGCONT, SIGTERM, then SIGKILL after ``timeout``), containers. Returns what it removed."""
+    """Stop and remove what :func:`find` found, in order: load processes, the faults' traces,
+    servers (SIGCONT, SIGTERM, then SIGKILL after ``timeout``), containers. Returns what it
+    removed. state.json is not read (it may be what is broken)."""
     done = stop_load(found, timeout)
-    for rule in found.rules:
-        remove_rule(rule)
-    done += [f"firewall rule {' '.join(r)}" for r in found.rules]
+    for kind, item in found.traces:
+        kind.remove(item)
+    done += found.describe_traces()
     servers = [p for p in found.processes if p.kind != "load"]
     _stop(servers, timeout)
     done += [p.describe() for p in servers]

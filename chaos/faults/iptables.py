@@ -11,6 +11,7 @@ import subprocess
 
 from chaos.errors import ChaosError
 from chaos.state import StateDir
+from chaos.traces import TraceKind, register
 
 COMMENT = "chaos-harness"  # every rule's comment starts with it; then ":<scope of the state dir>"
 
@@ -47,9 +48,7 @@ def iptables() -> str:
 def insert_rules(state: StateDir, rules: list[list[str]]) -> None:
     """Record, then insert, every rule; on a refusal remove what was inserted and raise."""
     binary = iptables()
-    data = state.load()
-    data["rules"] += [r for r in rules if r not in data["rules"]]
-    state.save(data)
+    FIREWALL_RULES.record(state, rules)
     for rule in rules:
         run = subprocess.run([binary, "-w", "-I", *rule], capture_output=True, text=True, check=False)
         if run.returncode != 0:
@@ -59,13 +58,7 @@ def insert_rules(state: StateDir, rules: list[list[str]]) -> None:
 
 def remove_rules(state: StateDir, rules: list[list[str]]) -> None:
     """Delete every copy of each rule and forget it (idempotent)."""
-    for rule in rules:
-        remove_rule(rule)
-    data = state.load()
-    kept = [r for r in data["rules"] if r not in rules]
-    if kept != data["rules"]:
-        data["rules"] = kept
-        state.save(data)
+    FIREWALL_RULES.clean(state, rules)
 
 
 def remove_rule(rule: list[str]) -> None:
@@ -73,18 +66,6 @@ def remove_rule(rule: list[str]) -> None:
     binary = iptables()
     while subprocess.run([binary, "-w", "-C", *rule], capture_output=True, check=False).returncode == 0:
         subprocess.run([binary, "-w", "-D", *rule], capture_output=True, check=False)
-
-
-def heal_recorded_rules(state: StateDir) -> int:
-    """Remove every rule recorded in the state directory; returns how many there were."""
-    data = state.load()
-    rules = data["rules"]
-    for rule in rules:
-        remove_rule(rule)
-    if rules:
-        data["rules"] = []
-        state.save(data)
-    return len(rules)
 
 
 def rules_with_comment(comment: str) -> list[list[str]]:
@@ -101,3 +82,8 @@ def rules_with_comment(comment: str) -> list[list[str]]:
             if parts[parts.index("--comment") + 1] == comment:
                 out.append(parts[1:])
     return out
+
+
+FIREWALL_RULES = register(TraceKind(
+    "firewall rule", "rules", find=lambda state: rules_with_comment(rule_comment(state)), remove=remove_rule,
+    describe=lambda rule: " ".join(rule)))
