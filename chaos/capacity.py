@@ -1,6 +1,6 @@
 """Capacity planning from measurements (pure: numbers in, table out; unit-tested).
 
-Inputs measured on this machine by :mod:`chaos.plan`: the per-master knee (the highest paced
+Inputs measured on this machine by :mod:`chaos.capacity_measure`: the per-master knee (the highest paced
 rate one master served within the p99 bound, with < 0.1 % errors and ≥ 95 % of the offered
 rate), the p99 at each measured rate, the memory a key takes, and the migration rate. The plan
 is a projection of those rates to other master counts, and says so."""

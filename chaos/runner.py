@@ -80,7 +80,7 @@ class Run:
     def phase(self, name: str) -> None:
         self.phases.append((name, self.elapsed()))
 
-    def fault(self, type: str, f: str, value: Any, error: str | None = None) -> float:
+    def nemesis_op(self, type: str, f: str, value: Any, error: str | None = None) -> float:
         """Record a nemesis op (invoke / ok / fail / info) in the history; returns its monotonic time."""
         at = time.monotonic()
         self.nemesis.record(type, NEMESIS, f, None, value, error=error, at=at)

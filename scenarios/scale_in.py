@@ -120,10 +120,10 @@ def remove(ctx: ScaleCtx) -> None:
     cluster = ctx.state.cluster
     names = [ctx.state.leaving["name"], *ctx.state.leaving_replicas]
     errorstats_snapshot(ctx)  # the leaving nodes' redirect counts, before they go
-    ctx.run.fault("invoke", "remove-nodes", ",".join(names))
+    ctx.run.nemesis_op("invoke", "remove-nodes", ",".join(names))
     step_event(ctx, "nodes_removing", nodes=names)
     removed = cluster.remove_nodes(names, masters_leaving=1, say=ctx.say)
-    ctx.run.fault("ok", "remove-nodes", ",".join(names))
+    ctx.run.nemesis_op("ok", "remove-nodes", ",".join(names))
     step_event(ctx, "nodes_removed", nodes=names)
     ctx.state.removed_ids = list(removed["ids"].values())
     ctx.state.replicas_per_master = ctx.config.replicas_per_master if ctx.state.leaving_replicas else None

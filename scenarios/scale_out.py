@@ -59,7 +59,7 @@ def add_nodes(ctx: ScaleCtx) -> None:
     ctx.state.replicas_per_master = replicas
     added = ctx.state.added = ctx.state.cluster.add_nodes(c.add_masters, replicas, say=ctx.say)
     for stage, at in added["stages"].items():
-        ctx.run.fault("ok", f"scale-out-{stage.replace('_', '-')}", ",".join(added["masters"] + added["replicas"]))
+        ctx.run.nemesis_op("ok", f"scale-out-{stage.replace('_', '-')}", ",".join(added["masters"] + added["replicas"]))
         step_event(ctx, f"nodes_{stage}", ctx.elapsed(at), nodes=added["masters"] + added["replicas"])
     ctx.say(f"joined {', '.join(added['masters'])} as master(s)"
             + (f" and {', '.join(added['replicas'])} as replica(s), links up" if added["replicas"] else ""))

@@ -89,16 +89,16 @@ class RunContext(Generic[S, C]):
         cleanup stack, the action, then ``ok`` (or ``info`` with the error, which then
         propagates). The record's ``injected_t`` is the invoke's run time: the fault's time."""
         key = key or fault.name
-        at = self.run.fault(INVOKE, fault.name, fault.target)
+        at = self.run.nemesis_op(INVOKE, fault.name, fault.target)
         record = FaultRecord(key, fault, self.elapsed(at))
         self.ledger.add(record)
         self.cleanup(self._heal_quietly, key)
         try:
             fault.inject()
         except BaseException as exc:
-            self.run.fault(INFO, fault.name, fault.target, error=f"{type(exc).__name__}: {exc}")
+            self.run.nemesis_op(INFO, fault.name, fault.target, error=f"{type(exc).__name__}: {exc}")
             raise
-        self.run.fault(OK, fault.name, fault.target)
+        self.run.nemesis_op(OK, fault.name, fault.target)
         record.acknowledged = True
         self.run.events.fault.fire(fault=fault.name, active=True)
         return record
@@ -110,13 +110,13 @@ class RunContext(Generic[S, C]):
         if record is None or record.healed:
             return None
         fault = record.fault
-        at = self.run.fault(INVOKE, fault.heal_name, fault.target)
+        at = self.run.nemesis_op(INVOKE, fault.heal_name, fault.target)
         try:
             fault.heal()
         except BaseException as exc:
-            self.run.fault(INFO, fault.heal_name, fault.target, error=f"{type(exc).__name__}: {exc}")
+            self.run.nemesis_op(INFO, fault.heal_name, fault.target, error=f"{type(exc).__name__}: {exc}")
             raise
-        done = self.run.fault(OK, fault.heal_name, fault.target)
+        done = self.run.nemesis_op(OK, fault.heal_name, fault.target)
         record.heal_started_t = self.elapsed(at)
         self.run.events.fault.fire(fault=fault.name, active=False)
         record.healed_t = self.elapsed(done)

@@ -72,13 +72,13 @@ def migrate(ctx: ScaleCtx, total: int, move: Any, *finally_: Any) -> None:
     """The migration between its timeline markers (nemesis ``reshard`` invoke → ok)."""
     ctx.state.migration_start_t = ctx.elapsed()
     step_event(ctx, "migration_started", slots=total, method=ctx.state.migration_method)
-    ctx.run.fault("invoke", "reshard", f"{total} slots ({ctx.state.migration_method})")
+    ctx.run.nemesis_op("invoke", "reshard", f"{total} slots ({ctx.state.migration_method})")
     try:
         move()
     finally:
         for action in finally_:
             action()
-    ctx.run.fault("ok", "reshard", f"{total} slots")
+    ctx.run.nemesis_op("ok", "reshard", f"{total} slots")
     ctx.state.migration_end_t = ctx.elapsed()
     step_event(ctx, "migration_finished", slots=total)
 
@@ -154,7 +154,7 @@ def cancel_atomic(ctx: ScaleCtx) -> None:
         return
     told = mover.cancel()
     if told:
-        ctx.run.fault("ok", "cancel-migrations", ",".join(told))
+        ctx.run.nemesis_op("ok", "cancel-migrations", ",".join(told))
         ctx.say(f"cancelled the running slot migration on {', '.join(told)}")
         time.sleep(0.5)
     problems = half_moved(addresses(ctx.state.cluster), mover.jobs)
@@ -180,5 +180,5 @@ def heal_open_slots(ctx: ScaleCtx) -> None:
                                  f"{next(iter(ids.values()))}`") from None
             time.sleep(1.0)
     if fixes:
-        ctx.run.fault("ok", "fix-slots", f"{len(fixes)} slot(s)")
+        ctx.run.nemesis_op("ok", "fix-slots", f"{len(fixes)} slot(s)")
         ctx.state.slots_fixed = fixes

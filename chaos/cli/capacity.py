@@ -1,0 +1,84 @@
+"""`chaos plan redis`: capacity planning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from chaos.cli.root import cli, say
+from chaos.cli.topology import render_table
+from chaos.errors import ChaosError
+from chaos.state import StateDir
+
+
+@cli.group()
+def plan() -> None:
+    """Capacity planning from measurements taken on this machine."""
+
+
+@plan.command("redis")
+@click.option("--peak-ops", type=float, required=True, help="Peak operations per second the cluster must carry.")
+@click.option("--read-share", default=0.3, show_default=True, help="Share of reads in the load.")
+@click.option("--p99-ms", default=2.0, show_default=True, help="p99 latency bound of one master (ms).")
+@click.option("--keys", type=int, default=None, help="Keys in the dataset [default: 100000, or the sampled "
+              "cluster's count].")
+@click.option("--value-bytes", default=100, show_default=True, help="Size of a value (memory per key is measured).")
+@click.option("--sample", default=None, metavar="redis://HOST:PORT",
+              help="Measure memory per key (MEMORY USAGE) and count keys on a real cluster (loopback only).")
+@click.option("--growth", default=0.3, show_default=True, help="Growth to plan for, on the peak and the dataset.")
+@click.option("--headroom", default=0.3, show_default=True, help="Share of the knee and of memory kept free.")
+@click.option("--masters", "masters_text", default="3,4,5,6", show_default=True, help="Master counts to tabulate.")
+@click.option("--max-memory", default=None, help="Memory budget of one master, e.g. 4gb [default: 25 % of RAM].")
+@click.option("--step-seconds", default=5.0, show_default=True, help="Seconds of each load step.")
+@click.option("--workers", default=1, show_default=True, help="Load processes (Locust master/worker mode when >1).")
+@click.option("--base-port", default=7401, show_default=True, help="Port of the planning cluster's first node.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory [default: runs/plan-redis-<UTC timestamp>].")
+@click.pass_obj
+def plan_redis(state: StateDir, masters_text: str, max_memory: str | None, **options: Any) -> None:
+    """How many masters a peak and a dataset need, from what one master carries here.
+
+    Starts one master of its own (never the cluster that is up), measures memory per key,
+    then offers paced load in rising steps (1000 ops/s × 1.5 each step) until p99 exceeds
+    --p99-ms, errors exceed 0.1 % or less than 95 % of the offered rate is achieved: the knee.
+    It says when the load generator, not the server, ran out first (their CPU is compared).
+    Then it moves 1024 slots to a second master to measure the migration rate, and projects:
+    one row per master count (ops/s per master, share of the knee, predicted p99, memory per
+    master, whether it fits, whether scaling in to it is safe, time to reshard into it), and
+    the recommended count: the largest of the throughput bound, the memory bound and 3.
+    Writes plan.json, plan.md and plan.svg.
+
+    \b
+    Examples:
+      chaos plan redis --peak-ops 50000
+      chaos plan redis --peak-ops 200000 --keys 50000000 --value-bytes 512 --max-memory 8gb
+    """
+    from chaos.capacity import parse_bytes
+    from chaos.capacity_measure import PlanConfig, Planner
+
+    try:
+        masters = [int(x) for x in masters_text.split(",") if x.strip()]
+    except ValueError:
+        raise ChaosError(f"--masters {masters_text!r}: give master counts separated by commas, e.g. 3,4,5,6") from None
+    config = PlanConfig(masters=masters, max_memory=parse_bytes(max_memory) if max_memory else None, **options)
+    planner = Planner(state, config, say)
+    result = planner.run()
+    click.echo(render_plan_table(result))
+    click.echo(f"plan: {planner.dir / 'plan.json'} (and plan.md, plan.svg)")
+
+
+def render_plan_table(plan: dict[str, Any]) -> str:
+    rows = [{**r, "memory_per_master": f"{r['memory_per_master_bytes'] / 1e6:.1f} MB",
+             "fits": "yes" if r["fits"] else "no", "scale_in_to_safe": "yes" if r["scale_in_to_safe"] else "no"}
+            for r in plan["rows"]]
+    table = render_table(rows, ["masters", "ops_per_master", "share_of_knee", "predicted_p99_ms",
+                                "memory_per_master", "fits", "scale_in_to_safe", "slots_to_move", "reshard_seconds"])
+    lower = plan["knee_is_lower_bound"]
+    knee = f"{plan['knee_ops_per_master']:.0f} ops/s" + (" or more (the server was not the limit)" if lower else "")
+    return (f"{table}\nknee of one master here: {knee}; {plan['bytes_per_key']:.0f} B per key; "
+            f"migration {plan['migration_keys_per_second']} keys/s\n"
+            f"recommended masters: {'at most ' if lower else ''}{plan['recommended_masters']} (throughput bound "
+            f"{plan['throughput_bound']}, memory bound {plan['memory_bound']}, at least 3)"
+            + ("\nthe knee is a lower bound, so fewer masters may do: measure with more load processes "
+               "(--workers) or from another machine" if lower else ""))

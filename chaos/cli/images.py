@@ -1,0 +1,49 @@
+"""`chaos images build|list`: the images of the docker backend."""
+
+from __future__ import annotations
+
+import click
+
+from chaos.cli.root import cli, say
+from chaos.cli.topology import render_table
+
+
+@cli.group()
+def images() -> None:
+    """Docker images for --backend docker, built locally with debootstrap (no registry needed)."""
+
+
+@images.command("build")
+@click.argument("kind", type=click.Choice(["redis", "valkey", "mysql"]), default="redis")
+@click.option("--release", default=None, metavar="bookworm|trixie|sid",
+              help="Debian release to take the server from [default: this machine's]. Measured: bookworm has "
+              "redis 7.0 and mariadb 10.11; trixie redis 8.0, valkey 8.1, mariadb 11.8; sid redis 8.0, valkey 9.1.")
+@click.option("--mirror", default=None, help="Debian mirror [default: the one in this machine's apt sources].")
+def images_build(kind: str, release: str | None, mirror: str | None) -> None:
+    """Build an image of KIND (redis, valkey, mysql): debootstrap a minimal Debian with the
+    server packages, then docker import it, tagged after the version installed
+    (chaos/redis:7.0, chaos/valkey:9.1, chaos/mariadb:11.8). Needs root and a running Docker
+    engine. Use it with --server (e.g. --server valkey:9.1) on `chaos up` and `chaos run`.
+
+    \b
+    Examples:
+      chaos images build redis && chaos up redis-cluster --backend docker
+      chaos images build valkey --release sid && chaos run master-kill --backend docker --server valkey:9.1
+      chaos images build mysql && chaos run replica-stop --backend docker
+    """
+    from chaos.images import build_image
+
+    tag, seconds = build_image(kind, say, mirror, release)
+    say(f"image {tag} built in {seconds:.1f} s")
+
+
+@images.command("list")
+def images_list() -> None:
+    """The images built for the docker backend: server, version, Debian release, size, age."""
+    from chaos.images import list_images
+
+    rows = list_images()
+    if rows:
+        click.echo(render_table(rows, ["image", "server", "version", "release", "size", "age"]))
+    else:
+        say("no image built yet; build one with `chaos images build redis`")
