@@ -1,0 +1,48 @@
+"""The charts of a MySQL/MariaDB replication run: operations by kind, replication lag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from reports.charts.common import draw_latency, draw_operations
+from reports.charts.series import lag_series
+from reports.charts.style import COLORS, Chart, _decorate, _figure, _save, _true_spans
+
+
+def draw_lag(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]]) -> list[Chart]:
+    s = lag_series(samples)
+    if not s["t"]:
+        return []
+    fig, ax = _figure()
+    nan = float("nan")
+    ax.plot(s["t"], [nan if v is None else v for v in s["heartbeat"]], color="#2c6fbb", lw=1.2,
+            label="heartbeat lag")
+    ax.plot(s["t"], [nan if v is None else v for v in s["sbm"]], color="#e49b0f", lw=1.0,
+            label="Seconds_Behind_Master (gap: NULL)")
+    ax.axhline(1.0, color="#c33", lw=0.8, ls=":", label="caught up below 1 s")
+    ax.set_ylabel("seconds")
+    ax.legend(loc="upper right", fontsize=8)
+    _decorate(ax, result, [])
+    charts = [_save(fig, run_dir, "lag", "Replication lag: heartbeat (pt-heartbeat) and Seconds_Behind_Master")]
+    fig, ax = _figure(2.0)
+    rows = [("up", s["up"], COLORS["replica"]), ("IO thread", s["io"], COLORS["replica"]),
+            ("SQL thread", s["sql"], COLORS["replica"]), ("errors", s["errors"], COLORS["fail"])]
+    for i, (_, values, color) in enumerate(rows):
+        spans = _true_spans(s["t"], values)
+        ax.broken_barh(spans, (i - 0.4, 0.8), color=color)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.invert_yaxis()
+    _decorate(ax, result, [])
+    charts.append(_save(fig, run_dir, "replica_state", "The replica's state (a bar: yes)"))
+    return charts
+
+
+def mysql_replication_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
+                             log_times: list[float]) -> list[Callable[[], Any]]:
+    return [lambda: draw_operations(run_dir, result), lambda: draw_lag(run_dir, result, probes),
+            lambda: draw_latency(run_dir, result, [])]
+
+
+# the charts of each topology kind, after the throughput every run has

@@ -1,0 +1,100 @@
+"""The charts of a Redis Cluster run: the failover up close, roles, replication offsets, slots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from chaos.measure_context import RedisFailoverContext, load_context
+from reports.charts.common import draw_latency
+from reports.charts.series import offset_gap_series, role_series, slots_series, zoom_series
+from reports.charts.style import COLORS, Chart, _decorate, _figure, _save
+
+
+def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
+    ctx, m = load_context(result), result.get("measurements") or {}
+    if not isinstance(ctx, RedisFailoverContext) or ctx.fault_t is None:
+        return None
+    fault_t = ctx.fault_t
+    slots = [tuple(r) for r in ctx.victim_slots]
+    from redis.crc import key_slot
+
+    def victim_key(key: str) -> bool:
+        slot = key_slot(key.encode())
+        return any(lo <= slot <= hi for lo, hi in slots)
+
+    after = max(6.0, (m.get("failover_seconds") or 0) + 3.0, (m.get("write_unavailable_seconds") or 0) + 2.0)
+    s = zoom_series(run_dir / "history.jsonl", fault_t - 2.0, fault_t + after, keys=victim_key)
+    fig, ax = _figure()
+    for k in ("ok", "fail", "info"):
+        ax.plot(s["t"], s[k], color=COLORS[k], lw=1.2, label=k, drawstyle="steps-post")
+    window = ((m.get("availability") or {}).get("victim") or {}).get("longest_window")
+    if window:
+        ax.axvspan(window[0], window[1], color=COLORS["fail"], alpha=0.12, zorder=0)
+        ax.annotate("", xy=(window[0], 0.93), xytext=(window[1], 0.93), xycoords=("data", "axes fraction"),
+                    arrowprops={"arrowstyle": "<->", "color": COLORS["fail"]})
+        ax.text((window[0] + window[1]) / 2, 0.95, f"writes unavailable {window[1] - window[0]:.2f} s",
+                transform=ax.get_xaxis_transform(), ha="center", fontsize=8, color=COLORS["fail"])
+    ax.set_ylabel("writes to the victim's slots / 100 ms")
+    ax.legend(loc="center right", fontsize=8)
+    _decorate(ax, result, log_times, (fault_t - 2.0, fault_t + after))
+    return _save(fig, run_dir, "failover", "The failover up close: writes to the victim's slots per 100 ms")
+
+
+def draw_roles(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]],
+               log_times: list[float]) -> Chart | None:
+    segments = role_series(samples)
+    if not segments:
+        return None
+    fig, ax = _figure(0.45 * len(segments) + 1.2)
+    names = list(segments)
+    for row, node in enumerate(names):
+        for start, end, state in segments[node]:
+            ax.broken_barh([(start, max(end - start, 0.01))], (row - 0.4, 0.8), color=COLORS[state])
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=COLORS[k], label=k.replace("_", " ")) for k in
+                       ("master", "replica", "failing", "cluster_fail", "down")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=5, fontsize=8, frameon=False)
+    _decorate(ax, result, log_times)
+    return _save(fig, run_dir, "roles", "Each node's role as its probe saw it")
+
+
+def draw_offsets(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]],
+                 log_times: list[float]) -> Chart | None:
+    series = offset_gap_series(samples)
+    if not series:
+        return None
+    fig, ax = _figure()
+    for label, s in sorted(series.items()):
+        ax.plot(s["t"], [max(g, 0.5) for g in s["gap"]], lw=1.0, label=label)
+    ax.set_yscale("log")
+    ax.set_ylabel("bytes behind (log)")
+    ax.legend(loc="upper right", fontsize=7)
+    _decorate(ax, result, log_times)
+    return _save(fig, run_dir, "offsets", "Replication offset gap, master − replica")
+
+
+def draw_slots(run_dir: Path, result: dict[str, Any]) -> Chart | None:
+    s = slots_series(result, run_dir / "reshard.jsonl")
+    if len(s["t"]) < 2:
+        return None
+    fig, ax = _figure()
+    for address, counts in sorted(s["masters"].items()):
+        ax.plot(s["t"], counts, lw=1.2, label=address, drawstyle="steps-post")
+    ax.set_ylabel("slots")
+    ax.legend(loc="center right", fontsize=7)
+    _decorate(ax, result, [])
+    return _save(fig, run_dir, "slots", "Slots per master during the migration")
+
+
+def redis_cluster_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
+                         log_times: list[float]) -> list[Callable[[], Any]]:
+    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_slots(run_dir, result),
+            lambda: draw_latency(run_dir, result, log_times), lambda: draw_roles(run_dir, result, probes, log_times),
+            lambda: draw_offsets(run_dir, result, probes, log_times)]
+
+
