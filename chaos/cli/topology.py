@@ -122,7 +122,8 @@ def _status_attached(state: StateDir, as_json: bool, target: str, backend: str, 
     """Discover and print (read only: no state recorded, no restart file kept)."""
     import tempfile
 
-    from chaos.topology.attach import AttachedRedisCluster, load_password, password_scope
+    from chaos.topology.attach import AttachedRedisCluster
+    from chaos.topology.attach_input import load_password, password_scope
 
     with password_scope(), tempfile.TemporaryDirectory(prefix="chaos-status-") as scratch:
         load_password(password_env, target)

@@ -88,7 +88,7 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
     """--source/--replica: check and map the user's pair, record it (a crashed run's `chaos
     down` brings back what it stopped); at the end drop the run's database (unless --keep-data)
     and bring the replica back."""
-    from chaos.topology.attach import prompt_password, read_password
+    from chaos.topology.attach_input import prompt_password, read_password
     from chaos.topology.attach_mysql import AttachedMysqlReplication
 
     config, state = ctx.config, ctx.state_dir

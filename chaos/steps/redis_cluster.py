@@ -84,7 +84,8 @@ def attach_cluster(ctx: RedisCtx) -> Any:
     """--attach: discover, print what was found, record it (so a crashed run's `chaos down`
     brings back what it stopped); at the end delete the run's keys (unless --keep-data) and
     bring every node back."""
-    from chaos.topology.attach import AttachedRedisCluster, delete_run_keys, load_password, password_scope
+    from chaos.topology.attach import AttachedRedisCluster, delete_run_keys
+    from chaos.topology.attach_input import load_password, password_scope
 
     config, state_dir = ctx.config, ctx.state_dir
     assert config.attach is not None

@@ -45,7 +45,7 @@ from chaos.steps.redis_cluster import (
     start_probe_and_load,
     stop_load_and_probe,
 )
-from chaos.topology.redis_cluster import compare_replicas
+from chaos.topology.redis_compare import compare_replicas
 from chaos.topology.redis_info import parse_slot_ranges
 
 REDIS_KNOWN = {"failover_seconds", "failover_seconds_from_log", "cluster_down_seconds", "write_unavailable_seconds",

@@ -9,30 +9,25 @@ and are deleted at the end of a run (``--keep-data`` keeps them)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 
 from chaos.backends.attached import (
     AttachedDockerBackend,
     AttachedProcessBackend,
-    command_port,
-    container_id_from_cgroup,
     listening_pid,
     process_facts,
-    published_ports,
 )
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.clients.resp import PASSWORD_ENV, cluster_password
 from chaos.errors import ChaosError
 from chaos.state import StateDir
 from chaos.topology import Attachment, Say, quiet
+from chaos.topology.attach_input import NeedsPassword, parse_url, prompt_password, require_loopback
+from chaos.topology.node_mapping import _docker_by_cgroup, _docker_by_port, _safe_name
 from chaos.topology.redis_cluster import NAME, RedisCluster, RedisClusterConfig
 from chaos.topology.redis_info import format_slots, parse_cluster_nodes
 from chaos.wait import wait_until
@@ -40,91 +35,6 @@ from chaos.wait import wait_until
 DEFAULT_NODE_TIMEOUT_MS = 15000  # Redis's default cluster-node-timeout
 # settings written as several words in a config file (all others are quoted as one value)
 MULTI_WORD = {"save", "client-output-buffer-limit", "bind", "oom-score-adj-values"}
-
-
-# -- input ---------------------------------------------------------------------------------------
-def parse_url(url: str, scheme: str, default_port: int) -> tuple[str | None, str, int]:
-    """``scheme://[USER@]HOST[:PORT]`` → (user, host, port); a password in the URL is refused
-    (it would sit in the shell history and the process list)."""
-    parts = urlsplit(url if "://" in url else f"{scheme}://{url}")
-    if parts.scheme != scheme or not parts.hostname:
-        raise ChaosError(f"{url!r} is not a {scheme}:// address; give {scheme}://HOST:PORT")
-    if parts.password:
-        raise ChaosError(f"{scheme}:// addresses must not carry a password (it would show in the process list); "
-                         "put it in an environment variable and give --password-env VAR")
-    try:
-        port = parts.port or default_port
-    except ValueError:
-        raise ChaosError(f"{url!r}: the port is not a number between 1 and 65535") from None
-    return parts.username, parts.hostname, port
-
-
-def require_loopback(host: str, allow_remote: bool, option: str = "--attach") -> str:
-    """The address of ``host``; refuses anything but loopback unless ``--allow-remote``."""
-    try:
-        address = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]
-    except socket.gaierror:
-        raise ChaosError(f"{option}: cannot resolve {host!r}") from None
-    if not ipaddress.ip_address(address).is_loopback and not allow_remote:
-        raise ChaosError(f"{option} {host} ({address}) is not a loopback address: the harness faults only machines "
-                         "it is told it may; add --allow-remote if this one is yours to break")
-    return str(address)
-
-
-def read_password(env_var: str | None, what: str) -> str | None:
-    """The value of ``--password-env VAR`` (None without the option); never an argument, never printed."""
-    if not env_var:
-        return None
-    value = os.environ.get(env_var)
-    if not value:
-        raise ChaosError(f"--password-env {env_var}: that environment variable is not set (export {env_var}=... "
-                         f"with the password of {what})")
-    return value
-
-
-def load_password(env_var: str | None, what: str) -> None:
-    """``--password-env VAR`` → the harness's own environment, read by every Redis connection
-    and inherited by the load processes."""
-    value = read_password(env_var, what)
-    if value:
-        os.environ[PASSWORD_ENV] = value
-
-
-class password_scope:
-    """Set ``CHAOS_REDIS_PASSWORD`` for the length of one attachment and put back what was there
-    (several runs can share a process: ``--repeat``, tests), so a password never reaches a
-    cluster it does not belong to."""
-
-    def __init__(self) -> None:
-        self.saved = os.environ.get(PASSWORD_ENV)
-
-    def close(self) -> None:
-        if self.saved is None:
-            os.environ.pop(PASSWORD_ENV, None)
-        else:
-            os.environ[PASSWORD_ENV] = self.saved
-
-    def __enter__(self) -> password_scope:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class NeedsPassword(ChaosError):
-    """The server asked for a password and none was given."""
-
-
-def prompt_password(what: str) -> str | None:
-    """The password typed at a terminal (hidden), None when there is no terminal to ask on."""
-    import sys
-
-    import click
-
-    if not sys.stdin.isatty():
-        return None
-    return click.prompt(f"password for {what} (or give --password-env VAR)", hide_input=True, err=True,
-                        default="", show_default=False) or None
 
 
 # -- discovery -----------------------------------------------------------------------------------
@@ -212,42 +122,6 @@ def node_timeout_ms(nodes: list[dict[str, Any]], notes: list[str]) -> int:
 
 
 # -- mapping nodes to what runs them -------------------------------------------------------------
-def _docker_by_port(client: Any) -> dict[int, tuple[str, str]]:
-    """host port → (container name, how it was matched), for every running container."""
-    out: dict[int, tuple[str, str]] = {}
-    for c in client.containers.list():
-        attrs = c.attrs
-        if attrs.get("HostConfig", {}).get("NetworkMode") == "host":
-            argv = list(attrs.get("Config", {}).get("Entrypoint") or []) + list(attrs.get("Config", {}).get("Cmd") or [])
-            port = command_port(argv)
-            if port:
-                out.setdefault(port, (c.name, "--port in its command"))
-        else:
-            for host_port in published_ports(attrs.get("NetworkSettings", {}).get("Ports")):
-                out.setdefault(host_port, (c.name, "published port"))
-    return out
-
-
-def _docker_by_cgroup(client: Any, host: str, port: int) -> str | None:
-    pid = listening_pid(host, port)
-    if pid is None:
-        return None
-    try:
-        cid = container_id_from_cgroup(Path(f"/proc/{pid}/cgroup").read_text())
-    except OSError:
-        return None
-    if cid is None:
-        return None
-    try:
-        return client.containers.get(cid).name
-    except Exception:
-        return None
-
-
-def _safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
-
-
 def map_nodes(state: StateDir, nodes: list[dict[str, Any]], backend_name: str
               ) -> tuple[Any, list[NodeSpec], dict[str, Any], dict[str, str]]:
     """(backend, specs, handles by name, why a node could not be mapped by name)."""

@@ -27,8 +27,9 @@ from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.errors import ChaosError
 from chaos.state import StateDir
 from chaos.topology import Attachment, Say, quiet
-from chaos.topology.attach import _docker_by_cgroup, _docker_by_port, _safe_name, parse_url, require_loopback
+from chaos.topology.attach_input import parse_url, require_loopback
 from chaos.topology.mysql_replication import NAME, MysqlReplication, MysqlReplicationConfig, connect
+from chaos.topology.node_mapping import _docker_by_cgroup, _docker_by_port, _safe_name
 from chaos.wait import wait_until
 
 

@@ -14,7 +14,8 @@ from redis.crc import key_slot
 from chaos.backends.process import pid_status
 from chaos.cli import cli
 from chaos.clients.resp import ClusterClient
-from chaos.topology.redis_cluster import RedisCluster, compare_replicas
+from chaos.topology.redis_cluster import RedisCluster
+from chaos.topology.redis_compare import compare_replicas
 from tests.conftest import chaos, require
 
 BASE_PORT = "7301"

@@ -10,7 +10,8 @@ from chaos.backends.attached import (
     published_ports,
 )
 from chaos.errors import ChaosError
-from chaos.topology.attach import config_to_file, parse_url, require_loopback
+from chaos.topology.attach import config_to_file
+from chaos.topology.attach_input import parse_url, require_loopback
 from chaos.topology.attach_mysql import _same_server, run_database
 
 PROC_NET_TCP = """\
