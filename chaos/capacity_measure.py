@@ -29,7 +29,8 @@ from chaos.observe.cpu import cpu_seconds, server_cpu
 from chaos.runner import Run, make_run_dir, merge_run_history, start_load, write_json
 from chaos.state import StateDir
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
-from chaos.topology.reshard import Reshard, owners_by_master, plan_rebalance, summarize
+from chaos.topology.reshard import Reshard, summarize
+from chaos.topology.reshard_plan import owners_by_master, plan_rebalance
 
 Say = Callable[[str], None]
 

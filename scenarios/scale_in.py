@@ -31,7 +31,7 @@ from chaos.steps.scale import (
 from chaos.steps.scale_end_state import addresses, masters_view
 from chaos.steps.scale_measure import measure
 from chaos.steps.scale_migration import MIGRATION_WRITES, run_reshard
-from chaos.topology.reshard import owners_by_master, plan_drain
+from chaos.topology.reshard_plan import owners_by_master, plan_drain
 
 NAME = "scale-in"
 SUMMARY = "Drain a Redis Cluster master's slots into the others under load, then remove it and its replicas"

@@ -29,7 +29,7 @@ from chaos.steps.scale_end_state import addresses, masters_view
 from chaos.steps.scale_measure import measure
 from chaos.steps.scale_migration import MIGRATION_WRITES, run_reshard
 from chaos.topology.redis_info import parse_slot_ranges
-from chaos.topology.reshard import owners_by_master, plan_rebalance
+from chaos.topology.reshard_plan import owners_by_master, plan_rebalance
 
 NAME = "scale-out"
 SUMMARY = "Add masters (and replicas) to a Redis Cluster under load and move slots to them"

@@ -22,7 +22,8 @@ from chaos.steps.redis_failover import REDIS_KNOWN
 from chaos.steps.scale_end_state import addresses, end_state, preload_missing, slots_in_flight
 from chaos.topology.redis_cluster import server_version
 from chaos.topology.redis_info import SLOTS, parse_info
-from chaos.topology.reshard import AtomicReshard, half_moved, summarize, summarize_jobs, supports_atomic
+from chaos.topology.reshard import summarize
+from chaos.topology.reshard_atomic import AtomicReshard, half_moved, summarize_jobs, supports_atomic
 
 RESHARD_LOG = "reshard.jsonl"
 HEADLINE = ["slots_moved", "keys_migrated", "migration_seconds", "keys_per_second", "throughput_dip",

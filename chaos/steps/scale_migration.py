@@ -12,17 +12,9 @@ from chaos.clients.resp import RespError
 from chaos.errors import ChaosError
 from chaos.steps.scale import RESHARD_LOG, ScaleCtx, migration_method, step_event
 from chaos.steps.scale_end_state import addresses
-from chaos.topology.reshard import (
-    AtomicJob,
-    AtomicReshard,
-    Reshard,
-    SlotMoved,
-    fix_open_slots,
-    half_moved,
-    slot_ranges,
-    summarize,
-    summarize_jobs,
-)
+from chaos.topology.reshard import Reshard, SlotMoved, fix_open_slots, summarize
+from chaos.topology.reshard_atomic import AtomicJob, AtomicReshard, half_moved, summarize_jobs
+from chaos.topology.reshard_plan import slot_ranges
 
 # what a step that calls run_reshard writes of the run state (and the fault it may inject)
 MIGRATION_WRITES = ("migration_method", "moved_ranges", "reshard", "migration_start_t", "migration_end_t",

@@ -3,7 +3,8 @@
 from collections import Counter
 
 from chaos.topology.redis_info import SLOTS, split_slots
-from chaos.topology.reshard import SlotMoved, plan_drain, plan_rebalance, summarize
+from chaos.topology.reshard import SlotMoved, summarize
+from chaos.topology.reshard_plan import plan_drain, plan_rebalance
 
 
 def three_masters():
@@ -63,7 +64,8 @@ def test_summary_of_moved_slots():
 
 
 def test_atomic_migration_helpers():
-    from chaos.topology.reshard import AtomicJob, parse_migrations, slot_ranges, summarize_jobs, supports_atomic
+    from chaos.topology.reshard_atomic import AtomicJob, parse_migrations, summarize_jobs, supports_atomic
+    from chaos.topology.reshard_plan import slot_ranges
 
     assert slot_ranges([7, 0, 2, 1, 9, 8]) == [(0, 2), (7, 9)]
     assert slot_ranges([]) == []
