@@ -209,3 +209,21 @@ def test_no_failover_leaves_writes_unavailable_until_the_old_master_returns(stat
     outage = nemesis[("restart", "ok")] - nemesis[("kill", "invoke")]
     assert outage >= 4.0
     assert m["write_unavailable_seconds"] >= outage - 0.5
+
+
+def test_master_stop_is_a_failover_plan_of_twenty_lines_and_loses_nothing(state_dir, tmp_path):
+    """The README's "Add a scenario" example, run for real: a graceful stop of a master."""
+    out = tmp_path / "stop"
+    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "run", "master-stop", *BASE,
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["passed"] and r["fault"]["kind"] == "stop" and r["fault"]["signal"] == "SIGTERM"
+    assert 1.0 <= m["failover_seconds"] <= 1.0 + 5 and m["lost_writes"] == 0 and m["consistency"]["consistent"]
+    assert [(op.f, op.type) for op in read_history(out / "history.jsonl") if op.process == "nemesis"] == [
+        ("stop", "invoke"), ("stop", "ok"), ("restart", "invoke"), ("restart", "ok")]
+    # a graceful stop: the master itself says it waited for its replicas and exited (Redis 7)
+    log = (out / "nodes" / r["fault"]["target_name"] / "redis.log").read_text()
+    assert "User requested shutdown" in log and "ready to exit" in log
+    assert r["kind"] == "redis-cluster" and r["context"]["form"] == "redis-failover"

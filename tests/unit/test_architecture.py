@@ -94,7 +94,8 @@ def test_chaos_never_imports_scenarios_or_reports_and_only_loadgen_imports_locus
             assert not any(d.split(".")[0] in ("locust", "gevent") for d in imported), name
 
 
-@pytest.mark.parametrize("name", ["master-kill", "master-pause", "partition", "replica-stop", "scale-in", "scale-out"])
+@pytest.mark.parametrize("name", ["master-kill", "master-pause", "master-stop", "partition", "replica-stop", "scale-in",
+                                  "scale-out"])
 def test_every_scenario_plan_passes_the_plan_check(name):
     from chaos.engine import check_plan
     from chaos.scenarios_registry import plan
