@@ -32,7 +32,8 @@ def _redis_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Read
 
 def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], ReadBatch, str, str]:
     from chaos.topology.kinds import load_topology
-    from chaos.topology.mysql_replication import ADMIN_USER, row_reader
+    from chaos.topology.mysql_compare import row_reader
+    from chaos.topology.mysql_replication import ADMIN_USER
     from loadgen.mysql_workload import SCHEMA
 
     topo = load_topology(state, "mysql-replication")

@@ -22,9 +22,6 @@ from chaos.measure_context import RedisFailoverContext
 from chaos.options import option
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node
 from chaos.steps.redis_failover import (
-    FAILOVER_CHECKS,
-    REDIS_CHECKS,
-    REDIS_KNOWN,
     FailoverCtx,
     back_since,
     chooser,
@@ -34,6 +31,7 @@ from chaos.steps.redis_failover import (
     record_fault,
     set_victim,
 )
+from chaos.steps.redis_failover_measure import FAILOVER_CHECKS, REDIS_CHECKS, REDIS_KNOWN
 
 NAME = "master-pause"
 SUMMARY = "SIGSTOP a Redis Cluster master past the node timeout, then resume it: failover, stale-master writes"

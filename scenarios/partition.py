@@ -24,9 +24,6 @@ from chaos.measure_context import RedisFailoverContext
 from chaos.options import option
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node, require_own_addresses
 from chaos.steps.redis_failover import (
-    FAILOVER_CHECKS,
-    REDIS_CHECKS,
-    REDIS_KNOWN,
     FailoverCtx,
     chooser,
     failover_plan,
@@ -34,6 +31,7 @@ from chaos.steps.redis_failover import (
     record_fault,
     set_victim,
 )
+from chaos.steps.redis_failover_measure import FAILOVER_CHECKS, REDIS_CHECKS, REDIS_KNOWN
 
 NAME = "partition"
 SUMMARY = "Cut a Redis Cluster node off from the others (clients still reach it), then heal: minority writes"

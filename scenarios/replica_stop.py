@@ -46,7 +46,8 @@ from chaos.steps.mysql_replication import (
     provision_pair,
     start_heartbeat_probe_and_load,
 )
-from chaos.topology.mysql_replication import compare_tables, replication_errors, row_reader, source_position
+from chaos.topology.mysql_compare import compare_tables, replication_errors, row_reader
+from chaos.topology.mysql_replication import source_position
 
 NAME = "replica-stop"
 SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"

@@ -18,7 +18,7 @@ from chaos.options import option
 from chaos.runner import ClusterFinalRead
 from chaos.servers import parse_server
 from chaos.steps.redis_cluster import RedisRunConfig, RedisState, append_timeline, stop_load_and_probe
-from chaos.steps.redis_failover import REDIS_KNOWN
+from chaos.steps.redis_failover_measure import REDIS_KNOWN
 from chaos.steps.scale_end_state import addresses, end_state, preload_missing, slots_in_flight
 from chaos.topology.redis_cluster import server_version
 from chaos.topology.redis_info import SLOTS, parse_info

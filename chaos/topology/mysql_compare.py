@@ -1,0 +1,97 @@
+"""What a replication pair holds at the end of a run: every user table of both servers compared
+(row counts, CHECKSUM TABLE), the rows the run inserted read back from either server, and the
+replication errors the replica recorded (or hid with slave_skip_errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pymysql
+
+from chaos.backends.base import NodeSpec
+from chaos.topology.mysql_replication import SYSTEM_SCHEMAS, MysqlReplication, _scalar
+
+
+def user_tables(conn: pymysql.Connection, only: set[str] | None = None) -> list[tuple[str, str]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type='BASE TABLE'")
+        return sorted((db, t) for db, t in cur.fetchall()
+                      if db.lower() not in SYSTEM_SCHEMAS and (only is None or db in only))
+
+
+def table_digest(conn: pymysql.Connection, db: str, table: str) -> tuple[int, int | None]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{db}`.`{table}`")
+        rows = cur.fetchone()[0]
+        cur.execute(f"CHECKSUM TABLE `{db}`.`{table}` EXTENDED")
+        checksum = cur.fetchone()[1]
+    return rows, checksum
+
+
+def compare_tables(topo: MysqlReplication) -> dict[str, Any]:
+    """Row count and CHECKSUM TABLE of every table in every non-system database, on both sides
+    (what pt-table-checksum covers, not only the workload's table)."""
+    source, replica = topo.admin(topo.source, 30), topo.admin(topo.replica, 30)
+    try:
+        s_tables, r_tables = user_tables(source, topo.compare_dbs), user_tables(replica, topo.compare_dbs)
+        tables = []
+        for db, table in sorted(set(s_tables) | set(r_tables)):
+            entry: dict[str, Any] = {"database": db, "table": table}
+            for side, conn, present in (("source", source, s_tables), ("replica", replica, r_tables)):
+                rows, checksum = table_digest(conn, db, table) if (db, table) in present else (None, None)
+                entry[f"{side}_rows"], entry[f"{side}_checksum"] = rows, checksum
+            entry["match"] = entry["source_rows"] == entry["replica_rows"] \
+                and entry["source_checksum"] == entry["replica_checksum"] and entry["source_rows"] is not None
+            tables.append(entry)
+    finally:
+        source.close()
+        replica.close()
+    mismatched = [f"{t['database']}.{t['table']}" for t in tables if not t["match"]]
+    return {"tables": tables, "checksum_match": not mismatched, "mismatched_tables": mismatched}
+
+
+def read_rows(topo: MysqlReplication, spec: NodeSpec, ids: list[str], batch: int = 1000) -> dict[str, Any]:
+    """Final read of workload rows: id → value (absent ids are missing)."""
+    from loadgen.mysql_workload import TABLE
+
+    conn = topo.admin(spec, 30)
+    out: dict[str, Any] = {}
+    try:
+        with conn.cursor() as cur:
+            for i in range(0, len(ids), batch):
+                chunk = [int(x) for x in ids[i : i + batch]]
+                marks = ",".join(["%s"] * len(chunk))
+                cur.execute(f"SELECT id, value FROM `{topo.workload_db}`.{TABLE} WHERE id IN ({marks})", chunk)
+                out.update((str(row_id), value) for row_id, value in cur.fetchall())
+    finally:
+        conn.close()
+    return out
+
+
+def row_reader(topo: MysqlReplication, spec: NodeSpec) -> Callable[[list[str]], list[Any]]:
+    """The final read of a batch of row ids on one server: their values in order (None when
+    absent), as the write checker asks for them."""
+    def read(keys: list[str]) -> list[Any]:
+        found = read_rows(topo, spec, [k for k in keys if k.isdigit()])
+        return [found.get(k) for k in keys]
+    return read
+
+
+def replication_errors(topo: MysqlReplication) -> dict[str, Any]:
+    """Errors and error-hiding settings of the replica: Last_*_Errno, slave_skip_errors and the
+    count of skipped errors (a setting like slave_skip_errors can hide divergence)."""
+    conn = topo.admin(topo.replica)
+    try:
+        status = topo.replica_status(conn)
+        skip_setting = _scalar(conn, "SELECT @@slave_skip_errors")
+        with conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Slave_skipped_errors'")
+            row = cur.fetchone()
+        skipped = int(row[1]) if row else 0
+    finally:
+        conn.close()
+    errors = {k: status.get(k) for k in ("Last_Errno", "Last_Error", "Last_IO_Errno", "Last_IO_Error",
+                                          "Last_SQL_Errno", "Last_SQL_Error")}
+    count = sum(1 for k in ("Last_Errno", "Last_IO_Errno", "Last_SQL_Errno") if status.get(k)) + skipped
+    return {"count": count, "skipped_errors": skipped, "slave_skip_errors": skip_setting, **errors}
