@@ -72,9 +72,11 @@ def options_of(cls: type, only: Iterable[str] | None = None,
         if kind is bool and not opt.multiple:
             kwargs.update(is_flag=True, default=bool(default))
         else:
-            kwargs.update(default=tuple(default) if opt.multiple else default, multiple=opt.multiple,
-                          type=click.Choice(list(choices)) if choices else (opt.type or kind if kind in (int, float, str)
-                                                                             else opt.type or str))
+            if choices:
+                click_type: Any = click.Choice(list(choices))
+            else:  # declared, or the annotation's (int, float, str); text for anything else
+                click_type = opt.type or (kind if kind in (int, float, str) else str)
+            kwargs.update(default=tuple(default) if opt.multiple else default, multiple=opt.multiple, type=click_type)
         show = opt.show_default if opt.show_default is not None else default not in (None, False, (), [])
         kwargs["show_default"] = show and kind is not bool
         made.append(click.option(flag, **kwargs))

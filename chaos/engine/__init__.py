@@ -12,7 +12,8 @@ always run). The package's modules, each one concept:
 * :mod:`~chaos.engine.rundir`: the run directory's files (final read, timeline, result.json);
 * :mod:`~chaos.engine.report_writers`: report writers by declared kind;
 * :mod:`~chaos.engine.repeat`: ``--repeat`` and ``--matrix``;
-* :mod:`~chaos.engine.reanalyze`: `chaos analyze`.
+* :mod:`~chaos.engine.reanalyze`: `chaos analyze`;
+* :mod:`~chaos.engine.command`: a scenario's command from its plan and config class.
 
 Nothing here imports ``scenarios/`` or ``reports/``: scenarios and report writers are found
 through entry points (``chaos.scenarios``, ``chaos.reports``)."""

@@ -44,8 +44,7 @@ class RunContext(Generic[S, C]):
             self.metrics.serve(config.metrics_port)
             self.say(f"metrics on http://127.0.0.1:{config.metrics_port}/metrics")
         self.outcome = Outcome()
-        state_class = plan.state if isinstance(plan.state, type) and issubclass(plan.state, RunState) else RunState
-        self.state: S = state_class()  # type: ignore[assignment]
+        self.state: S = plan.state()  # type: ignore[assignment]  # the plan's state class is S
         self.ledger = FaultLedger()
         self.load: Any = None  # the LoadController, once started (sleep_until watches it)
         self.interrupted = False

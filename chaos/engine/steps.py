@@ -12,9 +12,10 @@ run context declares what it touches."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chaos.engine.state import RunState
 from chaos.errors import ChaosError
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ class Plan:
     measure: Callable[..., tuple[dict[str, Any], list[Any]]]
     known: set[str]
     headline: list[str]
-    state: type = field(default=object)
+    state: type[RunState] = RunState
     context_of: Callable[[Any], Any] | None = None
     final_read: str = "final-read.jsonl"
 
@@ -201,9 +202,7 @@ class Plan:
 def check_plan(plan: Plan) -> None:
     """Refuse (PlanError, exit 2) a plan whose steps read what no earlier step provides, name a
     slot the state does not have, or heal a fault no earlier step injects."""
-    from chaos.engine.state import RunState
-
-    state = plan.state if isinstance(plan.state, type) and issubclass(plan.state, RunState) else RunState
+    state = plan.state
     slots = state.slots()
     provided = {name for name, slot in slots.items() if slot.always_set}
     injected: set[str] = set()

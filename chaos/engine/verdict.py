@@ -56,7 +56,7 @@ def finish(ctx: RunContext[Any, Any], slos: list[Slo]) -> dict[str, Any]:
     result = {
         "schema_version": SCHEMA_VERSION,
         "scenario": ctx.plan.name,
-        "kind": getattr(ctx.plan.state, "KIND", "run"),
+        "kind": ctx.plan.state.KIND,
         "run_id": ctx.run.run_id,
         "backend": ctx.config.backend,
         "seed": ctx.seed,

@@ -35,7 +35,7 @@ class RedisState(RunState):
     probe = Slot[RedisProbe]("the probes sampling every node into the timeline")
     cpu_start = Slot[Any]("CPU seconds of the load and of each master when the load began", default=None)
     load_generator = Slot[Any]("whether the load generator or a server was the limit", default=None)
-    victim = Slot[Any]("the status row of the node the fault targets", default=None)
+    victim = Slot[Any]("the status row of the node the fault targets (none in a scale run)")
 
 
 RedisCtx = RunContext[RedisState, RedisRunConfig]
@@ -177,7 +177,7 @@ def start_probe_and_load(ctx: RedisCtx) -> None:
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
     ctx.state.cpu_start = cpu_snapshot(ctx)
-    victim = ctx.state.victim
+    victim = ctx.state.victim if ctx.state.provided("victim") else None
     ctx.state.fault_at = ctx.elapsed() + config.warmup
     target = "" if victim is None else (
         f"; target {victim['name']} ({victim['address']}, {victim['role']}"

@@ -101,3 +101,14 @@ def test_every_scenario_plan_passes_the_plan_check(name):
     from chaos.scenarios_registry import plan
 
     check_plan(plan(name))
+
+
+def test_a_failover_plan_that_never_chooses_a_victim_is_refused():
+    from chaos.engine import PlanError, action, check_plan
+    from chaos.steps.redis_failover import failover_plan
+
+    plan = failover_plan("no-victim", "forgets to choose", [], choose=action()(lambda ctx: None), key="kill",
+                         make=action(reads=["cluster"])(lambda ctx: None), then=lambda ctx: None,
+                         promote_timeout=lambda ctx: 1.0)
+    with pytest.raises(PlanError, match="step 'inject kill' needs 'victim'"):
+        check_plan(plan)
