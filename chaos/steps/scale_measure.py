@@ -27,7 +27,9 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
     (run_dir / "lost-writes.txt").write_text("".join(f"{k}\n" for k in w.pop("lost_keys")))
     seconds = _seconds(run_dir / "load-seconds.jsonl")
     # live: measured at the end of the run; or, for `chaos analyze`, the measurements stored then
-    reshard = live.get("reshard") or {k: live.get(k) for k in summarize([])}
+    # (with the method and, atomic, the jobs: the half-moved check depends on the method)
+    reshard = live.get("reshard") or {k: live.get(k) for k in (*summarize([]), "method", "jobs") if k in live
+                                      or k in summarize([])}
     m: dict[str, Any] = {
         **reshard,
         "client_redirects": {k: sum(s.get(k, 0) for s in seconds) for k in ("moved", "ask", "tryagain")},
