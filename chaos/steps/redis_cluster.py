@@ -35,7 +35,7 @@ class RedisState(RunState):
     probe = Slot[RedisProbe]("the probes sampling every node into the timeline")
     cpu_start = Slot[Any]("CPU seconds of the load and of each master when the load began", default=None)
     load_generator = Slot[Any]("whether the load generator or a server was the limit", default=None)
-    victim = Slot[Any]("the status row of the node the fault targets (none in a scale run)")
+    victim = Slot[Any]("the status row of the node the fault targets; a scale run has none")
 
 
 RedisCtx = RunContext[RedisState, RedisRunConfig]
