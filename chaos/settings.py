@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -43,7 +43,7 @@ class RunConfig:
                                 "into one directory, then compare them grouped by server, the first the baseline.",
                                 metavar="SERVER,SERVER,...")
 
-    BACKENDS: tuple[str, ...] = ("process",)  # where this scenario's servers can run
+    BACKENDS: ClassVar[tuple[str, ...]] = ("process",)  # where this scenario's servers can run
 
     def validate(self) -> None:
         if self.backend not in self.BACKENDS:

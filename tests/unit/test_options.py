@@ -64,3 +64,18 @@ def test_every_scenario_command_takes_only_fields_of_the_config_it_builds():
         params = {p.name for p in cmd.params}
         assert {"duration", "seed", "slo", "backend"} <= params <= fields, name  # so **options cannot fail at run time
         assert plan(name).name == name
+
+
+def test_a_config_offers_its_backends_and_they_are_not_a_setting():
+    from chaos.settings import RedisRunConfig, ReplicationConfig, RunConfig
+
+    for cls in (RedisRunConfig, ReplicationConfig):
+        config = cls(backend="docker")
+        config.validate()  # docker is one of their backends
+        assert "BACKENDS" not in dataclasses.asdict(config)
+    import pytest
+
+    from chaos.errors import ChaosError
+
+    with pytest.raises(ChaosError, match="backend 'docker' is not available"):
+        RunConfig(backend="docker").validate()
