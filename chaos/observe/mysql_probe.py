@@ -1,8 +1,11 @@
 """Replication lag measured properly (the pt-heartbeat method) and replica state sampling.
 
-A heartbeat writer updates ``chaos_meta.heartbeat`` on the source with ``NOW(6)`` every 100 ms;
-the replica probe reads the newest applied heartbeat and ``SHOW SLAVE STATUS`` every 100 ms.
-Heartbeat lag = now − newest heartbeat applied (same machine, same clock).
+A heartbeat writer updates ``chaos_meta.heartbeat`` on the source with ``NOW(6)`` every 100 ms,
+in a row of the run's own (:func:`new_heartbeat_row`); the replica probe reads that row and ``SHOW
+SLAVE STATUS`` every 100 ms. Heartbeat lag = now − the run's newest heartbeat applied (same
+machine, same clock). Until the replica has applied the run's first heartbeat the lag is unknown
+(None), never read from a row an earlier run or `chaos up` left: that row is as old as the gap
+between them, and would be reported as lag that never happened.
 ``Seconds_Behind_Master`` is recorded beside it as the server gives it (NULL stays null: it is
 NULL while a replication thread is stopped, and 0 when the SQL thread caught up with a lagging
 IO thread, so it is never used alone)."""
@@ -10,6 +13,7 @@ IO thread, so it is never used alone)."""
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -23,11 +27,19 @@ from chaos.observe import paced
 from chaos.topology.mysql_replication import META_DB
 
 Sample = dict[str, Any]
+SETUP_ROW = 1  # the row `chaos up` writes to check replication; never a run's
+
+
+def new_heartbeat_row() -> int:
+    """A heartbeat row of a run's own: random (run ids repeat across `--repeat` sessions, and a
+    row an earlier run left would be read before this run's first heartbeat arrives), never
+    :data:`SETUP_ROW`."""
+    return random.SystemRandom().randrange(SETUP_ROW + 1, 2**31)
 
 
 class HeartbeatWriter:
-    def __init__(self, connect: Callable[[], Any], interval: float = 0.1, database: str = META_DB):
-        self.connect, self.interval, self.database = connect, interval, database
+    def __init__(self, connect: Callable[[], Any], row: int, interval: float = 0.1, database: str = META_DB):
+        self.connect, self.row, self.interval, self.database = connect, row, interval, database
         self.beats = 0
         self.errors = 0  # failed heartbeats (source down, or a bug): counted, the loop goes on
         self.last_error: str | None = None
@@ -48,7 +60,7 @@ class HeartbeatWriter:
                 if conn is None:
                     conn = self.connect()
                 with conn.cursor() as cur:
-                    cur.execute(f"REPLACE INTO `{self.database}`.heartbeat VALUES (1, NOW(6))")
+                    cur.execute(f"REPLACE INTO `{self.database}`.heartbeat VALUES (%s, NOW(6))", (self.row,))
                 self.beats += 1
             except Exception as exc:  # never let the heartbeat thread die silently
                 self.errors += 1
@@ -62,9 +74,9 @@ class HeartbeatWriter:
 
 class ReplicaProbe:
     def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
-                 wall0: float, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None,
+                 wall0: float, row: int, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None,
                  database: str = META_DB):
-        self.node, self.address, self.connect, self.database = node, address, connect, database
+        self.node, self.address, self.connect, self.database, self.row = node, address, connect, database, row
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
         self.samples = 0
@@ -86,8 +98,9 @@ class ReplicaProbe:
 
     def sample(self, conn: Any) -> Sample:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(f"SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 AS lag, @@gtid_slave_pos AS gtid "
-                        f"FROM `{self.database}`.heartbeat WHERE id = 1")
+            # the run's own row only (no row yet: lag unknown); the position whether or not it is there
+            cur.execute(f"SELECT (SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 FROM `{self.database}`.heartbeat "
+                        "WHERE id = %s) AS lag, @@gtid_slave_pos AS gtid", (self.row,))
             beat = cur.fetchone() or {}
             cur.execute("SHOW SLAVE STATUS")
             status = cur.fetchone() or {}

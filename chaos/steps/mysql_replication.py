@@ -11,7 +11,7 @@ from typing import Any
 from chaos.backends import make_backend
 from chaos.engine import FaultRecord, RunContext, RunState, Slot, action, copy_node_files
 from chaos.errors import ChaosError
-from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe
+from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe, new_heartbeat_row
 from chaos.runner import start_load
 from chaos.topology.kinds import load_topology
 from chaos.topology.mysql_replication import (
@@ -129,12 +129,13 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
 def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
     topo, config, run = ctx.state.topo, ctx.config, ctx.run
     source, replica = topo.source, topo.replica
-    heartbeat = HeartbeatWriter(lambda: topo.admin(topo.source, 2), database=topo.meta_db)  # the source now
+    row = new_heartbeat_row()  # lag is judged only from the run's own heartbeats
+    heartbeat = HeartbeatWriter(lambda: topo.admin(topo.source, 2), row, database=topo.meta_db)  # the source now
     heartbeat.start()
     ctx.state.heartbeat = heartbeat
     ctx.cleanup(heartbeat.stop)
     probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
-                         run.t0, run.wall0, on_sample=lambda s: run.events.mysql_sample.fire(**s),
+                         run.t0, run.wall0, row, on_sample=lambda s: run.events.mysql_sample.fire(**s),
                          database=topo.meta_db)
     probe.start()
     ctx.state.probe = probe

@@ -1,14 +1,17 @@
 """replica-stop on real mariadbd processes, in every mode, and a replica that really diverges."""
 
 import json
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
 
 from chaos.cli import cli
 from chaos.history import read_history
-from chaos.topology.mysql_replication import MysqlReplication
+from chaos.topology.mysql_replication import MysqlReplication, source_position, wait_replica_reached
 from tests.conftest import require
+from tests.integration import pt_heartbeat
 from tests.lines import read_until
 
 BASE = ["--base-port", "3327", "--duration", "8", "--warmup", "2", "--down-seconds", "3", "--users", "4",
@@ -26,10 +29,53 @@ def replica_stop(state, out, *extra):
                                     *extra])
 
 
+def hold_heartbeats(topo, timeline, seconds):
+    """Lock the heartbeat table on the replica (its SQL thread then waits to apply the run's
+    heartbeats, as a busy replica would) until ``seconds`` after the run's probe started; the row
+    `chaos up` wrote stays readable meanwhile."""
+    conn = topo.admin(topo.replica)
+    with conn.cursor() as cur:
+        cur.execute(f"LOCK TABLES {topo.meta_db}.heartbeat READ")
+
+    def release():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not timeline.exists():  # the probe opens it as it starts
+            time.sleep(0.02)
+        time.sleep(seconds)
+        with conn.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        conn.close()
+
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    return thread
+
+
 @pytest.mark.parametrize("mode", ["stop", "kill", "sql-thread"])
 def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_path, mode):
+    """On a pair that was up before the run, whose setup heartbeat is 30 s old and which applies
+    the run's first heartbeats late, with pt-heartbeat beside the run as a witness."""
+    up = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "up", "mysql-replication", "--base-port", "3327"])
+    assert up.exit_code == 0, up.output
+    topo = MysqlReplication.load(state_dir)
+    source = topo.admin(topo.source)
+    with source.cursor() as cur:
+        cur.execute(f"UPDATE {topo.meta_db}.heartbeat SET ts = NOW(6) - INTERVAL 30 SECOND WHERE id = 1")
+        cur.execute("SELECT @@server_id")
+        server_id = cur.fetchone()[0]
+    source.close()
+    assert wait_replica_reached(topo, source_position(topo), 10)  # the aged row is on the replica too
+    # pt-heartbeat's table sits in the `mysql` schema, which the run's table comparison leaves out
+    witness = pt_heartbeat.Witness(tmp_path, (topo.source.host, topo.source.port),
+                                   (topo.replica.host, topo.replica.port), topo.admin_user, topo.secrets["admin"],
+                                   "mysql", server_id)
     out = tmp_path / mode
-    result = replica_stop(state_dir, out, "--mode", mode)
+    try:
+        held = hold_heartbeats(topo, out / "timeline.jsonl", 0.5)
+        result = replica_stop(state_dir, out, "--mode", mode)
+        held.join(10)
+    finally:
+        witness.stop()
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     m = r["measurements"]
@@ -37,7 +83,8 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
     for field in ("replica_down_seconds", "max_lag_seconds", "catchup_seconds", "writes_during_outage", "lost_rows",
                   "checksum_match", "replication_errors", "ops", "latency_ms"):
         assert field in m, field
-    assert m["max_lag_before_fault_seconds"] < 1.0
+    # lag only from the run's own heartbeats: the 30 s old row was never taken for lag
+    assert m["max_lag_before_fault_seconds"] is not None and m["max_lag_before_fault_seconds"] < 1.0
     assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"]  # lag rose during the outage ...
     assert m["catchup_seconds"] is not None  # ... and fell under 1 s after the restart
     assert m["writes_during_outage"] > 100
@@ -52,6 +99,32 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
         assert all(s["up"] and s["sql_thread"] == "No" and s["seconds_behind_master"] is None for s in outage)
     else:
         assert all(not s["up"] for s in outage)
+    # the largest lag is the outage's, not a row left from before the run
+    restart = r["context"]["restart_t"]
+    during = [s["heartbeat_lag"] for s in timeline if s.get("heartbeat_lag") is not None and fault <= s["time"]]
+    assert abs(m["max_lag_seconds"] - max(during)) <= 0.5
+    # pt-heartbeat agrees: each of its readings lies within what the probe saw while it was taken
+    # (give or take pt-heartbeat's 0.2 s updates and 0.01 s rounding, and the probe's 0.1 s)
+    compared = 0
+    for began, ended, lag in witness.readings:
+        ours = [s["heartbeat_lag"] for s in timeline if s.get("heartbeat_lag") is not None
+                and began - 0.1 <= s["wall"] <= ended + 0.1]
+        if lag is None or not ours:
+            continue  # the replica did not answer one of the two
+        assert min(ours) - 0.35 <= lag <= max(ours) + 0.35, (began, lag, ours)
+        compared += 1
+    assert compared >= 3
+    if mode == "sql-thread":  # the lag climbs for the whole outage: both see the same top
+        seen = max(lag for _, _, lag in witness.readings if lag is not None)
+        bound = witness.interval() + 0.3
+        assert abs(m["max_lag_seconds"] - seen) <= bound, (m["max_lag_seconds"], seen, bound)
+    # ... and when the lag fell back under 1 s after the restart, on the wall clock
+    offset = timeline[0]["wall"] - timeline[0]["time"]
+    ours_back = next(s["wall"] for s in timeline if s["time"] >= restart and s.get("heartbeat_lag") is not None
+                     and s["heartbeat_lag"] < 1.0)
+    theirs_back = next(ended for began, ended, lag in witness.readings if began >= offset + restart
+                       and lag is not None and lag < 1.0)
+    assert -0.5 <= theirs_back - ours_back <= witness.interval() + 0.5, (theirs_back - ours_back)
     if mode == "kill":  # recomputed from the files alone: the same verdict
         again = CliRunner().invoke(cli, ["analyze", str(out)])
         assert again.exit_code == 0, again.output
