@@ -75,11 +75,11 @@ class ReplicaStopConfig(ReplicationConfig):
 
 
 def start_replication(topo: Any) -> None:
-    """After the replica's server is back: START SLAVE, and record its new pid."""
+    """After the replica's server is back: start replication, and record its new pid."""
     conn = topo.admin(topo.replica)
     try:
         with conn.cursor() as cur:
-            cur.execute("START SLAVE")
+            cur.execute(topo.dialect.start_replica_sql)
     finally:
         conn.close()
     topo.save()

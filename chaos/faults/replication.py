@@ -8,8 +8,8 @@ from chaos.faults.base import Fault
 
 
 class StopSqlThread(Fault):
-    """``STOP SLAVE SQL_THREAD`` on the replica: the IO thread keeps fetching, relay logs pile
-    up; the heal is ``START SLAVE SQL_THREAD``."""
+    """Stop the replica's SQL (applier) thread (``STOP SLAVE SQL_THREAD`` / ``STOP REPLICA
+    SQL_THREAD``): the IO thread keeps fetching, relay logs pile up; the heal starts it again."""
 
     name, heal_name = "sql-thread", "start-sql-thread"
 
@@ -27,11 +27,11 @@ class StopSqlThread(Fault):
 
     def inject(self) -> None:
         self.stopped = True  # set first: a heal after a half-done inject must still start it
-        self._execute("STOP SLAVE SQL_THREAD")
+        self._execute(self.topo.dialect.stop_sql_thread_sql)
 
     def heal(self) -> None:
         if self.stopped:
-            self._execute("START SLAVE SQL_THREAD")
+            self._execute(self.topo.dialect.start_sql_thread_sql)
             self.stopped = False
 
     def describe(self) -> str:

@@ -1,14 +1,14 @@
 """Replication lag measured properly (the pt-heartbeat method) and replica state sampling.
 
 A heartbeat writer updates ``chaos_meta.heartbeat`` on the source with ``NOW(6)`` every 100 ms,
-in a row of the run's own (:func:`new_heartbeat_row`); the replica probe reads that row and ``SHOW
-SLAVE STATUS`` every 100 ms. Heartbeat lag = now − the run's newest heartbeat applied (same
-machine, same clock). Until the replica has applied the run's first heartbeat the lag is unknown
-(None), never read from a row an earlier run or `chaos up` left: that row is as old as the gap
-between them, and would be reported as lag that never happened.
-``Seconds_Behind_Master`` is recorded beside it as the server gives it (NULL stays null: it is
-NULL while a replication thread is stopped, and 0 when the SQL thread caught up with a lagging
-IO thread, so it is never used alone)."""
+in a row of the run's own (:func:`new_heartbeat_row`); the replica probe reads that row and the
+replica status (in the server's dialect, :mod:`chaos.topology.mysql_dialect`) every 100 ms.
+Heartbeat lag = now − the run's newest heartbeat applied (same machine, same clock). Until the
+replica has applied the run's first heartbeat the lag is unknown (None), never read from a row an
+earlier run or `chaos up` left: that row is as old as the gap between them, and would be
+reported as lag that never happened. ``Seconds_Behind_Master`` is recorded beside it as the
+server gives it (NULL stays null: it is NULL while a replication thread is stopped, and 0 when
+the SQL thread caught up with a lagging IO thread, so it is never used alone)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import pymysql
 
 from chaos.errors import ChaosError
 from chaos.observe import paced
+from chaos.topology.mysql_dialect import Dialect
 from chaos.topology.mysql_replication import META_DB
 
 Sample = dict[str, Any]
@@ -74,9 +75,10 @@ class HeartbeatWriter:
 
 class ReplicaProbe:
     def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
-                 wall0: float, row: int, interval: float = 0.1, on_sample: Callable[[Sample], None] | None = None,
-                 database: str = META_DB):
+                 wall0: float, row: int, dialect: Dialect, interval: float = 0.1,
+                 on_sample: Callable[[Sample], None] | None = None, database: str = META_DB):
         self.node, self.address, self.connect, self.database, self.row = node, address, connect, database, row
+        self.dialect = dialect
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
         self.samples = 0
@@ -100,19 +102,19 @@ class ReplicaProbe:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
             # the run's own row only (no row yet: lag unknown); the position whether or not it is there
             cur.execute(f"SELECT (SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 FROM `{self.database}`.heartbeat "
-                        "WHERE id = %s) AS lag, @@gtid_slave_pos AS gtid", (self.row,))
+                        f"WHERE id = %s) AS lag, {self.dialect.executed_position} AS gtid", (self.row,))
             beat = cur.fetchone() or {}
-            cur.execute("SHOW SLAVE STATUS")
-            status = cur.fetchone() or {}
-        return {
+            cur.execute(self.dialect.replica_status_sql)
+            status = self.dialect.replica_status(cur.fetchone())
+        return {  # the timeline's field names (seconds_behind_master: as every stored run has it)
             "up": True,
             "heartbeat_lag": float(beat["lag"]) if beat.get("lag") is not None else None,
-            "seconds_behind_master": status.get("Seconds_Behind_Master"),
-            "io_thread": status.get("Slave_IO_Running"),
-            "sql_thread": status.get("Slave_SQL_Running"),
+            "seconds_behind_master": status.get("seconds_behind"),
+            "io_thread": status.get("io_running"),
+            "sql_thread": status.get("sql_running"),
             "gtid": beat.get("gtid"),
-            "last_errno": status.get("Last_Errno"),
-            "last_error": status.get("Last_Error") or None,
+            "last_errno": status.get("last_errno"),
+            "last_error": status.get("last_error") or None,
         }
 
     def _loop(self) -> None:

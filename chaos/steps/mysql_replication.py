@@ -135,7 +135,7 @@ def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
     ctx.state.heartbeat = heartbeat
     ctx.cleanup(heartbeat.stop)
     probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
-                         run.t0, run.wall0, row, on_sample=lambda s: run.events.mysql_sample.fire(**s),
+                         run.t0, run.wall0, row, topo.dialect, on_sample=lambda s: run.events.mysql_sample.fire(**s),
                          database=topo.meta_db)
     probe.start()
     ctx.state.probe = probe

@@ -53,6 +53,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
         self.state, self.backend, self.specs = state, backend, specs
         self.config = MysqlReplicationConfig(base_port=specs[0].port, base_host="127.0.0.1")
         self.admin_user, self._secrets = user, {"admin": password}
+        self._dialect = None
         self.workload_db = self.meta_db = database
         self.compare_dbs = {database}
         self.unmapped = unmapped
@@ -135,9 +136,9 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
         """Replication running, from the given source; refused before any fault."""
         status = self.replica_status()
         if not status:
-            return [f"{self.replica.address} is not a replica (SHOW SLAVE STATUS is empty)"]
+            return [f"{self.replica.address} is not a replica ({self.dialect.replica_status_sql} is empty)"]
         problems = self.replication_problems()
-        host, port = status.get("Master_Host", ""), int(status.get("Master_Port") or 0)
+        host, port = status.get("source_host") or "", int(status.get("source_port") or 0)
         if not _same_server(host, port, self.source.host, self.source.port):
             problems.append(f"{self.replica.address} replicates from {host}:{port}, not from --source "
                             f"{self.source.address}")
@@ -145,8 +146,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
 
     def replication_mode(self) -> str:
         status = self.replica_status()
-        using = status.get("Using_Gtid", "No")
-        return "binlog position" if using in ("No", None, "") else f"GTID ({using})"
+        return f"GTID ({status.get('using_gtid')})" if self.dialect.uses_gtid(status) else "binlog position"
 
     def can_fault(self, name: str) -> str | None:
         if name in self.unmapped:

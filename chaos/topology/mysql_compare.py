@@ -78,20 +78,27 @@ def row_reader(topo: MysqlReplication, spec: NodeSpec) -> Callable[[list[str]], 
     return read
 
 
+# the result's names for the replica's last errors (as the servers' own status fields spell them)
+ERROR_FIELDS = {"Last_Errno": "last_errno", "Last_Error": "last_error", "Last_IO_Errno": "last_io_errno",
+                "Last_IO_Error": "last_io_error", "Last_SQL_Errno": "last_sql_errno", "Last_SQL_Error": "last_sql_error"}
+
+
 def replication_errors(topo: MysqlReplication) -> dict[str, Any]:
     """Errors and error-hiding settings of the replica: Last_*_Errno, slave_skip_errors and the
     count of skipped errors (a setting like slave_skip_errors can hide divergence)."""
+    dialect = topo.dialect
     conn = topo.admin(topo.replica)
     try:
         status = topo.replica_status(conn)
-        skip_setting = _scalar(conn, "SELECT @@slave_skip_errors")
-        with conn.cursor() as cur:
-            cur.execute("SHOW GLOBAL STATUS LIKE 'Slave_skipped_errors'")
-            row = cur.fetchone()
+        skip_setting = _scalar(conn, f"SELECT {dialect.skip_errors}")
+        row = None
+        if dialect.skipped_errors_status:  # MySQL keeps no such counter
+            with conn.cursor() as cur:
+                cur.execute("SHOW GLOBAL STATUS LIKE %s", (dialect.skipped_errors_status,))
+                row = cur.fetchone()
         skipped = int(row[1]) if row else 0
     finally:
         conn.close()
-    errors = {k: status.get(k) for k in ("Last_Errno", "Last_Error", "Last_IO_Errno", "Last_IO_Error",
-                                          "Last_SQL_Errno", "Last_SQL_Error")}
-    count = sum(1 for k in ("Last_Errno", "Last_IO_Errno", "Last_SQL_Errno") if status.get(k)) + skipped
+    errors = {shown: status.get(neutral) for shown, neutral in ERROR_FIELDS.items()}
+    count = sum(1 for k in ("Last_Errno", "Last_IO_Errno", "Last_SQL_Errno") if errors.get(k)) + skipped
     return {"count": count, "skipped_errors": skipped, "slave_skip_errors": skip_setting, **errors}

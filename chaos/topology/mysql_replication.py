@@ -32,6 +32,7 @@ from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
+from chaos.topology.mysql_dialect import Dialect, dialect_of
 from chaos.wait import wait_until
 
 NAME = "mysql-replication"
@@ -112,6 +113,7 @@ class MysqlReplication(Topology):
                 image=config.image,
             ))
         self._secrets: dict[str, str] | None = None
+        self._dialect: Dialect | None = None
 
     @property
     def source(self) -> NodeSpec:
@@ -210,21 +212,23 @@ class MysqlReplication(Topology):
             cur.execute("SELECT VERSION()")
             return cur.fetchone()[0]
 
+    @property
+    def dialect(self) -> Dialect:
+        """How this pair's servers spell replication, from the replica's own version string."""
+        if self._dialect is None:
+            conn = self.admin(self.replica)
+            try:
+                self._dialect = dialect_of(self.server_version(conn))
+            finally:
+                conn.close()
+        return self._dialect
+
     def _start_replication(self) -> None:
         conn = self.admin(self.replica)
-        version = self.server_version(conn)
         src = self.source
         with conn.cursor() as cur:
-            if "mariadb" in version.lower():
-                cur.execute("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-                            "MASTER_USE_GTID=slave_pos",
-                            (src.host, src.port, REPL_USER, self.secrets["repl"]))
-                cur.execute("START SLAVE")
-            else:  # MySQL >= 8.0.23 (GTID auto-positioning needs gtid_mode=ON on both)
-                cur.execute("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, "
-                            "SOURCE_PASSWORD=%s, GET_SOURCE_PUBLIC_KEY=1",
-                            (src.host, src.port, REPL_USER, self.secrets["repl"]))
-                cur.execute("START REPLICA")
+            cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"]))
+            cur.execute(self.dialect.start_replica_sql)
         conn.close()
         conn = self.admin(self.source)
         with conn.cursor() as cur:
@@ -234,17 +238,18 @@ class MysqlReplication(Topology):
         conn.close()
 
     def replica_status(self, conn: pymysql.Connection | None = None) -> dict[str, Any]:
-        """SHOW SLAVE STATUS of the replica as a dict ({} when replication is not configured)."""
+        """The replica's status in neutral names (:data:`chaos.topology.mysql_dialect.STATUS_FIELDS`;
+        {} when replication is not configured)."""
         own = conn is None
         conn = conn or self.admin(self.replica)
         try:
             with conn.cursor(pymysql.cursors.DictCursor) as cur:
-                cur.execute("SHOW SLAVE STATUS")
+                cur.execute(self.dialect.replica_status_sql)
                 row = cur.fetchone() or {}
         finally:
             if own:
                 conn.close()
-        return row
+        return self.dialect.replica_status(row)
 
     def replication_problems(self) -> list[str]:
         problems = []
@@ -254,12 +259,12 @@ class MysqlReplication(Topology):
         if problems:
             return problems
         status = self.replica_status()  # wrong credentials: its own one-line error
-        if status.get("Slave_IO_Running") != "Yes":
-            problems.append(f"replica IO thread: {status.get('Slave_IO_Running')} "
-                            f"({status.get('Last_IO_Error') or 'no error'})")
-        if status.get("Slave_SQL_Running") != "Yes":
-            problems.append(f"replica SQL thread: {status.get('Slave_SQL_Running')} "
-                            f"({status.get('Last_SQL_Error') or 'no error'})")
+        if status.get("io_running") != "Yes":
+            problems.append(f"replica IO thread: {status.get('io_running')} "
+                            f"({status.get('last_io_error') or 'no error'})")
+        if status.get("sql_running") != "Yes":
+            problems.append(f"replica SQL thread: {status.get('sql_running')} "
+                            f"({status.get('last_sql_error') or 'no error'})")
         return problems
 
     def wait_replicating(self, timeout: float = 60.0) -> None:
@@ -291,15 +296,16 @@ class MysqlReplication(Topology):
             except ChaosError as exc:
                 row["error"] = str(exc)
                 continue
+            dialect = self.dialect
             with conn.cursor() as cur:
-                cur.execute("SELECT @@gtid_binlog_pos, @@gtid_slave_pos, VERSION()")
-                binlog_pos, slave_pos, version = cur.fetchone()
+                cur.execute(f"SELECT {dialect.source_position}, {dialect.executed_position}, VERSION()")
+                written, applied, version = cur.fetchone()
             row["server"] = version
-            row["gtid"] = binlog_pos if i == 0 else slave_pos
+            row["gtid"] = written if i == 0 else applied
             if i > 0:
                 s = self.replica_status(conn)
-                row.update(io_thread=s.get("Slave_IO_Running"), sql_thread=s.get("Slave_SQL_Running"),
-                           lag=s.get("Seconds_Behind_Master"))
+                row.update(io_thread=s.get("io_running"), sql_thread=s.get("sql_running"),
+                           lag=s.get("seconds_behind"))
             conn.close()
         return rows
 
@@ -329,7 +335,7 @@ def _scalar(conn: pymysql.Connection, sql: str, args: tuple = ()) -> Any:
 def source_position(topo: MysqlReplication) -> str:
     conn = topo.admin(topo.source)
     try:
-        return _scalar(conn, "SELECT @@gtid_binlog_pos")
+        return _scalar(conn, f"SELECT {topo.dialect.source_position}")
     finally:
         conn.close()
 
@@ -339,7 +345,7 @@ def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 6
     def reached() -> bool:
         conn = topo.admin(topo.replica)
         try:
-            return gtid_reached(_scalar(conn, "SELECT @@gtid_slave_pos"), target)
+            return gtid_reached(_scalar(conn, f"SELECT {topo.dialect.executed_position}"), target)
         finally:
             conn.close()
 

@@ -103,15 +103,16 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
     restart = r["context"]["restart_t"]
     during = [s["heartbeat_lag"] for s in timeline if s.get("heartbeat_lag") is not None and fault <= s["time"]]
     assert abs(m["max_lag_seconds"] - max(during)) <= 0.5
-    # pt-heartbeat agrees: each of its readings lies within what the probe saw while it was taken
-    # (give or take pt-heartbeat's 0.2 s updates and 0.01 s rounding, and the probe's 0.1 s)
+    # pt-heartbeat agrees: each of its readings lies within what the probe saw while it was taken,
+    # give or take 0.5 s: the two writers' intervals (pt-heartbeat 0.2 s, rounded to 0.01 s; the
+    # harness 0.1 s), and a few tenths by which a busy machine can hold back a writer or a probe
     compared = 0
     for began, ended, lag in witness.readings:
         ours = [s["heartbeat_lag"] for s in timeline if s.get("heartbeat_lag") is not None
-                and began - 0.1 <= s["wall"] <= ended + 0.1]
+                and began - 0.3 <= s["wall"] <= ended + 0.3]
         if lag is None or not ours:
             continue  # the replica did not answer one of the two
-        assert min(ours) - 0.35 <= lag <= max(ours) + 0.35, (began, lag, ours)
+        assert min(ours) - 0.5 <= lag <= max(ours) + 0.5, (began, lag, ours)
         compared += 1
     assert compared >= 3
     if mode == "sql-thread":  # the lag climbs for the whole outage: both see the same top
@@ -188,5 +189,5 @@ def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_p
     r = json.loads((out / "result.json").read_text())
     assert r["interrupted"] is True and r["passed"] is False
     topo = MysqlReplication.load(state_dir)
-    assert topo.replica_status()["Slave_SQL_Running"] == "Yes"  # healed: replicating again
+    assert topo.replica_status()["sql_running"] == "Yes"  # healed: replicating again
     assert topo.replication_problems() == []
