@@ -49,11 +49,18 @@ def debian_suite() -> str:
 
 def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None,
                 release: str | None = None) -> tuple[str, float]:
-    """Build the image of ``kind`` (redis, valkey, mysql) from Debian ``release`` (default: this
-    machine's); tagged after the server version actually installed. Returns (tag, seconds)."""
-    family = FAMILIES.get({"mysql": "mariadb"}.get(kind, kind))
+    """Build the image of ``kind`` (redis, valkey, mariadb, mysql) from Debian ``release``
+    (default: this machine's; sid for Oracle MySQL); tagged after the server version actually
+    installed. Returns (tag, seconds)."""
+    if kind == "mysql" and release in ("bookworm", "trixie"):  # the spelling of MariaDB images until now
+        say(f"note: `chaos images build mysql` now builds Oracle MySQL (Debian sid only); building MariaDB from "
+            f"{release} as `chaos images build mariadb --release {release}` does")
+        kind = "mariadb"
+    family = FAMILIES.get(kind)
     if family is None:
-        raise ChaosError(f"no image for {kind!r}; images: redis, valkey, mysql")
+        raise ChaosError(f"no image for {kind!r}; images: {', '.join(FAMILIES)}")
+    if release is None and family.name == "mysql":
+        release = "sid"  # the only Debian release with Oracle MySQL
     for tool, package in (("debootstrap", "debootstrap"), ("docker", "docker.io")):
         if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
             raise ChaosError(f"{tool} is not installed; install it with `apt-get install -y {package}`")

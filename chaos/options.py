@@ -97,4 +97,5 @@ SERVER_HELP = ("Server of a topology this run starts: {what}. Docker backend: th
                "`chaos images build` (default: the newest built); process backend: the binary installed here, checked "
                "against VERSION.")
 REDIS_SERVERS = "redis or valkey, optionally :MAJOR.MINOR (redis:7.0, redis:8.0, valkey:8.1, valkey:9.1)"
-MYSQL_SERVERS = "mariadb, optionally :MAJOR.MINOR (mariadb:10.11, mariadb:11.8)"
+MYSQL_SERVERS = ("mariadb or mysql (Oracle MySQL), optionally :MAJOR.MINOR (mariadb:10.11, mariadb:11.8, mysql:9.7; "
+                 "MySQL on the docker backend)")

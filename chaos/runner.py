@@ -26,6 +26,7 @@ from chaos.events import RunEvents
 from chaos.history import HISTORY_FILE, NEMESIS, HistoryWriter, merge_histories, read_history
 from chaos.state import StateDir
 from loadgen.controller import LoadController
+from loadgen.mysql_workload import new_id_base
 from loadgen.settings import LoadSettings
 
 
@@ -98,8 +99,9 @@ def start_load(run: Run, workload: str, users: int, duration: float, rate: float
                             spawn_rate=min(max(users * 10.0, 100.0), 100.0 * workers),
                             duration=duration, rate=rate, seed=seed, workers=workers,
                             master_bind=master_bind, master_port=master_port, **target)
-    if workload == "mysql":  # inserts / reads / updates
+    if workload == "mysql":  # inserts / reads / updates, with row ids no earlier run took
         settings.write_weight, settings.read_weight, settings.incr_weight = 6, 3, 1
+        settings.id_base = new_id_base()
     if weights is not None:  # (writes, reads, increments)
         settings.write_weight, settings.read_weight, settings.incr_weight = weights
     controller = LoadController(settings, on_second=lambda s: run.events.second.fire(**s), env=env, state=state)

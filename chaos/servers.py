@@ -1,5 +1,5 @@
-"""Which server a topology runs: Redis or Valkey for a cluster, MariaDB for replication, and
-which version (``--server redis:8.0|valkey:9.1|mariadb:11.8``).
+"""Which server a topology runs: Redis or Valkey for a cluster, MariaDB or Oracle MySQL for
+replication, and which version (``--server redis:8.0|valkey:9.1|mariadb:11.8|mysql:9.7``).
 
 Docker backend: the image ``chaos/<server>:<major.minor>`` built by ``chaos images build``
 (without a version: the newest such image present). Process backend: the binary installed on
@@ -19,7 +19,7 @@ from chaos.errors import ChaosError, MissingBinary
 
 @dataclass(frozen=True)
 class Family:
-    name: str  # redis | valkey | mariadb
+    name: str  # redis | valkey | mariadb | mysql
     kind: str  # the topology kind it serves: redis | mysql
     packages: tuple[str, ...]  # Debian packages of an image
     binary: str  # the server's executable
@@ -34,11 +34,14 @@ FAMILIES = {
     "redis": Family("redis", "redis", ("redis-server", "redis-tools"), "redis-server", "redis-cli"),
     "valkey": Family("valkey", "redis", ("valkey-server", "valkey-tools"), "valkey-server", "valkey-cli"),
     "mariadb": Family("mariadb", "mysql", ("mariadb-server",), "mariadbd"),
+    # Oracle MySQL: Debian has it in sid only (it needs sid's libc: on bookworm it runs in a container)
+    "mysql": Family("mysql", "mysql", ("mysql-server-core", "mysql-client-core"), "mysqld"),
 }
 DEFAULT_FAMILY = {"redis": "redis", "mysql": "mariadb"}
 # Where Debian's archive has each version (measured): named in error messages, never required
 RELEASE_OF = {("redis", "7.0"): "bookworm", ("redis", "8.0"): "trixie", ("valkey", "8.1"): "trixie",
-              ("valkey", "9.1"): "sid", ("mariadb", "10.11"): "bookworm", ("mariadb", "11.8"): "trixie"}
+              ("valkey", "9.1"): "sid", ("mariadb", "10.11"): "bookworm", ("mariadb", "11.8"): "trixie",
+              ("mysql", "9.7"): "sid"}
 
 
 @dataclass(frozen=True)
@@ -58,25 +61,23 @@ class Server:
         return f"{self.family.repo}:{self.version}" if self.version else None
 
     def build_hint(self) -> str:
-        kind = "mysql" if self.name == "mariadb" else self.name
         release = RELEASE_OF.get((self.name, self.version or ""))
-        return f"chaos images build {kind}" + (f" --release {release}" if release else "")
+        return f"chaos images build {self.name}" + (f" --release {release}" if release else "")
 
 
 def server_kind(text: str) -> str:
     """The topology kind a ``--server`` text is for (redis or mysql); redis when unknown
     (:func:`parse_server` then names the choices)."""
-    family = FAMILIES.get({"mysql": "mariadb"}.get(text.partition(":")[0].lower(), text.partition(":")[0].lower()))
+    family = FAMILIES.get(text.partition(":")[0].lower())
     return family.kind if family else "redis"
 
 
 def parse_server(text: str | None, kind: str) -> Server:
-    """``redis:8.0`` / ``valkey`` / ``mariadb:11.8`` (None: the kind's default family, any
-    version); refuses a server of the wrong kind (``--server mariadb`` for a cluster)."""
+    """``redis:8.0`` / ``valkey`` / ``mariadb:11.8`` / ``mysql:9.7`` (None: the kind's default
+    family, any version); refuses a server of the wrong kind (``--server mariadb`` for a cluster)."""
     if not text:
         return Server(FAMILIES[DEFAULT_FAMILY[kind]], None)
     name, _, version = text.strip().lower().partition(":")
-    name = {"mysql": "mariadb"}.get(name, name)
     family = FAMILIES.get(name)
     if family is None or family.kind != kind:
         choices = ", ".join(f.name for f in FAMILIES.values() if f.kind == kind)
@@ -130,6 +131,9 @@ def local_binary(server: Server) -> tuple[str, str]:
                             ) from None
     run = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     found = version_from_output(run.stdout + run.stderr) or "?"
+    if server.name == "mysql" and "mariadb" in (run.stdout + run.stderr).lower():  # Debian's mysqld → mariadbd
+        raise MissingBinary(f"--server {server}: the mysqld here is MariaDB's ({found}), not Oracle MySQL; use "
+                            f"--backend docker after `{server.build_hint()}`, or --server mariadb")
     if not version_matches(found, server.version):
         raise MissingBinary(f"--server {server}: this machine has {server.name} {found}, not {server.version}; use "
                             f"--backend docker after `{server.build_hint()}`")

@@ -94,7 +94,7 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter | None, repor
                                    read_timeout=settings.timeout, write_timeout=settings.timeout)
 
         return MysqlWorkload(user, connect, history, report, rng, weights, f"{m['host']}:{m['port']}",
-                             sleep=gevent.sleep, database=m.get("database") or "chaos")
+                             sleep=gevent.sleep, database=m.get("database") or "chaos", id_base=settings.id_base)
 
     make = redis_workload if settings.workload == "redis" else mysql_workload
 

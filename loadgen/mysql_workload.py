@@ -30,7 +30,15 @@ def schema(database: str = DATABASE) -> list[str]:
 
 
 SCHEMA = schema()
-ID_SPACE = 10**9  # row id = user * ID_SPACE + seq
+ID_SPACE = 10**9  # row id = the run's base + user * ID_SPACE + seq
+RUN_SPACE = 10**12  # ids one run can use (up to 1000 users)
+
+
+def new_id_base() -> int:
+    """Where a run's row ids start, drawn at random: the table outlives a run (a pair kept up, as
+    `chaos up` makes it), and a run reusing another's ids would have every insert refused as a
+    duplicate. 9 000 000 bases under BIGINT's maximum."""
+    return random.SystemRandom().randrange(9_000_000) * RUN_SPACE
 
 
 def row_value(user: int, seq: int) -> str:
@@ -40,12 +48,13 @@ def row_value(user: int, seq: int) -> str:
 class MysqlWorkload(RecordingWorkload):
     def __init__(self, user: int, connect: Callable[[], Any], history: HistoryWriter, report: Report,
                  rng: random.Random, weights: tuple[int, int, int], node: str,
-                 sleep: Callable[[float], None] = time.sleep, database: str = DATABASE):
+                 sleep: Callable[[float], None] = time.sleep, database: str = DATABASE, id_base: int = 0):
         super().__init__(user, history, report, sleep)
         self.connect, self.rng, self.node = connect, rng, node
         self.table = f"`{database}`.{TABLE}"
         self.conn: Any = None
         self.seq = 0
+        self.id_base = id_base
         self.acked: list[int] = []
         insert_w, read_w, update_w = weights
         self.choices = ["insert"] * insert_w + ["read"] * read_w + ["update"] * update_w
@@ -89,7 +98,7 @@ class MysqlWorkload(RecordingWorkload):
             self.attempt("update", str(row_id), None, lambda: self._execute(
                 f"UPDATE {self.table} SET updates = updates + 1 WHERE id=%s", (row_id,)))
         else:
-            row_id = self.user * ID_SPACE + self.seq
+            row_id = self.id_base + self.user * ID_SPACE + self.seq
             value = row_value(self.user, self.seq)
             self.seq += 1
             outcome = self.attempt("insert", str(row_id), value, lambda: self._execute(

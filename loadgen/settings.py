@@ -35,6 +35,7 @@ class LoadSettings:
     master_bind: str = "127.0.0.1"  # where the Locust master listens for workers
     master_port: int = 5557
     mysql: dict = field(default_factory=dict)  # host, port, user, database (password via env)
+    id_base: int = 0  # where the run's MySQL row ids start (loadgen.mysql_workload.new_id_base)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

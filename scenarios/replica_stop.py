@@ -219,6 +219,8 @@ def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
     m.update(mode=ctx.mode, replica_down_seconds=round(restart_t - fault_t, 6),
              heartbeats=live.get("heartbeats"), probe_samples=live.get("probe_samples"))
     checks = [
+        # a run whose writes all failed during the outage tested nothing: it must not pass
+        Check("writes_during_outage", "writes_during_outage", lambda v: v > 0, ">0"),
         Check("replica_caught_up", "catchup_seconds", lambda v: v is not None),
         Check("no_lost_rows", "lost_rows", lambda v: v == 0, "==0"),
         Check("checksums_match", "tables", lambda t: t["checksum_match"],

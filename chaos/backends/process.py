@@ -58,8 +58,9 @@ class ProcessBackend(BackendBase):
         version asked for, or a one-line error saying what to install or build."""
         from chaos.servers import local_binary, parse_server
 
-        path = local_binary(server or parse_server(None, kind))[0]
-        if kind == "mysql":
+        server = server or parse_server(None, kind)
+        path = local_binary(server)[0]
+        if server.name == "mariadb":
             find_binary("mariadb-install-db")
         return path
 

@@ -14,22 +14,26 @@ def images() -> None:
 
 
 @images.command("build")
-@click.argument("kind", type=click.Choice(["redis", "valkey", "mysql"]), default="redis")
+@click.argument("kind", type=click.Choice(["redis", "valkey", "mariadb", "mysql"]), default="redis")
 @click.option("--release", default=None, metavar="bookworm|trixie|sid",
-              help="Debian release to take the server from [default: this machine's]. Measured: bookworm has "
-              "redis 7.0 and mariadb 10.11; trixie redis 8.0, valkey 8.1, mariadb 11.8; sid redis 8.0, valkey 9.1.")
+              help="Debian release to take the server from [default: this machine's; sid for mysql]. Measured: "
+              "bookworm has redis 7.0 and mariadb 10.11; trixie redis 8.0, valkey 8.1, mariadb 11.8; sid redis 8.0, "
+              "valkey 9.1, Oracle MySQL 9.7.")
 @click.option("--mirror", default=None, help="Debian mirror [default: the one in this machine's apt sources].")
 def images_build(kind: str, release: str | None, mirror: str | None) -> None:
-    """Build an image of KIND (redis, valkey, mysql): debootstrap a minimal Debian with the
-    server packages, then docker import it, tagged after the version installed
-    (chaos/redis:7.0, chaos/valkey:9.1, chaos/mariadb:11.8). Needs root and a running Docker
-    engine. Use it with --server (e.g. --server valkey:9.1) on `chaos up` and `chaos run`.
+    """Build an image of KIND (redis, valkey, mariadb, mysql: Oracle MySQL): debootstrap a
+    minimal Debian with the server packages, then docker import it, tagged after the version
+    installed (chaos/redis:7.0, chaos/valkey:9.1, chaos/mariadb:11.8, chaos/mysql:9.7). Needs root
+    and a running Docker engine. Use it with --server (e.g. --server mysql:9.7) on `chaos up` and
+    `chaos run`. `mysql --release bookworm|trixie` (MariaDB's spelling until now) still builds
+    MariaDB, with a note.
 
     \b
     Examples:
       chaos images build redis && chaos up redis-cluster --backend docker
       chaos images build valkey --release sid && chaos run master-kill --backend docker --server valkey:9.1
-      chaos images build mysql && chaos run replica-stop --backend docker
+      chaos images build mariadb && chaos run replica-stop --backend docker
+      chaos images build mysql && chaos run replica-stop --backend docker --server mysql:9.7
     """
     from chaos.images import build_image
 

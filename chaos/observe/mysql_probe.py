@@ -102,13 +102,13 @@ class ReplicaProbe:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
             # the run's own row only (no row yet: lag unknown); the position whether or not it is there
             cur.execute(f"SELECT (SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6 FROM `{self.database}`.heartbeat "
-                        f"WHERE id = %s) AS lag, {self.dialect.executed_position} AS gtid", (self.row,))
+                        f"WHERE id = %s) AS beat_age, {self.dialect.executed_position} AS gtid", (self.row,))
             beat = cur.fetchone() or {}
             cur.execute(self.dialect.replica_status_sql)
             status = self.dialect.replica_status(cur.fetchone())
         return {  # the timeline's field names (seconds_behind_master: as every stored run has it)
             "up": True,
-            "heartbeat_lag": float(beat["lag"]) if beat.get("lag") is not None else None,
+            "heartbeat_lag": float(beat["beat_age"]) if beat.get("beat_age") is not None else None,
             "seconds_behind_master": status.get("seconds_behind"),
             "io_thread": status.get("io_running"),
             "sql_thread": status.get("sql_running"),
@@ -128,6 +128,10 @@ class ReplicaProbe:
                 if conn is None:
                     conn = self.connect()
                 sample.update(self.sample(conn))
+            except pymysql.err.ProgrammingError as exc:  # the probe's own SQL is wrong for this server: a bug
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                sample.update({"up": False, "error": f"probe error: {self.last_error}"})
             except (pymysql.err.MySQLError, OSError, ChaosError) as exc:  # the replica does not answer
                 _close(conn)
                 conn = None

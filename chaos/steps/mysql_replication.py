@@ -50,7 +50,7 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     elif state.topology("mysql-replication") is None:
         topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or ""),
                                 make_backend(config.backend, state.path))
-        ctx.say("starting a MariaDB source and replica")
+        ctx.say(f"starting a {'MySQL' if topo.family == 'mysql' else 'MariaDB'} source and replica")
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")
         ctx.cleanup(ctx.teardown, topo, "the source and replica")
     else:

@@ -56,7 +56,9 @@ class MysqlReplicationConfig:
             raise ChaosError(f"node addresses must be in 127.0.0.0/8, got {self.base_host}")
 
 
-def server_config(spec: NodeSpec, server_id: int, replica: bool) -> str:
+def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "mariadb") -> str:
+    """my.cnf of a node; Oracle MySQL (``family`` mysql) takes the names 8.4 kept and GTIDs on,
+    and no X Protocol listener (every instance would take port 33060)."""
     lines = [
         "[mysqld]",
         f"datadir={spec.dir / 'data'}",
@@ -70,14 +72,17 @@ def server_config(spec: NodeSpec, server_id: int, replica: bool) -> str:
         f"log_bin={spec.dir / 'data' / 'binlog'}",
         "binlog_format=mixed",
         f"relay_log={spec.dir / 'data' / 'relay-bin'}",
-        "log_slave_updates=1",
         "skip-name-resolve",
         "innodb_buffer_pool_size=64M",
         "innodb_flush_log_at_trx_commit=1",
         "sync_binlog=1",
         "max_connections=500",
-        "skip-slave-start",
     ]
+    if family == "mysql":
+        lines += ["log_replica_updates=ON", "skip_replica_start=ON", "gtid_mode=ON", "enforce_gtid_consistency=ON",
+                  "mysqlx=OFF", f"secure_file_priv={spec.dir}"]
+    else:
+        lines += ["log_slave_updates=1", "skip-slave-start"]
     if replica:
         lines.append("read_only=1")
     return "\n".join(lines) + "\n"
@@ -104,12 +109,14 @@ class MysqlReplication(Topology):
         self.backend = backend or ProcessBackend(state.path)
         base = ipaddress.IPv4Address(config.base_host)
         root = state.topology_dir(NAME)
+        self.family = parse_server(config.version, "mysql").family.name  # mariadb | mysql
+        binary = parse_server(config.version, "mysql").family.binary if config.version else config.server
         self.specs = []
         for i in range(2):
             name = f"mysql-{i + 1}"
             self.specs.append(NodeSpec(
                 name=name, kind="mysql", host=str(base + i), port=config.base_port + i, dir=root / name,
-                argv=[config.server, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
+                argv=[binary, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
                 image=config.image,
             ))
         self._secrets: dict[str, str] | None = None
@@ -175,24 +182,28 @@ class MysqlReplication(Topology):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
-                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0))
-                code, output = self.backend.run_tool(
-                    "mysql", ["mariadb-install-db", "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
-                              "--auth-root-authentication-method=normal", "--skip-name-resolve", "--skip-test-db"],
-                    spec.dir, image=self.config.image)
+                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0, family=self.family))
+                code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=self.config.image)
                 if code != 0:
-                    raise TopologyError(f"mariadb-install-db failed for {spec.name}: "
+                    raise TopologyError(f"initialising {spec.name} failed ({self._initialise(spec)[0]}): "
                                         f"{output.strip().splitlines()[-1:] or 'no output'}")
                 self.backend.start(spec, ready_timeout=timeout)
                 self.save()
                 self._create_users(spec)
-            say(f"started {self.config.server} source {self.source.address} and replica {self.replica.address}")
+            say(f"started {self.specs[0].argv[0]} source {self.source.address} and replica {self.replica.address}")
             self._start_replication()
             self.wait_replicating(timeout)
         except BaseException:
             self.down()
             raise
         return time.monotonic() - started
+
+    def _initialise(self, spec: NodeSpec) -> list[str]:
+        """The command that creates a node's data directory (root on the socket, no password)."""
+        if self.family == "mysql":  # --defaults-file first: Debian's /etc/mysql would pull in /var/run/mysqld
+            return ["mysqld", f"--defaults-file={spec.dir / 'my.cnf'}", "--initialize-insecure", "--user=root"]
+        return ["mariadb-install-db", "--no-defaults", f"--datadir={spec.dir / 'data'}", "--user=root",
+                "--auth-root-authentication-method=normal", "--skip-name-resolve", "--skip-test-db"]
 
     def _create_users(self, spec: NodeSpec) -> None:
         conn = self._root(spec)

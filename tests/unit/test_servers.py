@@ -33,9 +33,13 @@ def test_parse_server_names_versions_and_kinds():
     s = parse_server("valkey:9.1", "redis")
     assert (s.name, s.version, s.image, s.family.binary) == ("valkey", "9.1", "chaos/valkey:9.1", "valkey-server")
     assert parse_server(None, "redis").name == "redis" and parse_server(None, "redis").version is None
-    assert parse_server("mysql:11.8", "mysql").image == "chaos/mariadb:11.8"
+    assert parse_server("mariadb:11.8", "mysql").image == "chaos/mariadb:11.8"
+    mysql = parse_server("mysql:9.7", "mysql")  # Oracle MySQL (until now `mysql` meant MariaDB)
+    assert (mysql.image, mysql.family.binary, mysql.build_hint()) == ("chaos/mysql:9.7", "mysqld",
+                                                                      "chaos images build mysql --release sid")
+    assert parse_server(None, "mysql").name == "mariadb"  # the default: it runs as a local process here
     assert parse_server("valkey:9.1", "redis").build_hint() == "chaos images build valkey --release sid"
-    assert parse_server("mariadb:11.8", "mysql").build_hint() == "chaos images build mysql --release trixie"
+    assert parse_server("mariadb:11.8", "mysql").build_hint() == "chaos images build mariadb --release trixie"
     with pytest.raises(ChaosError, match="not a server for this topology; use redis, valkey"):
         parse_server("mariadb", "redis")
     with pytest.raises(ChaosError, match="MAJOR.MINOR"):
