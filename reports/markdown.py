@@ -57,6 +57,9 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
                   + (f" at {fault.get('injected_at_iso')}" if fault.get("injected_at_iso") else "") + ".", ""]
     if result.get("error"):
         lines += [f"Error: {result['error']}", ""]
+    if m.get("findings"):
+        lines += ["## Findings", "", "Settings that can hide a loss or a divergence (the verdict is on evidence):", ""]
+        lines += [f"- {f['server']} `{f['setting']}={f['value']}`: {f['why']}" for f in m["findings"]] + [""]
     lines += ["## Checks", "", "| check | passed | value | threshold |", "|---|---|---|---|"]
     for c in result.get("checks", []):
         status = c.get("status", "pass" if c.get("passed") else "fail")

@@ -46,7 +46,7 @@ from chaos.steps.mysql_replication import (
     provision_pair,
     start_heartbeat_probe_and_load,
 )
-from chaos.topology.mysql_compare import compare_tables, replication_errors, row_reader
+from chaos.topology.mysql_compare import compare_tables, replication_errors, risky_settings, row_reader
 from chaos.topology.mysql_replication import source_position
 
 NAME = "replica-stop"
@@ -149,6 +149,7 @@ def measure_pair(ctx: ReplicationCtx) -> None:
     topo = ctx.state.topo
     ctx.say("reading back every insert on both servers; checksumming every table")
     live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
+            "findings": risky_settings(topo),
             "heartbeats": ctx.state.heartbeat.beats, "probe_samples": ctx.state.probe.samples}
     # the replica's rows judge the run; the source's are kept beside them for lost_rows_on_source
     with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, row_reader(topo, topo.source)) as read_source:
@@ -175,6 +176,19 @@ PLAN_STEPS = [
     WaitUntil("caught_up", caught_up, lambda c: c.config.catchup_timeout, say_caught_up),
     Do(cooldown_and_settle),
     Do(measure_pair),
+]
+
+
+CHECKS = [
+    # a run whose writes all failed during the outage tested nothing: it must not pass
+    Check("writes_during_outage", "writes_during_outage", lambda v: v > 0, ">0"),
+    Check("replica_caught_up", "catchup_seconds", lambda v: v is not None),
+    Check("no_lost_rows", "lost_rows", lambda v: v == 0, "==0"),
+    Check("checksums_match", "tables", lambda t: t["checksum_match"],
+          shown=lambda t: ", ".join(t["mismatched_tables"]) or 0),
+    # on evidence (errors raised or skipped); a setting that could hide them is a finding
+    Check("no_replication_errors", "replication_error_detail", lambda e: e["count"] == 0, "==0",
+          shown=lambda e: e["count"]),
 ]
 
 
@@ -213,23 +227,13 @@ def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
         errors = live["replication_error_detail"]
         return {"checksum_match": live["tables"]["checksum_match"], "tables": live["tables"],
                 "replication_errors": errors["count"], "replication_error_detail": errors,
-                "replication_errors_hidden": errors["slave_skip_errors"] not in (None, "OFF", "")}
+                "replication_errors_hidden": errors["slave_skip_errors"] not in (None, "OFF", ""),
+                "findings": live.get("findings", [])}
 
     m = measure_parts([("history", history), ("lag", lag), ("tables", tables)])
     m.update(mode=ctx.mode, replica_down_seconds=round(restart_t - fault_t, 6),
              heartbeats=live.get("heartbeats"), probe_samples=live.get("probe_samples"))
-    checks = [
-        # a run whose writes all failed during the outage tested nothing: it must not pass
-        Check("writes_during_outage", "writes_during_outage", lambda v: v > 0, ">0"),
-        Check("replica_caught_up", "catchup_seconds", lambda v: v is not None),
-        Check("no_lost_rows", "lost_rows", lambda v: v == 0, "==0"),
-        Check("checksums_match", "tables", lambda t: t["checksum_match"],
-              shown=lambda t: ", ".join(t["mismatched_tables"]) or 0),
-        Check("no_replication_errors", "replication_error_detail",
-              lambda e: e["count"] == 0 and e["slave_skip_errors"] in (None, "OFF", ""), "==0",
-              shown=lambda e: e["count"]),
-    ]
-    return m, checks
+    return m, CHECKS
 
 
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ReplicationState,

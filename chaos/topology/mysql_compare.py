@@ -102,3 +102,60 @@ def replication_errors(topo: MysqlReplication) -> dict[str, Any]:
     errors = {shown: status.get(neutral) for shown, neutral in ERROR_FIELDS.items()}
     count = sum(1 for k in ("Last_Errno", "Last_IO_Errno", "Last_SQL_Errno") if errors.get(k)) + skipped
     return {"count": count, "skipped_errors": skipped, "slave_skip_errors": skip_setting, **errors}
+
+
+def _variables(conn: pymysql.Connection, names: tuple[str, ...]) -> dict[str, str]:
+    """The global variables of ``names`` the server has (one it lacks is simply absent)."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN (" + ", ".join(["%s"] * len(names)) + ")", names)
+        return {name.lower(): str(value) for name, value in cur.fetchall()}
+
+
+RISKY = ("sync_binlog", "innodb_flush_log_at_trx_commit", "binlog_format", "slave_skip_errors", "replica_skip_errors",
+         "read_only", "super_read_only", "relay_log_recovery")
+
+
+def findings(source: dict[str, str], replica: dict[str, str], by_gtid: bool, counts_skips: bool) -> list[dict[str, str]]:
+    """Settings that can hide a loss or a divergence (pure, from both servers' variables): each a
+    finding with one line of why, never a failure by itself; the run fails on evidence."""
+    out = []
+
+    def add(where: str, setting: str, value: str, why: str) -> None:
+        out.append({"server": where, "setting": setting, "value": value, "why": why})
+
+    skip = replica.get("replica_skip_errors", replica.get("slave_skip_errors", "OFF"))
+    if skip not in ("OFF", ""):
+        add("replica", "replica_skip_errors", skip, "errors of these codes are skipped: the replica keeps running "
+            "while its data diverges" + ("" if counts_skips else "; this server counts no skipped error, so the data "
+                                          "comparison is the only witness"))
+    if replica.get("read_only") == "ON" and replica.get("super_read_only") == "OFF":
+        add("replica", "super_read_only", "OFF", "read_only does not stop users with SUPER or CONNECTION_ADMIN (root) "
+            "from writing to the replica")
+    if not by_gtid and replica.get("relay_log_recovery") in ("OFF", "0"):
+        add("replica", "relay_log_recovery", replica["relay_log_recovery"], "replicating by binlog position without it, "
+            "a crashed replica can apply events twice")
+    for where, variables in (("source", source), ("replica", replica)):
+        if variables.get("sync_binlog") not in (None, "1"):
+            add(where, "sync_binlog", variables["sync_binlog"], "a crash can lose transactions the binary log had "
+                "acknowledged")
+        if variables.get("innodb_flush_log_at_trx_commit") not in (None, "1"):
+            add(where, "innodb_flush_log_at_trx_commit", variables["innodb_flush_log_at_trx_commit"],
+                "a crash can lose committed transactions")
+    if source.get("binlog_format", "ROW").upper() in ("STATEMENT", "MIXED"):
+        add("source", "binlog_format", source["binlog_format"], "statements that are not deterministic can replicate "
+            "to different data")
+    return out
+
+
+def risky_settings(topo: MysqlReplication) -> list[dict[str, str]]:
+    """:func:`findings` of the pair, read from both servers."""
+    read = {}
+    for role, spec in (("source", topo.source), ("replica", topo.replica)):
+        conn = topo.admin(spec)
+        try:
+            read[role] = _variables(conn, RISKY)
+        finally:
+            conn.close()
+    dialect = topo.dialect
+    return findings(read["source"], read["replica"], dialect.uses_gtid(topo.replica_status()),
+                    dialect.skipped_errors_status is not None)

@@ -122,6 +122,7 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"] and m["catchup_seconds"] is not None
         assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
         assert ":" in r["context"]["target_gtid"]  # a MySQL GTID set (uuid:1-N), not MariaDB's d-s-n
+        assert {f["setting"] for f in m["findings"]} == {"super_read_only", "binlog_format"}  # findings, and it passed
         samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
         assert not any(str(s.get("error", "")).startswith("probe error") for s in samples)  # the SQL fits 9.7
     down = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "down"])
