@@ -21,6 +21,7 @@ from chaos.steps.redis_cluster import RedisRunConfig, choose_node, provision_clu
 from chaos.steps.redis_failover import RedisFailoverState, set_victim
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
+from tests.integration import evidence
 from tests.lines import read_until
 
 PORT = "7551"
@@ -46,10 +47,11 @@ def nemesis(out):
 def test_master_pause_fails_over_then_the_resumed_master_demotes_itself(state_dir, tmp_path):
     out = tmp_path / "pause"
     result = chaos(state_dir, "run", "master-pause", *BASE, "--pause-seconds", "3.5", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    r = json.loads((out / "result.json").read_text())
+    # a write the master acknowledged just before SIGSTOP may never have reached its replica (CI saw
+    # 1): the run then fails on it, and only such a write may be lost
+    r = evidence.assert_passed_or_lost_only_the_unreplicated_tail(out, result.output, result.exit_code)
     m = r["measurements"]
-    assert r["passed"] and r["fault"]["kind"] == "pause" and r["fault"]["pause_seconds"] == 3.5
+    assert r["fault"]["kind"] == "pause" and r["fault"]["pause_seconds"] == 3.5
     assert 1.0 <= m["failover_seconds"] <= 3.5  # promoted while the old master was frozen
     assert 3.4 <= m["pause_seconds"] <= 4.0
     assert m["demote_seconds"] is not None and 0 <= m["demote_seconds"] <= 2.0
@@ -60,7 +62,7 @@ def test_master_pause_fails_over_then_the_resumed_master_demotes_itself(state_di
                 and op.node == r["fault"]["target"] and resumed <= op.time <= demoted)
     assert m["stale_master_acknowledged_writes"] == stale
     assert m["stale_master_lost_writes"] <= m["stale_master_acknowledged_writes"]
-    assert m["rejoin_seconds"] is not None and m["lost_writes"] == 0 and m["consistency"]["consistent"]
+    assert m["rejoin_seconds"] is not None and m["consistency"]["consistent"]
     assert {c["name"] for c in r["checks"]} >= {"failover_happened", "old_master_demoted", "no_lost_writes"}
     assert nemesis(out) == [("pause", "invoke"), ("pause", "ok"), ("resume", "invoke"), ("resume", "ok")]
     # while frozen the old master answered no probe; the first sample after the resume saw it
