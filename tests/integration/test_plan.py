@@ -21,7 +21,8 @@ def test_plan_measures_and_recommends(state, tmp_path):
     steps = plan["steps"]
     assert steps[0]["offered"] == 1000 and steps[0]["passed"]
     assert all(b["offered"] == a["offered"] * 1.5 for a, b in zip(steps, steps[1:]))
-    assert plan["knee_ops_per_master"] >= 1000 and plan["knee_ops_per_master"] == max(
+    # a step passes at 95 % of its offered rate or more (CI saw the first achieve 980.5 of 1000)
+    assert plan["knee_ops_per_master"] >= 0.95 * 1000 and plan["knee_ops_per_master"] == max(
         s["achieved"] for s in steps if s["passed"])
     assert all(s["generator_cpu"] is not None and s["server_cpu"] is not None for s in steps)
     assert 100 < plan["bytes_per_key"] < 400  # 100 B values and Redis' per-key overhead
