@@ -84,6 +84,8 @@ def build_image(kind: str, say: Callable[[str], None], mirror: str | None = None
         if installed is None:
             raise ChaosError(f"{family.packages[0]} did not get installed in the {suite} root")
         version = upstream_version(installed)
+        for directory in family.dirs:
+            Path(root, directory).mkdir(parents=True, exist_ok=True)
         tag = f"{family.repo}:{minor(version)}"
         say(f"{family.packages[0]} {installed} installed; importing it as {tag}")
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)

@@ -24,6 +24,7 @@ class Family:
     packages: tuple[str, ...]  # Debian packages of an image
     binary: str  # the server's executable
     cli: str | None = None
+    dirs: tuple[str, ...] = ()  # directories the server expects in its image (the official image's)
 
     @property
     def repo(self) -> str:
@@ -35,7 +36,9 @@ FAMILIES = {
     "valkey": Family("valkey", "redis", ("valkey-server", "valkey-tools"), "valkey-server", "valkey-cli"),
     "mariadb": Family("mariadb", "mysql", ("mariadb-server",), "mariadbd"),
     # Oracle MySQL: Debian has it in sid only (it needs sid's libc: on bookworm it runs in a container)
-    "mysql": Family("mysql", "mysql", ("mysql-server-core", "mysql-client-core"), "mysqld"),
+    # --secure-file-priv defaults to /var/lib/mysql-files (mysqld aborts without it), as in the official image
+    "mysql": Family("mysql", "mysql", ("mysql-server-core", "mysql-client-core"), "mysqld",
+                    dirs=("var/lib/mysql-files", "var/run/mysqld")),
 }
 DEFAULT_FAMILY = {"redis": "redis", "mysql": "mariadb"}
 # Where Debian's archive has each version (measured): named in error messages, never required

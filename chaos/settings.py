@@ -124,6 +124,13 @@ class ReplicationConfig(RunConfig):
                                       "argument).", metavar="VAR")
     allow_remote: bool = option(False, "Allow --source/--replica that are not on a loopback address.")
     keep_data: bool = option(False, "With --source/--replica: keep the run's database.")
+    replication: str | None = option(None, "How a pair the harness starts replicates: by GTID, or by the source's binary "
+                                     "log file and position (read from the source, as runbooks do); default gtid. With "
+                                     "--source/--replica or a pair that is up: what it must already use.",
+                                     choices=("gtid", "position"))
+    replica_skip_errors: str | None = option(None, "Start the pair with the replica's replica_skip_errors (MariaDB: "
+                                             "slave_skip_errors) set to these error codes, as runbooks do (e.g. 1062): "
+                                             "see what it hides with replica-stop --stray-write.", metavar="CODES")
 
 
     def validate(self) -> None:

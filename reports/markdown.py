@@ -22,6 +22,29 @@ def _fault_time(result: dict[str, Any]) -> float | None:
     return getattr(load_context(result), "fault_t", None)
 
 
+def _cell(text: str | None) -> str:
+    return "absent" if text is None else str(text).replace("|", "\\|")
+
+
+def difference_lines(tables: list[dict[str, Any]]) -> list[str]:
+    """The rows that differ in each mismatched table (by primary key), as markdown."""
+    lines: list[str] = []
+    for t in tables:
+        d = t.get("differences")
+        if not d:
+            continue
+        lines += ["", f"### Rows that differ in {t['database']}.{t['table']}", ""]
+        if d.get("note"):
+            lines.append(d["note"])
+            continue
+        lines += [f"{d['missing_on_replica']} missing on the replica, {d['only_on_replica']} only on the replica, "
+                  f"{d['differing']} differing (by {', '.join(d['key'])}); the first of them:", "",
+                  "| key | problem | source | replica |", "|---|---|---|---|"]
+        lines += [f"| {r['key']} | {r['problem']} | {_cell(r['source'])} | {_cell(r['replica'])} |"
+                  for r in d["rows"]]
+    return lines
+
+
 def attached_line(attached: dict[str, Any]) -> str:
     """One sentence on servers the harness did not start (``--attach``, ``--source/--replica``)."""
     where = (f"the Redis Cluster at `{attached['target']}`" if attached.get("target") else
@@ -117,6 +140,10 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
             lines.append(f"| {t['database']}.{t['table']} | {_fmt(t['source_rows'])}/{_fmt(t['replica_rows'])} | "
                          f"{_fmt(t['source_checksum'])}/{_fmt(t['replica_checksum'])} | "
                          f"{'yes' if t['match'] else '**no**'} |")
+        lines += difference_lines(tables["tables"])
+    if m.get("skipped_replication_errors_note"):
+        lines += ["", f"Skipped replication errors: {m.get('skipped_replication_errors')} "
+                  f"({m['skipped_replication_errors_note']})."]
     topo = result.get("topology", {})
     for when in ("before", "after"):
         nodes = topo.get(when)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pymysql
+
 from chaos.checkers.compose import Check, measure_parts
 from chaos.checkers.counts import WindowCounter
 from chaos.checkers.replication import is_caught_up, lag_summary
@@ -47,14 +49,15 @@ from chaos.steps.mysql_replication import (
     start_heartbeat_probe_and_load,
 )
 from chaos.topology.mysql_compare import compare_tables, replication_errors, risky_settings, row_reader
-from chaos.topology.mysql_replication import source_position
+from chaos.topology.mysql_replication import source_position, wait_replica_reached
 
 NAME = "replica-stop"
 SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"
 MODES = ("stop", "kill", "sql-thread")
 HEADLINE = ["replica_down_seconds", "max_lag_seconds", "catchup_seconds", "writes_during_outage",
-            "lost_rows", "checksum_match", "replication_errors"]
-KNOWN = set(HEADLINE) | {"ops.ok", "ops.fail", "ops.info", "max_seconds_behind_master", "lost_rows_on_source"}
+            "lost_rows", "checksum_match", "replication_errors", "skipped_replication_errors"]
+KNOWN = set(HEADLINE) | {"ops.ok", "ops.fail", "ops.info", "max_seconds_behind_master", "lost_rows_on_source",
+                         "max_applier_lag_seconds", "skipped_replication_errors"}
 FINAL_READ_SOURCE = "final-read-source.jsonl"
 
 
@@ -65,6 +68,12 @@ class ReplicaStopConfig(ReplicationConfig):
                                 "single-threaded replica may then never catch up: that is worth knowing too).")
     down_seconds: float = option(5.0, "How long the replica stays stopped.")
     mode: str = option("stop", "How the replica stops.", choices=MODES)
+    stray_write: bool = option(False, "Show what replica_skip_errors hides: before the fault, write a row straight "
+                               "to the replica (as the admin user; read_only without super_read_only lets it), then "
+                               "during the outage the source writes that row and two more in one statement. "
+                               "Without --replica-skip-errors the replica stops on error 1062; with "
+                               "--replica-skip-errors 1062 it skips the statement and diverges while both threads "
+                               "say Yes. Either way the run must fail, with the differing rows listed.")
 
     def validate(self) -> None:
         super().validate()
@@ -72,6 +81,53 @@ class ReplicaStopConfig(ReplicationConfig):
             raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.down_seconds <= 0:
             raise ChaosError("--down-seconds must be positive")
+
+
+STRAY_TABLE = "stray_rows"
+
+
+@action(reads=["topo", "skipped"])
+def before_fault(ctx: ReplicationCtx) -> None:
+    """The skipped-error count before the fault (a restarted MariaDB starts its counter again);
+    with --stray-write, the table both servers will write and the replica's stray row."""
+    topo = ctx.state.topo
+    if ctx.config.stray_write:
+        admin = topo.admin(topo.source)
+        try:
+            with admin.cursor() as cur:
+                cur.execute(f"CREATE TABLE IF NOT EXISTS `{topo.workload_db}`.{STRAY_TABLE} "
+                            "(id INT PRIMARY KEY, value VARCHAR(64) NOT NULL)")
+        finally:
+            admin.close()
+        if not wait_replica_reached(topo, source_position(topo), 30):
+            raise ChaosError(f"the replica did not receive {STRAY_TABLE} within 30 s")
+        replica = topo.admin(topo.replica)
+        try:
+            with replica.cursor() as cur:
+                cur.execute(f"INSERT INTO `{topo.workload_db}`.{STRAY_TABLE} VALUES (1, 'written on the replica')")
+            ctx.say(f"stray write: row 1 of {topo.workload_db}.{STRAY_TABLE} written straight to the replica "
+                    f"{topo.replica.address} (read_only did not stop {topo.admin_user!r})")
+        except pymysql.err.MySQLError as exc:
+            ctx.say(f"stray write refused by the replica ({exc.args[-1]}): nothing for replica_skip_errors to hide")
+        finally:
+            replica.close()
+    ctx.state.skipped.before_fault()
+
+
+@action(reads=["topo"])
+def write_colliding_rows(ctx: ReplicationCtx) -> None:
+    """--stray-write, during the outage: the source writes rows 1-3 in one statement; the
+    replica applies it after the restart and finds row 1 already there."""
+    if not ctx.config.stray_write:
+        return
+    topo = ctx.state.topo
+    admin = topo.admin(topo.source)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"INSERT INTO `{topo.workload_db}`.{STRAY_TABLE} VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+    finally:
+        admin.close()
+    ctx.say(f"the source wrote rows 1-3 of {STRAY_TABLE} in one statement")
 
 
 def start_replication(topo: Any) -> None:
@@ -118,7 +174,7 @@ def before_restart(ctx: ReplicationCtx) -> None:
 
 @action(reads=["target_gtid"])
 def after_restart(ctx: ReplicationCtx) -> None:
-    ctx.say(f"source at GTID {ctx.state.target_gtid}")
+    ctx.say(f"source at {ctx.state.target_gtid}")
 
 
 def restarted_at(ctx: ReplicationCtx) -> float:
@@ -130,26 +186,35 @@ def restarted_at(ctx: ReplicationCtx) -> float:
 
 
 @action(reads=["probe", "fault", "target_gtid"])
-def caught_up(ctx: ReplicationCtx) -> bool:
-    """Wait condition, the same definition as the catch-up measurement."""
+def caught_up(ctx: ReplicationCtx) -> Any:
+    """Wait condition, the same definition as the catch-up measurement; ends the wait early (with
+    the error) when the replica's SQL thread stopped on an error after the restart."""
     s = ctx.state.probe.latest
-    return bool(s and s["time"] >= restarted_at(ctx) and is_caught_up(s, ctx.state.target_gtid))
+    if not s or s["time"] < restarted_at(ctx):
+        return False
+    if s.get("up") and s.get("sql_thread") == "No" and s.get("last_errno") and s["time"] > restarted_at(ctx) + 1:
+        return {"broken": f"error {s['last_errno']}: {s.get('last_error') or ''}"[:300]}
+    return is_caught_up(s, ctx.state.target_gtid)
 
 
 def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
-    if ok:
+    if isinstance(ok, dict):
+        ctx.say(f"the replica's SQL thread stopped on {ok['broken']}; it will not catch up")
+    elif ok:
         latest = ctx.state.probe.latest or {}
         ctx.say(f"replica caught up after {latest['time'] - restarted_at(ctx):.2f} s")
     else:
         ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s")
 
 
-@action(reads=["topo", "heartbeat", "probe", "fault", "target_gtid"])
+@action(reads=["topo", "heartbeat", "probe", "fault", "target_gtid", "skipped"])
 def measure_pair(ctx: ReplicationCtx) -> None:
     topo = ctx.state.topo
     ctx.say("reading back every insert on both servers; checksumming every table")
-    live = {"tables": compare_tables(topo), "replication_error_detail": replication_errors(topo),
-            "findings": risky_settings(topo),
+    skipped = ctx.state.skipped
+    live = {"tables": compare_tables(topo),
+            "replication_error_detail": replication_errors(topo, skipped.total(restarted=ctx.config.mode != "sql-thread")),
+            "skipped_unknown_why": skipped.unknown_why, "findings": risky_settings(topo),
             "heartbeats": ctx.state.heartbeat.beats, "probe_samples": ctx.state.probe.samples}
     # the replica's rows judge the run; the source's are kept beside them for lost_rows_on_source
     with FinalReadLog(ctx.run.dir / FINAL_READ_SOURCE, row_reader(topo, topo.source)) as read_source:
@@ -166,8 +231,10 @@ PLAN_STEPS = [
     Do(provision_pair),
     Do(start_heartbeat_probe_and_load),
     SleepUntil(lambda c: c.state.fault_at, reads=["fault_at"], name="warm-up"),
+    Do(before_fault),
     Phase("fault"),
     Inject("replica", replica_fault, into="fault", then=after_fault),
+    Do(write_colliding_rows),
     SleepUntil(lambda c: c.state.fault.injected_t + c.config.down_seconds, reads=["fault"], name="outage"),
     Phase("recovery"),
     Do(before_restart),
@@ -220,13 +287,19 @@ def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
 
     def lag(_: dict[str, Any]) -> dict[str, Any]:
         summary = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx.target_gtid)
-        return {k: summary[k] for k in ("max_lag_seconds", "max_lag_before_fault_seconds",
-                                        "max_seconds_behind_master", "catchup_seconds")}
+        return {k: summary[k] for k in ("max_lag_seconds", "max_lag_before_fault_seconds", "max_applier_lag_seconds",
+                                        "max_seconds_behind_master", "seconds_behind_null_samples",
+                                        "catchup_seconds")}
 
     def tables(_: dict[str, Any]) -> dict[str, Any]:
         errors = live["replication_error_detail"]
+        skipped = errors.get("skipped_errors")
         return {"checksum_match": live["tables"]["checksum_match"], "tables": live["tables"],
                 "replication_errors": errors["count"], "replication_error_detail": errors,
+                # a count, or "unknown" (never 0) where the server cannot tell
+                "skipped_replication_errors": "unknown" if skipped is None and live.get("skipped_unknown_why")
+                else skipped,
+                "skipped_replication_errors_note": live.get("skipped_unknown_why"),
                 "replication_errors_hidden": errors["slave_skip_errors"] not in (None, "OFF", ""),
                 "findings": live.get("findings", [])}
 

@@ -28,25 +28,67 @@ def gtid_reached(replica: str | None, target: str | None) -> bool:
     return all(have.get(d, 0) >= seq for d, seq in want.items())
 
 
-def is_caught_up(sample: Sample | None, target_gtid: str | None, below: float = 1.0) -> bool:
-    """Heartbeat lag under ``below`` s, SQL thread running, and ``target_gtid`` executed."""
+def binlog_position(file: str, pos: int) -> str:
+    """A source's binary log coordinates as the harness writes them: ``mysql-bin.000002@1381``
+    (``@`` appears in no GTID set, so a position and a GTID set are never confused)."""
+    return f"{file}@{int(pos)}"
+
+
+def parse_binlog_position(text: str | None) -> tuple[str, int] | None:
+    """``mysql-bin.000002@1381`` → ("mysql-bin.000002", 1381); None for a GTID set or nothing."""
+    if not text or "@" not in text:
+        return None
+    file, _, pos = text.rpartition("@")
+    return file, int(pos)
+
+
+def position_reached(applied: str | None, target: str | None) -> bool:
+    """Binary log coordinates: whether ``applied`` is at or past ``target`` (files compare by
+    their zero-padded sequence number, then positions)."""
+    have, want = parse_binlog_position(applied), parse_binlog_position(target)
+    if want is None:
+        return True
+    return have is not None and (have[0], have[1]) >= (want[0], want[1])
+
+
+def target_reached(sample: Sample, target: str | None) -> bool:
+    """Whether a probe sample's replica executed ``target``: a GTID set (containment, domain by
+    domain), or binary log coordinates ``file@pos`` (position replication: the applier's source
+    position, the sample's ``applied_pos``)."""
+    if target is None:
+        return True
+    if parse_binlog_position(target) is not None:
+        return position_reached(sample.get("applied_pos"), target)
+    return gtid_reached(sample.get("gtid"), target)
+
+
+def is_caught_up(sample: Sample | None, target: str | None, below: float = 1.0) -> bool:
+    """Heartbeat lag under ``below`` s, SQL thread running, and ``target`` (the source's GTID set
+    or binary log position at the restart) executed."""
     return bool(sample and sample.get("up") and sample.get("heartbeat_lag") is not None
                 and sample["heartbeat_lag"] < below and sample.get("sql_thread") == "Yes"
-                and (target_gtid is None or gtid_reached(sample.get("gtid"), target_gtid)))
+                and target_reached(sample, target))
 
 
 def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | None,
                 target_gtid: str | None, caught_up_below: float = 1.0) -> dict[str, Any]:
-    """Max heartbeat lag (and Seconds_Behind_Master), and catch-up: the first sample after the
-    restart with heartbeat lag < ``caught_up_below`` s and everything the source had written at
-    the restart (``target_gtid``) executed."""
-    max_lag = max_sbm = None
+    """Max heartbeat lag (and Seconds_Behind_Master, and performance_schema's apply lag where the
+    server has it), and catch-up: the first sample after the restart with heartbeat lag <
+    ``caught_up_below`` s and everything the source had written at the restart (``target_gtid``:
+    a GTID set or binary log coordinates) executed. ``seconds_behind_null_samples`` counts the
+    answering samples whose Seconds_Behind_Master was NULL (a replication thread stopped)."""
+    max_lag = max_sbm = max_applier = None
     max_before = None
     caught_up_at = None
+    sbm_nulls = 0
     for s in samples:
         if s.get("source", "probe") != "probe" or not s.get("up"):
             continue
-        lag, sbm = s.get("heartbeat_lag"), s.get("seconds_behind_master")
+        lag, sbm, applier = s.get("heartbeat_lag"), s.get("seconds_behind_master"), s.get("applier_lag")
+        if applier is not None:
+            max_applier = applier if max_applier is None else max(max_applier, applier)
+        if sbm is None:
+            sbm_nulls += 1
         if lag is not None:
             max_lag = lag if max_lag is None else max(max_lag, lag)
             if s["time"] < fault_t:
@@ -60,6 +102,8 @@ def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | No
         "max_lag_seconds": round(max_lag, 6) if max_lag is not None else None,
         "max_lag_before_fault_seconds": round(max_before, 6) if max_before is not None else None,
         "max_seconds_behind_master": max_sbm,
+        "seconds_behind_null_samples": sbm_nulls,
+        "max_applier_lag_seconds": round(max_applier, 6) if max_applier is not None else None,
         "caught_up_at": caught_up_at,
         "catchup_seconds": round(caught_up_at - restart_t, 6) if caught_up_at is not None and restart_t else None,
     }

@@ -49,25 +49,30 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
 
 
 @up.command("mysql-replication")
-@options_of(ReplicationConfig, only=("backend", "base_port", "server"))
+@options_of(ReplicationConfig, only=("backend", "base_port", "server", "replication", "replica_skip_errors"))
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
 @click.pass_obj
-def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None) -> None:
-    """Start a MariaDB (or MySQL) source and a replica replicating from it.
+def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None,
+                         replication: str | None, replica_skip_errors: str | None) -> None:
+    """Start a MariaDB (or Oracle MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
-    binary log on, binlog_format=mixed, log_slave_updates, replica read_only, GTID positioning.
-    Generated passwords stay in the state dir (mode 0600), never in arguments or reports.
+    binary log on, binlog_format=mixed, log_slave_updates, replica read_only; GTID positioning, or
+    with --replication position the source's binary log file and position. Generated passwords
+    stay in the state dir (mode 0600), never in arguments or reports.
 
     \b
     Examples:
       chaos up mysql-replication
       chaos up mysql-replication --base-port 4407 && chaos status
+      chaos up mysql-replication --backend docker --server mysql:9.7 --replication position
     """
     from chaos.backends import make_backend
     from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
 
-    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or ""),
+    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or "",
+                                                          replication=replication or "gtid",
+                                                          replica_skip_errors=replica_skip_errors or ""),
                             make_backend(backend, state.path))
     seconds = topo.up(timeout=timeout, say=say)
     say(f"mysql-replication up: {topo.source.address} → {topo.replica.address} replicating, in {seconds:.2f} s")

@@ -8,7 +8,10 @@ replica has applied the run's first heartbeat the lag is unknown (None), never r
 earlier run or `chaos up` left: that row is as old as the gap between them, and would be
 reported as lag that never happened. ``Seconds_Behind_Master`` is recorded beside it as the
 server gives it (NULL stays null: it is NULL while a replication thread is stopped, and 0 when
-the SQL thread caught up with a lagging IO thread, so it is never used alone)."""
+the SQL thread caught up with a lagging IO thread, so it is never used alone). Where the server
+has them (MySQL 8.0+), performance_schema's apply timestamps give a third view: the newest
+applied transaction's original commit → end of apply (``applier_lag``), the server's own
+account of the lag, compared with the heartbeat's in the result."""
 
 from __future__ import annotations
 
@@ -106,6 +109,10 @@ class ReplicaProbe:
             beat = cur.fetchone() or {}
             cur.execute(self.dialect.replica_status_sql)
             status = self.dialect.replica_status(cur.fetchone())
+            applier: dict[str, Any] = {}
+            if self.dialect.applier_lag_sql:
+                cur.execute(self.dialect.applier_lag_sql)
+                applier = cur.fetchone() or {}
         return {  # the timeline's field names (seconds_behind_master: as every stored run has it)
             "up": True,
             "heartbeat_lag": float(beat["beat_age"]) if beat.get("beat_age") is not None else None,
@@ -113,6 +120,10 @@ class ReplicaProbe:
             "io_thread": status.get("io_running"),
             "sql_thread": status.get("sql_running"),
             "gtid": beat.get("gtid"),
+            "applied_pos": self.dialect.applied_position(status),  # the source's binlog file@pos applied
+            # performance_schema: original commit → end of apply of the newest transaction applied
+            "applier_lag": float(applier["applier_lag"]) if applier.get("applier_lag") is not None else None,
+            "applied_ago": float(applier["applied_ago"]) if applier.get("applied_ago") is not None else None,
             "last_errno": status.get("last_errno"),
             "last_error": status.get("last_error") or None,
         }

@@ -14,6 +14,7 @@ from chaos.errors import ChaosError
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe, new_heartbeat_row
 from chaos.runner import start_load
 from chaos.topology.kinds import load_topology
+from chaos.topology.mysql_compare import SkippedErrors
 from chaos.topology.mysql_replication import (
     MysqlReplication,
     MysqlReplicationConfig,
@@ -34,21 +35,25 @@ class ReplicationState(RunState):
     fault = Slot[FaultRecord]("the ledger record of the fault (its injection and heal times)")
     target_gtid = Slot[str]("the source's position when the replica came back")
     caught_up = Slot[Any]("the replica caught up (or None)")
+    skipped = Slot[SkippedErrors]("the count of replication errors the replica skipped during the run")
 
 
 ReplicationCtx = RunContext[ReplicationState, Any]  # with a ReplicationConfig
 
 
-@action(writes=["topo"])
+@action(writes=["topo", "skipped"])
 def provision_pair(ctx: ReplicationCtx) -> None:
     """The pair that is up, the user's own (--source/--replica), or a new one (torn down at the
     end unless --keep); then the steady state: both servers up, IO and SQL threads running; the
     workload's schema replicated."""
     config, state = ctx.config, ctx.state_dir
+    existing = False  # a pair `chaos up` started: it must be what the options say
     if config.source:
         topo = attach_pair(ctx)
     elif state.topology("mysql-replication") is None:
-        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or ""),
+        topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or "",
+                                                              replication=config.replication or "gtid",
+                                                              replica_skip_errors=config.replica_skip_errors or ""),
                                 make_backend(config.backend, state.path))
         ctx.say(f"starting a {'MySQL' if topo.family == 'mysql' else 'MariaDB'} source and replica")
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")
@@ -60,6 +65,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                              "`chaos down` (it brings back what that run stopped) and try again")
         ctx.say(f"using the mysql-replication already up in {state.path} ({topo.backend.name} backend)")
         config.backend = topo.backend.name  # the run reports where its servers really ran
+        existing = True
+        refuse_mismatch(config, topo.config.replication, topo.config.replica_skip_errors,
+                        "the pair up in " + str(state.path), "`chaos down` first")
     ctx.state.topo = topo
     if not topo.attached:
         ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
@@ -67,10 +75,21 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     if problems:
         raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it" +
                          ("" if topo.attached else " or `chaos down`") + " and run again")
-    ctx.outcome.topology["before"] = topo.status()
     admin = topo.admin(topo.source)
     try:
-        ctx.outcome.topology["server_version"] = topo.server_version(admin)
+        version = ctx.outcome.topology["server_version"] = topo.server_version(admin)
+    finally:
+        admin.close()
+    if topo.attached:
+        check_server_family(config, version, f"--source {topo.source.address}")
+        refuse_mismatch(config, "gtid" if topo.by_gtid else "position", None, f"--replica {topo.replica.address}",
+                        "attach a pair that does")
+    elif existing:
+        check_server_family(config, version, f"the pair up in {state.path}")
+    ctx.outcome.topology["before"] = topo.status()
+    ctx.outcome.topology["replication"] = "gtid" if topo.by_gtid else "position"
+    admin = topo.admin(topo.source)
+    try:
         with admin.cursor() as cur:
             for statement in schema(topo.workload_db):
                 cur.execute(statement)
@@ -82,6 +101,32 @@ def provision_pair(ctx: ReplicationCtx) -> None:
         admin.close()
     if not wait_replica_reached(topo, source_position(topo), 30):
         raise ChaosError("the replica did not receive the workload's table within 30 s")
+    skipped = ctx.state.skipped = SkippedErrors(topo)
+    skipped.start()
+
+
+def refuse_mismatch(config: Any, replication: str, skip_errors: str | None, pair: str, fix: str) -> None:
+    """--replication (and --replica-skip-errors) against a pair the run did not configure: what
+    it must already be, never a change to it."""
+    if config.replication and config.replication != replication:
+        raise ChaosError(f"--replication {config.replication}, but {pair} replicates by {replication}; drop "
+                         f"--replication or {fix}")
+    if config.replica_skip_errors and config.replica_skip_errors != (skip_errors or ""):
+        raise ChaosError(f"--replica-skip-errors configures a pair the harness starts; {pair} has "
+                         f"{skip_errors or 'none'}; drop it or {fix}")
+
+
+def check_server_family(config: Any, version: str, pair: str) -> None:
+    """--server against a pair that is already running: it must name the family the servers are."""
+    if not config.server:
+        return
+    from chaos.servers import parse_server
+
+    wanted = parse_server(config.server, "mysql").family.name
+    actual = "mariadb" if "mariadb" in version.lower() else "mysql"
+    if wanted != actual:
+        raise ChaosError(f"--server {config.server}, but {pair} runs {'MariaDB' if actual == 'mariadb' else 'MySQL'} "
+                         f"{version}; drop --server or give --server {actual}")
 
 
 def attach_pair(ctx: ReplicationCtx) -> Any:
@@ -123,6 +168,7 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
                                         "replication": topo.replication_mode()}
     ctx.say(f"replication by {topo.replication_mode()}; the run's tables go to the database {topo.workload_db}")
     return topo
+
 
 
 @action(reads=["topo"], writes=["heartbeat", "probe", "fault_at"])

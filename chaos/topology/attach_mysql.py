@@ -54,6 +54,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
         self.config = MysqlReplicationConfig(base_port=specs[0].port, base_host="127.0.0.1")
         self.admin_user, self._secrets = user, {"admin": password}
         self._dialect = None
+        self._by_gtid: bool | None = None
         self.workload_db = self.meta_db = database
         self.compare_dbs = {database}
         self.unmapped = unmapped
@@ -143,6 +144,13 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
             problems.append(f"{self.replica.address} replicates from {host}:{port}, not from --source "
                             f"{self.source.address}")
         return problems
+
+    @property
+    def by_gtid(self) -> bool:
+        """As the replica is configured (never changed by the harness)."""
+        if self._by_gtid is None:
+            self._by_gtid = self.dialect.uses_gtid(self.replica_status())
+        return self._by_gtid
 
     def replication_mode(self) -> str:
         status = self.replica_status()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.checkers.replication import binlog_position
+
 # neutral name → (MariaDB's field, MySQL's field) of the replica status row
 STATUS_FIELDS = {
     "io_running": ("Slave_IO_Running", "Replica_IO_Running"),
@@ -25,7 +27,21 @@ STATUS_FIELDS = {
     "last_sql_errno": ("Last_SQL_Errno", "Last_SQL_Errno"),
     "last_sql_error": ("Last_SQL_Error", "Last_SQL_Error"),
     "using_gtid": ("Using_Gtid", "Auto_Position"),  # MariaDB: No / Slave_Pos / Current_Pos; MySQL: 0 / 1
+    # the source's binary log coordinates of the last event the applier executed
+    "applied_file": ("Relay_Master_Log_File", "Relay_Source_Log_File"),
+    "applied_pos": ("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"),
 }
+REPLICATION_MODES = ("gtid", "position")
+
+# performance_schema (MySQL 8.0+): when the newest transaction a worker applied was committed on
+# its original source, and when its apply ended; MariaDB has no such columns
+APPLIER_LAG_SQL = (
+    "SELECT TIMESTAMPDIFF(MICROSECOND, LAST_APPLIED_TRANSACTION_ORIGINAL_COMMIT_TIMESTAMP, "
+    "LAST_APPLIED_TRANSACTION_END_APPLY_TIMESTAMP) / 1e6 AS applier_lag, "
+    "TIMESTAMPDIFF(MICROSECOND, LAST_APPLIED_TRANSACTION_END_APPLY_TIMESTAMP, NOW(6)) / 1e6 AS applied_ago "
+    "FROM performance_schema.replication_applier_status_by_worker "
+    "WHERE LAST_APPLIED_TRANSACTION_END_APPLY_TIMESTAMP > '1970-01-02' "
+    "ORDER BY LAST_APPLIED_TRANSACTION_END_APPLY_TIMESTAMP DESC LIMIT 1")
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,8 @@ class Dialect:
     source_position: str  # the expression of what a source has written (a GTID position)
     skip_errors: str  # the expression of the setting that hides replication errors
     skipped_errors_status: str | None  # the status counter of errors skipped, where the server keeps one
+    binlog_status_sql: str  # the source's binary log file and position
+    applier_lag_sql: str | None  # performance_schema's apply timestamps, where the server has them
 
     @property
     def _column(self) -> int:
@@ -54,21 +72,37 @@ class Dialect:
         """Whether a (neutral) replica status says it replicates by GTID, not binlog position."""
         return status.get("using_gtid") not in (None, "", "No", 0, "0")
 
-    def change_source(self, host: str, port: int, user: str, password: str) -> tuple[str, tuple[Any, ...]]:
-        """Point the replica at ``host:port`` with GTID positioning: (statement, arguments)."""
+    def change_source(self, host: str, port: int, user: str, password: str,
+                      at: tuple[str, int] | None = None) -> tuple[str, tuple[Any, ...]]:
+        """Point the replica at ``host:port``: (statement, arguments). GTID positioning, or with
+        ``at`` the source's binary log file and position (read from the source, never typed in)."""
+        args: tuple[Any, ...] = (host, port, user, password)
         if self.name == "mariadb":
-            return ("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
-                    "MASTER_USE_GTID=slave_pos", (host, port, user, password))
-        # MySQL >= 8.0.23: GTID auto-positioning (gtid_mode=ON on both); the IO thread fetches the
-        # source's RSA key for caching_sha2_password over plain TCP
-        return ("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
-                "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1", (host, port, user, password))
+            sql = "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+            if at is None:
+                return sql + "MASTER_USE_GTID=slave_pos", args
+            return sql + "MASTER_LOG_FILE=%s, MASTER_LOG_POS=%s, MASTER_USE_GTID=no", args + at
+        # MySQL >= 8.0.23; the IO thread fetches the source's RSA key for caching_sha2_password
+        # over plain TCP (GET_SOURCE_PUBLIC_KEY=1)
+        sql = "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
+        if at is None:  # GTID auto-positioning (gtid_mode=ON on both)
+            return sql + "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1", args
+        return (sql + "SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%s, SOURCE_AUTO_POSITION=0, GET_SOURCE_PUBLIC_KEY=1",
+                args + at)
+
+    def applied_position(self, status: dict[str, Any]) -> str | None:
+        """The source coordinates a (neutral) replica status says the applier executed."""
+        if not status.get("applied_file") or status.get("applied_pos") is None:
+            return None
+        return binlog_position(status["applied_file"], status["applied_pos"])
 
 
 MARIADB = Dialect("mariadb", "SHOW SLAVE STATUS", "START SLAVE", "STOP SLAVE SQL_THREAD", "START SLAVE SQL_THREAD",
-                  "@@gtid_slave_pos", "@@gtid_binlog_pos", "@@slave_skip_errors", "Slave_skipped_errors")
+                  "@@gtid_slave_pos", "@@gtid_binlog_pos", "@@slave_skip_errors", "Slave_skipped_errors",
+                  "SHOW MASTER STATUS", None)
 MYSQL = Dialect("mysql", "SHOW REPLICA STATUS", "START REPLICA", "STOP REPLICA SQL_THREAD", "START REPLICA SQL_THREAD",
-                "@@global.gtid_executed", "@@global.gtid_executed", "@@replica_skip_errors", None)
+                "@@global.gtid_executed", "@@global.gtid_executed", "@@replica_skip_errors", None,
+                "SHOW BINARY LOG STATUS", APPLIER_LAG_SQL)
 
 
 def dialect_of(version: str) -> Dialect:

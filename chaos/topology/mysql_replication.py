@@ -14,6 +14,7 @@ its password in the environment.
 from __future__ import annotations
 
 import ipaddress
+import re
 import json
 import os
 import secrets
@@ -27,12 +28,12 @@ import pymysql
 
 from chaos.backends import ProcessBackend
 from chaos.backends.base import NodeSpec, NodeStatus
-from chaos.checkers.replication import gtid_reached
+from chaos.checkers.replication import binlog_position, gtid_reached, parse_binlog_position, position_reached
 from chaos.errors import AlreadyUp, ChaosError, TopologyError
 from chaos.servers import parse_server
 from chaos.state import StateDir
 from chaos.topology import Say, Topology, quiet
-from chaos.topology.mysql_dialect import Dialect, dialect_of
+from chaos.topology.mysql_dialect import REPLICATION_MODES, Dialect, dialect_of
 from chaos.wait import wait_until
 
 NAME = "mysql-replication"
@@ -47,18 +48,29 @@ class MysqlReplicationConfig:
     server: str = "mariadbd"  # the binary (or mysqld)
     version: str = ""  # --server mariadb[:11.8]; "" = any
     image: str = ""  # docker backend: the image resolved for it
+    replication: str = "gtid"  # gtid | position (binary log file and position, read from the source)
+    replica_skip_errors: str = ""  # e.g. 1062: the runbook's setting that hides duplicate-key errors
 
     def validate(self) -> None:
         parse_server(self.version, "mysql")
+        if self.replication not in REPLICATION_MODES:
+            raise ChaosError(f"--replication must be one of {', '.join(REPLICATION_MODES)}, got {self.replication!r}")
+        if self.replica_skip_errors and not re.fullmatch(r"\d+(,\d+)*|all|ddl_exist_errors", self.replica_skip_errors):
+            raise ChaosError(f"--replica-skip-errors takes error codes like 1062 or 1062,1032, got "
+                             f"{self.replica_skip_errors!r}")
         if not 1024 <= self.base_port <= 65534:
             raise ChaosError(f"--base-port must be between 1024 and 65534, got {self.base_port}")
         if not ipaddress.IPv4Address(self.base_host).is_loopback:
             raise ChaosError(f"node addresses must be in 127.0.0.0/8, got {self.base_host}")
 
 
-def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "mariadb") -> str:
-    """my.cnf of a node; Oracle MySQL (``family`` mysql) takes the names 8.4 kept and GTIDs on,
-    and no X Protocol listener (every instance would take port 33060)."""
+def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "mariadb",
+                  replication: str = "gtid", skip_errors: str = "") -> str:
+    """my.cnf of a node; Oracle MySQL (``family`` mysql) takes the names 8.4 kept, GTIDs on in
+    GTID mode, no X Protocol listener (every instance would take port 33060), and an error log at
+    verbosity 3, where a skipped replication error is the only trace it leaves. Position mode
+    sets ``relay_log_recovery`` (a crashed replica fetches again what it had not applied rather
+    than applying its relay log twice); ``skip_errors`` the runbook's ``replica_skip_errors``."""
     lines = [
         "[mysqld]",
         f"datadir={spec.dir / 'data'}",
@@ -79,12 +91,17 @@ def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "
         "max_connections=500",
     ]
     if family == "mysql":
-        lines += ["log_replica_updates=ON", "skip_replica_start=ON", "gtid_mode=ON", "enforce_gtid_consistency=ON",
-                  "mysqlx=OFF", f"secure_file_priv={spec.dir}"]
+        lines += ["log_replica_updates=ON", "skip_replica_start=ON", "mysqlx=OFF", f"secure_file_priv={spec.dir}",
+                  "log_error_verbosity=3"]
+        lines += ["gtid_mode=ON", "enforce_gtid_consistency=ON"] if replication == "gtid" else ["gtid_mode=OFF"]
     else:
         lines += ["log_slave_updates=1", "skip-slave-start"]
     if replica:
         lines.append("read_only=1")
+        if replication == "position":
+            lines.append("relay_log_recovery=ON")
+        if skip_errors:
+            lines.append(f"{'replica' if family == 'mysql' else 'slave'}_skip_errors={skip_errors}")
     return "\n".join(lines) + "\n"
 
 
@@ -182,7 +199,9 @@ class MysqlReplication(Topology):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
-                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0, family=self.family))
+                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0, family=self.family,
+                                                               replication=self.config.replication,
+                                                               skip_errors=self.config.replica_skip_errors))
                 code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=self.config.image)
                 if code != 0:
                     raise TopologyError(f"initialising {spec.name} failed ({self._initialise(spec)[0]}): "
@@ -234,11 +253,31 @@ class MysqlReplication(Topology):
                 conn.close()
         return self._dialect
 
+    @property
+    def by_gtid(self) -> bool:
+        """Whether the replica replicates by GTID (or by the source's binary log position)."""
+        return self.config.replication == "gtid"
+
+    def binlog_status(self) -> tuple[str, int]:
+        """The source's binary log file and position, as the source says them."""
+        conn = self.admin(self.source)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self.dialect.binlog_status_sql)
+                row = cur.fetchone()
+        finally:
+            conn.close()
+        if not row:
+            raise TopologyError(f"{self.source.address} has no binary log ({self.dialect.binlog_status_sql} is "
+                                "empty): it cannot be a source; start it with log_bin")
+        return str(row[0]), int(row[1])
+
     def _start_replication(self) -> None:
+        at = None if self.by_gtid else self.binlog_status()
         conn = self.admin(self.replica)
         src = self.source
         with conn.cursor() as cur:
-            cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"]))
+            cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"], at))
             cur.execute(self.dialect.start_replica_sql)
         conn.close()
         conn = self.admin(self.source)
@@ -317,6 +356,8 @@ class MysqlReplication(Topology):
                 s = self.replica_status(conn)
                 row.update(io_thread=s.get("io_running"), sql_thread=s.get("sql_running"),
                            lag=s.get("seconds_behind"))
+                if not self.dialect.uses_gtid(s):
+                    row["position"] = dialect.applied_position(s)
             conn.close()
         return rows
 
@@ -344,6 +385,10 @@ def _scalar(conn: pymysql.Connection, sql: str, args: tuple = ()) -> Any:
 
 
 def source_position(topo: MysqlReplication) -> str:
+    """What the source has written: its GTID set, or (position replication) its binary log
+    coordinates ``file@pos``."""
+    if not topo.by_gtid:
+        return binlog_position(*topo.binlog_status())
     conn = topo.admin(topo.source)
     try:
         return _scalar(conn, f"SELECT {topo.dialect.source_position}")
@@ -352,12 +397,22 @@ def source_position(topo: MysqlReplication) -> str:
 
 
 def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 60.0) -> bool:
-    """Wait until the replica has executed everything up to the source's GTID ``target``."""
+    """Wait until the replica has executed everything up to the source's ``target`` (GTID set
+    containment, or the applier's source position at or past ``file@pos``); False at once when
+    its SQL thread stopped on an error (nothing will be applied any more)."""
+    broken: list[str] = []
+
     def reached() -> bool:
         conn = topo.admin(topo.replica)
         try:
+            status = topo.replica_status(conn)
+            if status.get("sql_running") == "No" and status.get("last_sql_errno"):  # it will never get there
+                broken.append(f"error {status['last_sql_errno']}")
+                return True
+            if parse_binlog_position(target) is not None:
+                return position_reached(topo.dialect.applied_position(status), target)
             return gtid_reached(_scalar(conn, f"SELECT {topo.dialect.executed_position}"), target)
         finally:
             conn.close()
 
-    return bool(wait_until(reached, timeout, 0.05, retry_on=(ChaosError,)))
+    return bool(wait_until(reached, timeout, 0.05, retry_on=(ChaosError,))) and not broken

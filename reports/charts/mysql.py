@@ -17,15 +17,25 @@ def draw_lag(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, 
         return []
     fig, ax = _figure()
     nan = float("nan")
+    mysql = "mariadb" not in str((result.get("topology") or {}).get("server_version", "mariadb")).lower()
+    sbm = "Seconds_Behind_Source" if mysql else "Seconds_Behind_Master"
     ax.plot(s["t"], [nan if v is None else v for v in s["heartbeat"]], color="#2c6fbb", lw=1.2,
             label="heartbeat lag")
-    ax.plot(s["t"], [nan if v is None else v for v in s["sbm"]], color="#e49b0f", lw=1.0,
-            label="Seconds_Behind_Master (gap: NULL)")
+    ax.plot(s["t"], [nan if v is None else v for v in s["sbm"]], color="#e49b0f", lw=1.0, label=sbm)
+    nulls = [t for t, null in zip(s["t"], s["sbm_null"], strict=True) if null]
+    if nulls:  # NULL is an answer (a thread stopped), not a missing sample: shown where it was given
+        ax.plot(nulls, [0.0] * len(nulls), ls="none", marker="|", ms=8, color="#e49b0f", alpha=0.7,
+                label=f"{sbm} = NULL")
+    if any(v is not None for v in s["applier"]):
+        ax.plot(s["t"], [nan if v is None else v for v in s["applier"]], color="#3a9d5d", lw=1.0, ls="--",
+                label="applier lag (performance_schema)")
     ax.axhline(1.0, color="#c33", lw=0.8, ls=":", label="caught up below 1 s")
     ax.set_ylabel("seconds")
     ax.legend(loc="upper right", fontsize=8)
     _decorate(ax, result, [])
-    charts = [_save(fig, run_dir, "lag", "Replication lag: heartbeat (pt-heartbeat) and Seconds_Behind_Master")]
+    charts = [_save(fig, run_dir, "lag", f"Replication lag: heartbeat (pt-heartbeat), {sbm}"
+                                   + (", performance_schema's apply lag" if any(v is not None for v in s["applier"])
+                                      else ""))]
     fig, ax = _figure(2.0)
     rows = [("up", s["up"], COLORS["replica"]), ("IO thread", s["io"], COLORS["replica"]),
             ("SQL thread", s["sql"], COLORS["replica"]), ("errors", s["errors"], COLORS["fail"])]

@@ -221,6 +221,11 @@ def lag_series(samples: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
     return {"t": [s["time"] for s in seq],
             "heartbeat": [s.get("heartbeat_lag") if s.get("up") else None for s in seq],
             "sbm": [s.get("seconds_behind_master") if s.get("up") else None for s in seq],
+            # the replica answered and said NULL (a replication thread stopped), not "no sample"
+            "sbm_null": [bool(s.get("up")) and s.get("seconds_behind_master") is None for s in seq],
+            # drawn only while the applier applies (a stopped one keeps its last transaction's lag)
+            "applier": [s.get("applier_lag") if s.get("up") and (s.get("applied_ago") or 0) < 0.5 else None
+                        for s in seq],
             "up": [bool(s.get("up")) for s in seq],
             "io": [s.get("io_thread") == "Yes" for s in seq], "sql": [s.get("sql_thread") == "Yes" for s in seq],
             "errors": [bool(s.get("last_errno")) for s in seq]}
