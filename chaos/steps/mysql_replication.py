@@ -71,20 +71,12 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     ctx.state.topo = topo
     if not topo.attached:
         ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
-    problems = topo.problems_before_faults() if topo.attached else topo.replication_problems()
-    if problems:
-        raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it" +
-                         ("" if topo.attached else " or `chaos down`") + " and run again")
-    admin = topo.admin(topo.source)
-    try:
-        version = ctx.outcome.topology["server_version"] = topo.server_version(admin)
-    finally:
-        admin.close()
-    if topo.attached:
-        check_server_family(config, version, f"--source {topo.source.address}")
-        refuse_mismatch(config, "gtid" if topo.by_gtid else "position", None, f"--replica {topo.replica.address}",
-                        "attach a pair that does")
-    elif existing:
+    if not topo.attached:  # an attached pair was checked before anything was recorded (attach_pair)
+        problems = topo.replication_problems()
+        if problems:
+            raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it or `chaos down` and run again")
+    version = ctx.outcome.topology["server_version"] = topo.server_version_of(topo.source)
+    if existing:
         check_server_family(config, version, f"the pair up in {state.path}")
     ctx.outcome.topology["before"] = topo.status()
     ctx.outcome.topology["replication"] = "gtid" if topo.by_gtid else "position"
@@ -146,6 +138,12 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
         (prompt_password(config.source) if not config.password_env else None) or ""
     topo = AttachedMysqlReplication.discover(state, config.source, config.replica, password, config.backend,
                                              ctx.run.run_id, config.allow_remote)
+    problems = topo.problems_before_faults()  # the steady state, and what the options say of the pair
+    if problems:
+        raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it and run again")
+    check_server_family(config, topo.server_version_of(topo.source), f"--source {topo.source.address}")
+    refuse_mismatch(config, "gtid" if topo.by_gtid else "position", None, f"--replica {topo.replica.address}",
+                    "attach a pair that does")
     ctx.say(f"attached to the source {topo.source.address} and replica {topo.replica.address} as "
             f"{topo.admin_user!r}:")
     for line in topo.describe():

@@ -242,6 +242,13 @@ class MysqlReplication(Topology):
             cur.execute("SELECT VERSION()")
             return cur.fetchone()[0]
 
+    def server_version_of(self, spec: NodeSpec) -> str:
+        conn = self.admin(spec)
+        try:
+            return self.server_version(conn)
+        finally:
+            conn.close()
+
     @property
     def dialect(self) -> Dialect:
         """How this pair's servers spell replication, from the replica's own version string."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pymysql
 import redis
 
-REDIS_IMAGE, MYSQL_IMAGE = "chaos/redis:7.0", "chaos/mariadb:10.11"
+REDIS_IMAGE, MYSQL_IMAGE, MYSQL97_IMAGE = "chaos/redis:7.0", "chaos/mariadb:10.11", "chaos/mysql:9.7"
 
 
 def sh(*argv: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -212,3 +212,75 @@ def mysql_processes(ports: tuple[int, int], root: Path, password: str, repl_pass
                 cur.execute(statement)
         conn.close()
     _change_master(ports[0], ports[1], repl_password)
+
+
+# -- Oracle MySQL 9.7 ----------------------------------------------------------------------------
+# The runbook's my.cnf, word for word, except what 9.7 refuses: expire_logs_days (removed in 8.2:
+# an unknown option stops mysqld) → binlog_expire_logs_seconds. Its deprecated spellings
+# (slave_skip_errors, log_slave_updates, binlog_format) still start a 9.7 server, so they stay.
+RUNBOOK_97_CNF = """[mysqld]
+server_id={server_id}
+log-bin=mysql-bin
+binlog_format=mixed
+binlog_expire_logs_seconds=604800
+slave_skip_errors=1062
+relay_log=relay-bin
+log_slave_updates=1
+{read_only}port={port}
+bind-address=127.0.0.1
+datadir=/var/lib/mysql
+socket=/var/lib/mysql/mysqld.sock
+user=root
+mysqlx=OFF
+
+[client]
+socket=/var/lib/mysql/mysqld.sock
+"""
+
+
+def _mysql97(name: str, sql: str) -> None:
+    sh("docker", "exec", name, "mysql", "-uroot", "-e", sql)
+
+
+def mysql97_containers(ports: tuple[int, int], root: Path, password: str, repl_password: str) -> list[str]:
+    """``mysql-master`` (server id 101) and ``mysql-slave`` (102) on MySQL 9.7, each with the
+    runbook's my.cnf; a ``slave`` user (caching_sha2_password: 9.0 has no mysql_native_password);
+    ``CHANGE REPLICATION SOURCE TO`` the file and position the source shows, connect retry 30,
+    ``GET_SOURCE_PUBLIC_KEY=1`` (plain TCP)."""
+    names = ["mysql-master", "mysql-slave"]
+    docker_rm(*names)
+    for i, (name, port) in enumerate(zip(names, ports)):
+        d = root / name
+        shutil.rmtree(d, ignore_errors=True)
+        (d / "data").mkdir(parents=True)
+        (d / "my.cnf").write_text(RUNBOOK_97_CNF.format(server_id=101 + i, port=port,
+                                                        read_only="read_only=1\n" if i else ""))
+        mounts = ["-v", f"{d / 'data'}:/var/lib/mysql", "-v", f"{d / 'my.cnf'}:/etc/mysql/my.cnf:ro"]
+        sh("docker", "run", "--rm", *mounts, MYSQL97_IMAGE, "mysqld", "--initialize-insecure", "--user=root")
+        sh("docker", "run", "-d", "--name", name, "--net", "host", *mounts, MYSQL97_IMAGE, "mysqld")
+        wait(lambda n=name: sh("docker", "exec", n, "mysql", "-uroot", "-e", "SELECT 1", check=False).returncode == 0,
+             90, f"{name} did not start")
+        _mysql97(name, "SET sql_log_bin=0; "
+                 f"CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}'; "
+                 "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; "
+                 f"CREATE USER 'slave'@'%' IDENTIFIED BY '{repl_password}'; "
+                 "GRANT REPLICATION SLAVE ON *.* TO 'slave'@'%'")
+    src = _root(ports[0])
+    with src.cursor() as cur:
+        cur.execute("SHOW BINARY LOG STATUS")
+        log_file, log_pos = cur.fetchone()[:2]
+    src.close()
+    _mysql97(names[1], f"CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT={ports[0]}, "
+             f"SOURCE_USER='slave', SOURCE_PASSWORD='{repl_password}', SOURCE_LOG_FILE='{log_file}', "
+             f"SOURCE_LOG_POS={log_pos}, SOURCE_CONNECT_RETRY=30, GET_SOURCE_PUBLIC_KEY=1; START REPLICA")
+    wait(lambda: replica97_running(ports[1]), 60, "replication did not start")
+    return names
+
+
+def replica97_running(port: int) -> bool:
+    conn = _root(port)
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW REPLICA STATUS")
+        s = cur.fetchone() or {}
+    conn.close()
+    return s.get("Replica_IO_Running") == "Yes" and s.get("Replica_SQL_Running") == "Yes" and not s.get("Last_Errno")

@@ -153,3 +153,59 @@ def test_replica_stop_attached_to_hand_started_processes(state, tmp_path, monkey
         _replica_stop_attached(state, tmp_path, MYSQL_PROCESS_PORTS, "process")
     finally:
         runbook.kill_listeners(list(MYSQL_PROCESS_PORTS))
+
+
+MYSQL97_PORTS = (3381, 3382)
+
+
+def test_replica_stop_attached_to_the_runbooks_mysql_9_7_pair(state, tmp_path, docker_required, monkeypatch):
+    """The runbook's pair on Oracle MySQL 9.7 (mysql-master / mysql-slave, its my.cnf with only
+    expire_logs_days replaced, a `slave` user, position replication): the run passes, names what
+    the settings risk, restarts the replica (the first plain-TCP caching_sha2_password login after
+    it takes the full path), leaves replication running and no chaos_* database; what the user says
+    of the pair that it is not, and a refused password, are one-line errors with exit 2."""
+    monkeypatch.setenv("RUNBOOK_PW", PASSWORD)
+    names = runbook.mysql97_containers(MYSQL97_PORTS, tmp_path / "mysql97", PASSWORD, REPL_PASSWORD)
+    source, replica = (f"mysql://root@127.0.0.1:{p}" for p in MYSQL97_PORTS)
+    attach = ["--source", source, "--replica", replica, "--password-env", "RUNBOOK_PW", "--backend", "docker"]
+    try:
+        out = tmp_path / "run"
+        result = chaos(state, "run", "replica-stop", *attach, "--mode", "stop", "--down-seconds", "3", "--duration",
+                       "8", "--warmup", "2", "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert "container mysql-slave" in result.output
+        r = json.loads((out / "result.json").read_text())
+        m = r["measurements"]
+        assert r["passed"] and r["topology"]["server_version"].startswith("9.7.")
+        assert r["topology"]["replication"] == "position" and r["topology"]["attached"]["replication"] == \
+            "binlog position"
+        assert m["lost_rows"] == 0 and m["checksum_match"] and m["catchup_seconds"] is not None
+        assert "@" in r["context"]["target_gtid"]  # judged by binary log coordinates
+        assert {f["setting"] for f in m["findings"]} >= {"replica_skip_errors", "super_read_only",
+                                                         "relay_log_recovery", "binlog_format"}
+        # the harness cannot read this server's error log: unknown, never 0
+        assert m["skipped_replication_errors"] == "unknown" and "only witness" in m["skipped_replication_errors_note"]
+        assert runbook.replica97_running(MYSQL97_PORTS[1])
+        assert runbook.chaos_databases(MYSQL97_PORTS[0]) == [] and runbook.chaos_databases(MYSQL97_PORTS[1]) == []
+        assert_secret_nowhere(out, state.path)
+        running = runbook.sh("docker", "ps", "--format", "{{.Names}}").stdout.split()
+        assert set(names) <= set(running)
+
+        refusals = {
+            "mariadb": (["--server", "mariadb:10.11"], "runs MySQL 9.7"),
+            "gtid": (["--replication", "gtid"], "replicates by position"),
+        }
+        for what, (extra, says) in refusals.items():
+            bad = chaos(state, "run", "replica-stop", *attach, *extra, "--out", str(tmp_path / what))
+            # refused before anything is recorded or written: the error is the only line
+            assert bad.exit_code == 2 and says in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output
+        swapped = chaos(state, "run", "replica-stop", "--source", replica, "--replica", source, "--password-env",
+                        "RUNBOOK_PW", "--backend", "docker", "--out", str(tmp_path / "swapped"))
+        assert swapped.exit_code == 2 and "is not a replica" in swapped.output, swapped.output
+        wrong = chaos(state, "run", "replica-stop", *attach, "--out", str(tmp_path / "wrong"),
+                      env={"RUNBOOK_PW": "not-the-password"})
+        assert wrong.exit_code == 2 and "refused the credentials" in wrong.output, wrong.output
+        assert "Traceback" not in wrong.output + swapped.output
+        assert runbook.replica97_running(MYSQL97_PORTS[1]) and runbook.chaos_databases(MYSQL97_PORTS[0]) == []
+    finally:
+        runbook.docker_rm(*names)

@@ -3,6 +3,7 @@ containers on the host network, one per node, image built locally."""
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -102,16 +103,30 @@ def test_replica_stop_on_docker(docker_state, tmp_path):
     assert containers(DockerBackend(docker_state.path)) == []
 
 
-@pytest.mark.parametrize("mode", ["sql-thread", "kill"])
-def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_path, mode):
+def checksum_outside(container: str, table: str) -> int:
+    """CHECKSUM TABLE ... EXTENDED by the mysql client inside the container (root on the socket)."""
+    sock = subprocess.run(["docker", "inspect", "-f", "{{json .Args}}", container], capture_output=True, text=True,
+                          check=True).stdout
+    cnf = json.loads(sock)[0].split("=", 1)[1]  # --defaults-file=<dir>/my.cnf
+    out = subprocess.run(["docker", "exec", container, "mysql", "-uroot", f"--socket={Path(cnf).parent / 'mysqld.sock'}",
+                          "-N", "-e", f"CHECKSUM TABLE {table} EXTENDED"], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.parametrize("replication, modes", [("gtid", ("sql-thread", "stop")), ("position", ("kill", "sql-thread"))])
+def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_path, replication, modes):
     """Oracle MySQL 9.7 (chaos/mysql:9.7, from Debian sid): its own replication statements, GTID
-    sets, caching_sha2_password over plain TCP after a restart; a second run on the same pair
-    writes rows of its own (not one duplicate of the first run's ids)."""
+    sets or binary log coordinates, caching_sha2_password over plain TCP after a restart; each
+    mode; a second run on the same pair writes rows of its own (not one duplicate of the first
+    run's ids). Independent witnesses: CHECKSUM TABLE by the mysql client inside the containers
+    equals the run's checksums, and performance_schema's apply lag agrees with the heartbeat's
+    within the heartbeat interval plus the probe's (0.1 s each)."""
     up = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "up", "mysql-replication", "--backend",
-                                  "docker", "--server", "mysql:9.7", "--base-port", "3467"])
+                                  "docker", "--server", "mysql:9.7", "--base-port", "3467", "--replication",
+                                  replication])
     assert up.exit_code == 0, up.output
-    for attempt in ("first", "second"):
-        out = tmp_path / f"{mode}-{attempt}"
+    for mode in modes:
+        out = tmp_path / f"{mode}-{replication}"
         result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "replica-stop", "--mode",
                                           mode, "--duration", "6", "--warmup", "2", "--down-seconds", "2", "--users",
                                           "4", "--rate", "600", "--out", str(out)])
@@ -119,15 +134,50 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         r = json.loads((out / "result.json").read_text())
         m = r["measurements"]
         assert r["passed"] and r["topology"]["server_version"].startswith("9.7.")
+        assert r["topology"]["replication"] == replication
         assert m["ops"]["fail"] == 0 and m["writes_during_outage"] > 100  # no insert refused
         assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"] and m["catchup_seconds"] is not None
         assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
-        assert ":" in r["context"]["target_gtid"]  # a MySQL GTID set (uuid:1-N), not MariaDB's d-s-n
+        assert m["skipped_replication_errors"] == 0  # counted from the error log at verbosity 3: none
+        target = r["context"]["target_gtid"]
+        assert ("@" in target) if replication == "position" else (":" in target)  # file@pos, or uuid:1-N
         assert {f["setting"] for f in m["findings"]} == {"super_read_only", "binlog_format"}  # findings, and it passed
+        assert abs(m["max_applier_lag_seconds"] - m["max_lag_seconds"]) <= 0.2, m
+        assert m["seconds_behind_null_samples"] > 0 if mode == "sql-thread" else True  # NULL while it is stopped
         samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
         assert not any(str(s.get("error", "")).startswith("probe error") for s in samples)  # the SQL fits 9.7
+        items = {t["database"] + "." + t["table"]: t for t in m["tables"]["tables"]}["chaos.items"]
+        for side, node in (("source", "mysql-1"), ("replica", "mysql-2")):
+            container = DockerBackend(docker_state.path).container_name(node)
+            assert checksum_outside(container, "chaos.items") == items[f"{side}_checksum"]
     down = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "down"])
     assert down.exit_code == 0 and containers(DockerBackend(docker_state.path)) == []
+
+
+@pytest.mark.parametrize("server, mode", [("mysql:9.7", "kill"), ("mariadb:10.11", "stop")])
+def test_stray_write_hidden_by_replica_skip_errors_fails_the_run(docker_state, tmp_path, server, mode):
+    """What replica_skip_errors=1062 hides: a row written straight to the read_only replica, the
+    source's statement writing it and two more skipped whole on the replica while both threads say
+    Yes. The run fails on the checksums, lists the differing rows, and counts the skipped error
+    (MariaDB's counter across the restart; MySQL's error log at verbosity 3)."""
+    out = tmp_path / f"stray-{server}"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "replica-stop", "--backend",
+                                      "docker", "--server", server, "--base-port", "3487", "--replica-skip-errors",
+                                      "1062", "--stray-write", "--mode", mode, "--duration", "6", "--warmup", "2",
+                                      "--down-seconds", "2", "--users", "4", "--rate", "400", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    checks = {c["name"]: c for c in r["checks"]}
+    assert not r["passed"] and not checks["checksums_match"]["passed"] and checks["replica_caught_up"]["passed"]
+    assert m["lost_rows"] == 0 and m["skipped_replication_errors"] == 1 and not checks["no_replication_errors"]["passed"]
+    assert "replica_skip_errors" in {f["setting"] for f in m["findings"]}
+    stray = {t["table"]: t for t in m["tables"]["tables"]}["stray_rows"]
+    d = stray["differences"]
+    assert (d["missing_on_replica"], d["differing"], stray["source_rows"], stray["replica_rows"]) == (2, 1, 3, 1)
+    assert [row["key"] for row in d["rows"]] == [1, 2, 3] and "written on the replica" in d["rows"][0]["replica"]
+    assert "Rows that differ in chaos.stray_rows" in (out / "report.md").read_text()
+    assert containers(DockerBackend(docker_state.path)) == []
 
 
 def test_master_pause_on_docker(docker_state, tmp_path):

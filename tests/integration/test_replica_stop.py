@@ -165,6 +165,9 @@ def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
     checks = {c["name"]: c for c in r["checks"]}
     assert checks["checksums_match"]["passed"] is False and "app.accounts" in checks["checksums_match"]["value"]
     assert r["measurements"]["tables"]["mismatched_tables"] == ["app.accounts"]
+    accounts = {t["table"]: t for t in r["measurements"]["tables"]["tables"]}["accounts"]
+    assert accounts["differences"]["rows"] == [{"key": 2, "problem": "differs", "source": "id=2, balance=200",
+                                                "replica": "id=2, balance=999"}]
     assert r["passed"] is False
     assert state_dir.topology("mysql-replication") is not None  # the user's pair is left up
     assert MysqlReplication.load(state_dir).replication_problems() == []  # and replicating again
@@ -193,3 +196,20 @@ def test_ctrl_c_while_the_sql_thread_is_stopped_starts_it_again(state_dir, tmp_p
     topo = MysqlReplication.load(state_dir)
     assert topo.replica_status()["sql_running"] == "Yes"  # healed: replicating again
     assert topo.replication_problems() == []
+
+
+def test_a_stray_write_without_skip_errors_stops_replication_and_the_run_fails_at_once(state_dir, tmp_path):
+    """Position replication on MariaDB, a row written straight to the replica, then the source's
+    statement writing it: the replica's SQL thread stops on error 1062 (nothing hides it), the
+    catch-up wait ends on that error instead of waiting its timeout, and the run fails."""
+    out = tmp_path / "stray"
+    result = replica_stop(state_dir, out, "--replication", "position", "--stray-write", "--mode", "sql-thread",
+                          "--catchup-timeout", "120")
+    assert result.exit_code == 1, result.output
+    assert "stopped on error 1062" in result.output and "it will not catch up" in result.output
+    r = json.loads((out / "result.json").read_text())
+    m, checks = r["measurements"], {c["name"]: c for c in r["checks"]}
+    assert r["topology"]["replication"] == "position" and "@" in r["context"]["target_gtid"]
+    assert not checks["replica_caught_up"]["passed"] and not checks["no_replication_errors"]["passed"]
+    assert m["replication_error_detail"]["Last_SQL_Errno"] == 1062 and m["skipped_replication_errors"] == 0
+    assert m["lost_rows"] > 0 and not m["checksum_match"]
