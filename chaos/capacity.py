@@ -54,6 +54,9 @@ class Measured:
     knee: float  # ops/s one master serves within the bounds
     knee_is_lower_bound: bool = False  # the load generator ran out first
     notes: list[str] = field(default_factory=list)
+    usable: float | None = None  # ops/s per master at the CPU target (None: plan from knee × (1 − headroom))
+    p99_points: list[tuple[float, float]] | None = None  # (ops/s, p99 ms) within the bound, for predictions
+    cpu_points: list[tuple[float, float]] | None = None  # (ops/s, main-thread cores), for predictions
 
 
 def judge_step(step: Step, p99_bound_ms: float, max_errors: float = 0.001, min_share: float = 0.95) -> Step:
@@ -89,7 +92,12 @@ def knee_of(steps: list[Step]) -> tuple[float, bool]:
 def predicted_p99(steps: list[Step], rate: float) -> float | None:
     """p99 at ``rate``, linearly interpolated between the measured passing steps; None beyond
     the last passing step (not measured, so not predicted)."""
-    points = sorted((s.achieved, s.p99_ms) for s in steps if s.passed and s.p99_ms is not None)
+    return interpolate(sorted((s.achieved, s.p99_ms) for s in steps if s.passed and s.p99_ms is not None), rate)
+
+
+def interpolate(points: list[tuple[float, float]], rate: float) -> float | None:
+    """y at ``rate`` between measured (rate, y) points; None beyond the last one."""
+    points = sorted(points)
     if not points or rate > points[-1][0]:
         return None
     if rate <= points[0][0]:
@@ -107,12 +115,13 @@ def plan_rows(m: Measured, peak_ops: float, keys: int, masters: list[int], growt
     peak = peak_ops * (1 + growth)
     dataset = keys * m.bytes_per_key * (1 + growth)
     usable = memory_budget * (1 - SCALE_IN_RESERVE)
+    capacity = m.usable if m.usable is not None else m.knee * (1 - headroom)  # ops/s a master may carry
     rows = []
     for count in sorted(set(masters)):
         per_master = peak / count
         memory = dataset / count
         share = per_master / m.knee if m.knee else None
-        fits = share is not None and share <= 1 - headroom and memory <= usable * (1 - headroom)
+        fits = bool(capacity) and per_master <= capacity and memory <= usable * (1 - headroom)
         # scaling in to `count` from count + 1: the removed master's memory must fit in the free
         # memory of the kept ones, with margin
         removed = dataset / (count + 1)
@@ -123,7 +132,9 @@ def plan_rows(m: Measured, peak_ops: float, keys: int, masters: list[int], growt
             "masters": count,
             "ops_per_master": round(per_master, 1),
             "share_of_knee": round(share, 3) if share is not None else None,
-            "predicted_p99_ms": _round(predicted_p99(m.steps, per_master)),
+            "predicted_p99_ms": _round(interpolate(m.p99_points, per_master) if m.p99_points is not None
+                                       else predicted_p99(m.steps, per_master)),
+            "predicted_server_cpu": _round(interpolate(m.cpu_points, per_master)) if m.cpu_points else None,
             "memory_per_master_bytes": int(memory),
             "throughput_headroom": round(1 - share, 3) if share is not None else None,
             "memory_headroom": round(1 - memory / usable, 3) if usable else None,
@@ -133,10 +144,13 @@ def plan_rows(m: Measured, peak_ops: float, keys: int, masters: list[int], growt
             "slots_to_move": int(SLOTS * abs(count - from_count) / max(count, from_count)) if from_count else 0,
             "reshard_seconds": round(moved_keys / m.keys_per_second, 1) if m.keys_per_second and from_count else None,
         })
-    throughput_bound = math.ceil(peak / (m.knee * (1 - headroom))) if m.knee else None
+    throughput_bound = math.ceil(peak / capacity) if capacity else None
     memory_bound = math.ceil(dataset / (usable * (1 - headroom))) if usable else None
-    recommended = max(x for x in (throughput_bound, memory_bound, 3) if x is not None)
+    # no recommendation from a knee that is not the server's: it would be a bound many times off
+    recommended = None if m.knee_is_lower_bound and m.usable is not None else \
+        max(x for x in (throughput_bound, memory_bound, 3) if x is not None)
     return {"rows": rows, "recommended_masters": recommended, "throughput_bound": throughput_bound,
+            "capacity_per_master": round(capacity, 1) if capacity else None,
             "memory_bound": memory_bound, "peak_with_growth": peak, "dataset_bytes_with_growth": int(dataset)}
 
 

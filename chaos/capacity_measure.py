@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from chaos import capacity_bench
 from chaos.capacity import Measured, Step, judge_step, knee_of, plan_rows
 from chaos.checkers import run as run_checkers
 from chaos.checkers.latency import LatencyChecker
@@ -44,7 +45,8 @@ class PlanConfig:
     value_bytes: int = 100
     sample: str | None = None
     growth: float = 0.3
-    headroom: float = 0.3
+    headroom: float = 0.3  # of memory kept free (and of the knee, where no CPU-based capacity exists)
+    cpu_target: float = 0.8  # cores of one master's main thread the plan may use (managed services: 80 %)
     masters: list[int] = field(default_factory=lambda: [3, 4, 5, 6])
     max_memory: int | None = None  # bytes per master
     step_seconds: float = 5.0
@@ -64,6 +66,8 @@ class PlanConfig:
             raise ChaosError("--workers must be between 1 and 16")
         if not self.masters or min(self.masters) < 1:
             raise ChaosError("--masters must list master counts such as 3,4,5,6")
+        if not 0.1 <= self.cpu_target <= 1.0:
+            raise ChaosError("--cpu-target is a share of one core for a master's main thread: between 0.1 and 1")
 
 
 def preload(seeds: list[str], count: int, value_bytes: int, prefix: str) -> None:
@@ -136,12 +140,21 @@ class Planner:
         budget, budget_from = self.memory_budget()
         keys = c.keys if c.keys is not None else (self.sampled_keys if c.sample else 100_000)
         projection = plan_rows(measured, c.peak_ops, keys, c.masters, c.growth, c.headroom, budget)
+        knee = self.bench_knee["step"]
         plan = {
             "peak_ops": c.peak_ops, "read_share": c.read_share, "p99_bound_ms": c.p99_ms, "keys": keys,
             "value_bytes": c.value_bytes, "growth": c.growth, "headroom": c.headroom,
             "memory_budget_bytes": budget, "memory_budget_from": budget_from,
             **projection,
             "knee_ops_per_master": round(measured.knee, 1), "knee_is_lower_bound": measured.knee_is_lower_bound,
+            "knee_set_by": "redis-benchmark's client-observed p99 (a C client, closed loop)",
+            "knee_evidence": self.bench_knee["evidence"], "server_limited": self.bench_knee["server_limited"],
+            "knee_concurrency": knee.concurrency if knee else None,
+            "client_p99_at_knee_ms": knee.client_p99_ms if knee else None,
+            "server_p99_at_knee_ms": knee.server_p99_ms if knee else None,
+            "server_cpu_at_knee": knee.server_cpu if knee else None,
+            "cpu_target": c.cpu_target, "recorder_knee_ops": round(self.recorder_knee, 1),
+            "benchmark_steps": [asdict(s) for s in self.bench],
             "bytes_per_key": round(measured.bytes_per_key, 1), "migration_keys_per_second": measured.keys_per_second,
             "migration_bytes_per_second": measured.bytes_per_second,
             "steps": [asdict(s) for s in measured.steps],
@@ -170,33 +183,59 @@ class Planner:
             bytes_per_key, self.sampled_keys = sample_cluster(c.sample)
             self.say(f"sampled {c.sample}: {bytes_per_key:.0f} B per key (MEMORY USAGE), {self.sampled_keys} keys")
             notes.append(f"memory per key sampled from {c.sample} (MEMORY USAGE of up to 1000 keys)")
+        self.say(f"the server's knee: redis-benchmark (a C client, closed loop) at doubling concurrency against "
+                 f"{master}, until its p99 passes {c.p99_ms:g} ms or throughput plateaus")
+        self.bench = capacity_bench.sweep(master, c.p99_ms, c.step_seconds, c.value_bytes, c.read_share, self.say)
+        self.bench_knee = capacity_bench.knee_of(self.bench)
+        knee_step = self.bench_knee["step"]
+        self.say("the recorder's own view: the harness's load generator, paced at rising rates, every operation "
+                 "recorded")
+        recorder_knee = self.recorder_sweep(seeds, master)
+        if knee_step is None:
+            notes.append(f"redis-benchmark's first step already broke the p99 bound ({self.bench[0].why}): no "
+                         "knee, so no recommendation; raise --p99-ms or find what slows this machine")
+            self.say(notes[-1])
+            knee, lower_bound, usable = 0.0, True, 0.0
+        else:
+            knee, lower_bound = knee_step.achieved, not self.bench_knee["server_limited"]
+            usable = capacity_bench.usable_at_cpu(self.bench, knee_step, c.cpu_target)
+            self.say(f"knee: {knee:.0f} ops/s per master at concurrency {knee_step.concurrency} (client p99 "
+                     f"{knee_step.client_p99_ms} ms, server p99 {knee_step.server_p99_ms} ms); "
+                     f"{self.bench_knee['evidence']}")
+            if lower_bound:
+                notes.append(f"the server was not shown to be the limit ({self.bench_knee['evidence']}): this machine "
+                             "could not saturate it, so no master count is recommended; run the plan where the "
+                             "load has cores of its own (more load processes on another machine, or a bigger one)")
+                self.say(notes[-1])
+            else:
+                self.say(f"at {c.cpu_target:g} of a core for the main thread: {usable:.0f} ops/s per master")
+        if recorder_knee:
+            notes.append(f"the recorder (the harness's load generator, {c.workers} process(es)) reached {recorder_knee:.0f} "
+                         f"ops/s within the bound: {recorder_knee / knee:.2f} of the server's knee" if knee else
+                         f"the recorder reached {recorder_knee:.0f} ops/s within the bound")
+        self.recorder_knee = recorder_knee
+        passing = [s for s in self.bench if s.passed]
+        p99_points = [(s.achieved, s.client_p99_ms) for s in passing if s.client_p99_ms is not None]
+        cpu_points = [(s.achieved, s.server_cpu) for s in passing if s.server_cpu is not None]
+        keys_per_second, bytes_per_second = self.migration_rate(cluster)
+        return Measured(self.steps, bytes_per_key, keys_per_second, bytes_per_second, knee, lower_bound, notes,
+                        usable=usable, p99_points=p99_points, cpu_points=cpu_points)
+
+    def recorder_sweep(self, seeds: list[str], master: str) -> float:
+        """The harness's own load generator at paced, rising rates (1000 ops/s × 1.5 a step) until a
+        step breaks the bounds: what the recorder reaches, beside the server's knee."""
+        c = self.config
         rate = 1000.0
         for _ in range(c.max_steps):
             step = judge_step(self.load_step(seeds, master, rate), c.p99_ms)
             self.steps.append(step)
-            self.say(f"step {rate:>7.0f} ops/s offered: {step.achieved:7.0f} achieved, p99 {step.p99_ms} ms, "
+            self.say(f"recorder {rate:>7.0f} ops/s offered: {step.achieved:7.0f} achieved, p99 {step.p99_ms} ms, "
                      f"errors {100 * step.errors:.2f} %, load generator {step.generator_cpu:.2f} cores, "
-                     f"server {step.server_cpu:.2f} cores" + ("" if step.passed else f"  → knee ({step.why})"))
+                     f"server {step.server_cpu:.2f} cores" + ("" if step.passed else f"  → its knee ({step.why})"))
             if not step.passed:
                 break
             rate *= 1.5
-        knee, lower_bound = knee_of(self.steps)
-        if not knee:
-            notes.append(f"the first step ({self.steps[0].offered:.0f} ops/s) already broke the bounds "
-                         f"({self.steps[0].why}): no knee, so no throughput bound; raise --p99-ms or find what "
-                         "slows this machine")
-            self.say(notes[-1])
-        elif lower_bound:
-            last = self.steps[-1]
-            who = ("the load generator ran out of CPU first" if (last.generator_cpu or 0) >= 0.9 * last.generator_cores
-                   else "the server's main thread was not saturated (the limit was the client side or the "
-                   "machine's cores, shared by load and server here)")
-            notes.append(f"{who}: one master carries at least {knee:.0f} ops/s here, and the server's own knee is "
-                         "higher (more load processes, or load from another machine, would find it)")
-        self.say(f"knee: {knee:.0f} ops/s per master" + (" (a lower bound: the server was not the limit)"
-                                                          if lower_bound else ""))
-        keys_per_second, bytes_per_second = self.migration_rate(cluster)
-        return Measured(self.steps, bytes_per_key, keys_per_second, bytes_per_second, knee, lower_bound, notes)
+        return knee_of(self.steps)[0]
 
     def load_step(self, seeds: list[str], master: str, rate: float) -> Step:
         """``step_seconds`` of paced load at ``rate`` (measured after the first half second of
@@ -235,20 +274,33 @@ class Planner:
                     generator_cores=float(len(pids)))
 
     def migration_rate(self, cluster: RedisCluster) -> tuple[float | None, float | None]:
-        """Add a master and move 1024 slots of the preloaded keys to it (no load)."""
+        """Add a master and move 1024 slots of the preloaded keys to it under load: the recorder
+        paced at half of what it reached within the bound (a scale-out moves keys while clients
+        write, and MIGRATE competes with them for the main thread)."""
+        c = self.config
         added = cluster.add_nodes(1, 0)
         view = {n.node_id: n.address for n in _masters(cluster)}
         owners = owners_by_master(_masters(cluster))
         target = added["ids"][added["masters"][0]]
+        rate = max(500.0, 0.5 * (self.recorder_knee or 1000.0))
+        seeds = [s.address for s in cluster.specs]
+        run = Run("plan-migration", make_run_dir("migration", str(self.dir / "migration")))
+        reads = round(10 * c.read_share)
+        load = start_load(run, "redis", max(4, int(rate / 250)), 600, rate=rate, seed=7, seeds=seeds,
+                          weights=(10 - reads, reads, 0), state=self.state, workers=1, master_port=5587)
         mover = Reshard(view)
         try:
+            while not load.seconds and load.running():
+                time.sleep(0.02)
             mover.move(plan_rebalance(owners, 1024, [target]))
         finally:
             mover.close()
+            load.stop()
+        self.migration_load = rate
         s = summarize(mover.moved)
         seconds = s["migration_seconds"] or 0
         self.say(f"migration: {s['slots_moved']} slots, {s['keys_migrated']} keys in {seconds:.2f} s "
-                 f"({s['keys_per_second']} keys/s, no load)")
+                 f"({s['keys_per_second']} keys/s, under {rate:.0f} ops/s of load)")
         return s["keys_per_second"], (round(s["bytes_migrated"] / seconds, 1) if seconds else None)
 
     def memory_budget(self) -> tuple[float, str]:
@@ -305,30 +357,52 @@ def assumptions(c: PlanConfig, budget_from: str) -> list[str]:
         "scaling in to a row is safe when that row fits and the kept masters' free memory is at least 1.5 × "
         "the memory of the removed one",
         "predicted p99 is interpolated between measured steps; beyond the knee it is not predicted",
-        "reshard time = keys to move ÷ the migration rate measured without load (under load it is slower: "
-        "see `chaos run scale-out`)",
+        "reshard time = keys to move ÷ the migration rate measured while the recorder wrote at half its own "
+        "knee (heavier load slows it further: see `chaos run scale-out`)",
     ]
 
 
+def recommendation_line(plan: dict[str, Any]) -> str:
+    if plan["recommended_masters"] is None:
+        return ("No recommendation: the server was not shown to be the limit here, so its knee is unknown "
+                f"({plan.get('knee_evidence')}).")
+    return (f"Recommended masters: **{plan['recommended_masters']}** (throughput bound {plan['throughput_bound']} at "
+            f"{plan.get('capacity_per_master')} ops/s per master, memory bound {plan['memory_bound']}, at least 3).")
+
+
+def knee_line(plan: dict[str, Any]) -> str:
+    if not plan["knee_ops_per_master"]:
+        return "No knee: the first step broke the p99 bound."
+    return (f"Knee of one master here: {plan['knee_ops_per_master']:.0f} ops/s at concurrency "
+            f"{plan.get('knee_concurrency')}, set by {plan.get('knee_set_by')} ≤ {plan['p99_bound_ms']:g} ms: client "
+            f"p99 {plan.get('client_p99_at_knee_ms')} ms, the server's own p99 {plan.get('server_p99_at_knee_ms')} ms, "
+            f"main thread {plan.get('server_cpu_at_knee')} cores ({plan.get('knee_evidence')}). At "
+            f"{plan.get('cpu_target')} of a core: {plan.get('capacity_per_master')} ops/s per master. The recorder "
+            f"(the harness's own load generator) reached {plan.get('recorder_knee_ops')} ops/s.")
+
+
 def render_markdown(plan: dict[str, Any]) -> str:
-    lower = plan["knee_is_lower_bound"]
-    lines = [f"# Capacity plan: {plan['peak_ops']:.0f} ops/s peak", "",
-             f"Recommended masters: **{'at most ' if lower else ''}{plan['recommended_masters']}** "
-             f"(throughput bound {plan['throughput_bound']}, "
-             f"memory bound {plan['memory_bound']}, at least 3).", "",
-             f"Knee of one master here: {plan['knee_ops_per_master']:.0f} ops/s"
-             + (" or more (a lower bound: the server was not the limit)" if lower else "")
-             + f" within p99 ≤ {plan['p99_bound_ms']:g} ms; {plan['bytes_per_key']:.0f} B per key; migration "
+    lines = [f"# Capacity plan: {plan['peak_ops']:.0f} ops/s peak", "", recommendation_line(plan), "",
+             knee_line(plan) + f" {plan['bytes_per_key']:.0f} B per key; migration "
              f"{plan['migration_keys_per_second']} keys/s.", "",
-             "| masters | ops/s per master | share of knee | predicted p99 ms | memory per master | fits | "
-             "scale in to it safe | reshard from | slots | reshard s |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| masters | ops/s per master | share of knee | predicted p99 ms | predicted main thread cores | "
+             "memory per master | fits | scale in to it safe | reshard from | slots | reshard s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in plan["rows"]:
         lines.append(f"| {r['masters']} | {r['ops_per_master']:.0f} | {r['share_of_knee']} | "
                      f"{r['predicted_p99_ms'] if r['predicted_p99_ms'] is not None else '–'} | "
+                     f"{r.get('predicted_server_cpu') if r.get('predicted_server_cpu') is not None else '–'} | "
                      f"{r['memory_per_master_bytes'] / 1e6:.1f} MB | {'yes' if r['fits'] else 'no'} | "
                      f"{'yes' if r['scale_in_to_safe'] else 'no'} | {r['reshard_from']} | {r['slots_to_move']} | "
                      f"{r['reshard_seconds'] if r['reshard_seconds'] is not None else '–'} |")
-    lines += ["", "## Measured steps (one master)", "",
+    lines += ["", "## The server's knee: redis-benchmark against one master", "",
+              "| concurrency | ops/s | client p99 ms | client p50 ms | server p99 ms | main thread cores | "
+              "redis-benchmark cores | limit | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for b in plan.get("benchmark_steps", []):
+        lines.append(f"| {b['concurrency']} | {b['achieved']:.0f} | {b['client_p99_ms']} | {b['client_p50_ms']} | "
+                     f"{b['server_p99_ms']} | {b['server_cpu']} | {b['generator_cpu']} | {b['limit']} | "
+                     f"{'ok' if b['passed'] else b['why']} |")
+    lines += ["", "## The recorder's steps (the harness's load generator, paced, every operation recorded)", "",
               "| offered ops/s | achieved | p99 ms | errors | load generator cores | server cores | verdict |",
               "|---|---|---|---|---|---|---|"]
     for s in plan["steps"]:

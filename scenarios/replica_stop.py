@@ -315,7 +315,9 @@ PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=Replicati
 
 command = scenario_command(PLAN, ReplicaStopConfig, help=f"""{SUMMARY}.
 
-Starts a MariaDB source and replica unless a pair is up (`chaos up mysql-replication`), drives
+Starts a MariaDB (or with --backend docker --server mysql:9.7 an Oracle MySQL) source and
+replica unless a pair is up (`chaos up mysql-replication`), replicating by GTID or with
+--replication position by binary log position, drives
 inserts, updates and reads through the source, stops the replica for --down-seconds, starts it
 again and measures how long it takes to catch up (heartbeat lag under 1 s and everything the
 source had written at the restart applied), then compares every table of every non-system
@@ -323,15 +325,17 @@ database (row counts, CHECKSUM TABLE) and reads back every acknowledged insert o
 
 \b
 Modes:
-  stop        graceful shutdown of the replica, then start it and START SLAVE
-  kill        SIGKILL of the replica, then start it (crash recovery) and START SLAVE
-  sql-thread  STOP SLAVE SQL_THREAD: the IO thread keeps fetching, relay logs pile up
+  stop        graceful shutdown of the replica, then start it and START SLAVE (REPLICA)
+  kill        SIGKILL of the replica, then start it (crash recovery) and START SLAVE (REPLICA)
+  sql-thread  STOP SLAVE (REPLICA) SQL_THREAD: the IO thread keeps fetching, relay logs pile up
 
 \b
 Examples:
   chaos run replica-stop
   chaos run replica-stop --mode kill --down-seconds 10 --slo 'catchup_seconds<=30'
   chaos run replica-stop --mode sql-thread --users 16 --metrics-port 9464
+  chaos run replica-stop --backend docker --server mysql:9.7 --replication position
+  chaos run replica-stop --replica-skip-errors 1062 --stray-write   # what skipping 1062 hides
   MYSQL_PW=... chaos run replica-stop --source mysql://root@127.0.0.1:3306 \\
       --replica mysql://root@127.0.0.1:3307 --password-env MYSQL_PW --backend docker
 

@@ -27,7 +27,9 @@ def plan() -> None:
 @click.option("--sample", default=None, metavar="redis://HOST:PORT",
               help="Measure memory per key (MEMORY USAGE) and count keys on a real cluster (loopback only).")
 @click.option("--growth", default=0.3, show_default=True, help="Growth to plan for, on the peak and the dataset.")
-@click.option("--headroom", default=0.3, show_default=True, help="Share of the knee and of memory kept free.")
+@click.option("--headroom", default=0.3, show_default=True, help="Share of a master's memory kept free.")
+@click.option("--cpu-target", default=0.8, show_default=True,
+              help="Cores of a master's main thread the plan may use (the managed services' rule: 0.8).")
 @click.option("--masters", "masters_text", default="3,4,5,6", show_default=True, help="Master counts to tabulate.")
 @click.option("--max-memory", default=None, help="Memory budget of one master, e.g. 4gb [default: 25 % of RAM].")
 @click.option("--step-seconds", default=5.0, show_default=True, help="Seconds of each load step.")
@@ -39,15 +41,19 @@ def plan() -> None:
 def plan_redis(state: StateDir, masters_text: str, max_memory: str | None, **options: Any) -> None:
     """How many masters a peak and a dataset need, from what one master carries here.
 
-    Starts one master of its own (never the cluster that is up), measures memory per key,
-    then offers paced load in rising steps (1000 ops/s × 1.5 each step) until p99 exceeds
-    --p99-ms, errors exceed 0.1 % or less than 95 % of the offered rate is achieved: the knee.
-    It says when the load generator, not the server, ran out first (their CPU is compared).
-    Then it moves 1024 slots to a second master to measure the migration rate, and projects:
-    one row per master count (ops/s per master, share of the knee, predicted p99, memory per
-    master, whether it fits, whether scaling in to it is safe, time to reshard into it), and
-    the recommended count: the largest of the throughput bound, the memory bound and 3.
-    Writes plan.json, plan.md and plan.svg.
+    Starts one master of its own (never the cluster that is up) and measures memory per key.
+    Then the server's knee: redis-benchmark (a C client, closed loop) at doubling concurrency,
+    each step recording throughput, the client-observed p99, the server's own p99 (INFO
+    latencystats), and the CPU of the server's main thread and of redis-benchmark, until the
+    p99 passes --p99-ms or throughput plateaus. The knee is the step of highest throughput
+    within the bound; it is the server's only with evidence (main thread ≥ 0.7 of a core, or a
+    plateau), and without it no master count is recommended. Beside it, the harness's own
+    recorder at paced, rising rates. Then it moves 1024 slots to a second master under load to
+    measure the migration rate, and projects one row per master count (ops/s per master,
+    predicted p99 and main-thread CPU, memory, whether it fits, whether scaling in to it is
+    safe, time to reshard into it). The recommendation: the largest of the throughput bound (at
+    --cpu-target of the main thread), the memory bound and 3. Writes plan.json, plan.md and
+    plan.svg.
 
     \b
     Examples:
@@ -72,13 +78,9 @@ def render_plan_table(plan: dict[str, Any]) -> str:
     rows = [{**r, "memory_per_master": f"{r['memory_per_master_bytes'] / 1e6:.1f} MB",
              "fits": "yes" if r["fits"] else "no", "scale_in_to_safe": "yes" if r["scale_in_to_safe"] else "no"}
             for r in plan["rows"]]
-    table = render_table(rows, ["masters", "ops_per_master", "share_of_knee", "predicted_p99_ms",
+    table = render_table(rows, ["masters", "ops_per_master", "share_of_knee", "predicted_p99_ms", "predicted_server_cpu",
                                 "memory_per_master", "fits", "scale_in_to_safe", "slots_to_move", "reshard_seconds"])
-    lower = plan["knee_is_lower_bound"]
-    knee = f"{plan['knee_ops_per_master']:.0f} ops/s" + (" or more (the server was not the limit)" if lower else "")
-    return (f"{table}\nknee of one master here: {knee}; {plan['bytes_per_key']:.0f} B per key; "
-            f"migration {plan['migration_keys_per_second']} keys/s\n"
-            f"recommended masters: {'at most ' if lower else ''}{plan['recommended_masters']} (throughput bound "
-            f"{plan['throughput_bound']}, memory bound {plan['memory_bound']}, at least 3)"
-            + ("\nthe knee is a lower bound, so fewer masters may do: measure with more load processes "
-               "(--workers) or from another machine" if lower else ""))
+    from chaos.capacity_measure import knee_line, recommendation_line
+
+    return (f"{table}\n{knee_line(plan)}\n{plan['bytes_per_key']:.0f} B per key; migration "
+            f"{plan['migration_keys_per_second']} keys/s under load\n" + recommendation_line(plan).replace("**", ""))
