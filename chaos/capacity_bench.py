@@ -79,35 +79,43 @@ def mix_rate(rates: dict[str, float], read_share: float) -> float:
     return 1 / seconds
 
 
-def who_limited(step: BenchStep) -> str:
-    if (step.server_cpu or 0) >= SERVER_SATURATED:
+def who_limited(step: BenchStep, cores: int | None = None) -> str:
+    """The server (its main thread near a core), the load generator (redis-benchmark is one
+    thread), the machine (both together near all its cores), or neither."""
+    server, generator = step.server_cpu or 0.0, step.generator_cpu or 0.0
+    if server >= SERVER_SATURATED:
         return "server"
-    if (step.generator_cpu or 0) >= SERVER_SATURATED:
+    if generator >= SERVER_SATURATED:
         return "load generator"
-    return "neither (client and server share this machine's cores)"
+    cores = cores or os.cpu_count() or 1
+    if server + generator >= 0.8 * cores:
+        return f"the machine ({server + generator:.2f} of its {cores} cores for server and load)"
+    return "neither"
 
 
-def judge(steps: list[BenchStep], p99_bound_ms: float) -> None:
+def judge(steps: list[BenchStep], p99_bound_ms: float, cores: int | None = None) -> None:
     """Mark each step against the client-observed p99 bound, and say who was the limit."""
     for step in steps:
-        step.limit = who_limited(step)
+        step.limit = who_limited(step, cores)
         if step.client_p99_ms is None or step.client_p99_ms > p99_bound_ms:
             step.passed, step.why = False, f"client p99 {step.client_p99_ms} ms > {p99_bound_ms:g} ms"
         else:
             step.passed, step.why = True, ""
 
 
-def knee_of(steps: list[BenchStep]) -> dict[str, Any]:
+def knee_of(steps: list[BenchStep], confirmed: BenchStep | None = None) -> dict[str, Any]:
     """The knee: the passing step of the highest throughput, and whether the server was the
     limit there — its main thread at ≥ :data:`SERVER_EVIDENCE` of a core, or a plateau (a step of
-    twice the concurrency or more gained under 10 %). Without that evidence the knee is not the
+    twice and four times the concurrency both gained under 10 %). Without that evidence the knee is not the
     server's, and no master count may be recommended from it."""
     passing = [s for s in steps if s.passed]
     if not passing:
         return {"step": None, "server_limited": False, "evidence": "no step met the p99 bound"}
-    knee = max(passing, key=lambda s: s.achieved)
+    best = max(passing, key=lambda s: s.achieved)
+    knee = confirmed or best  # the best step, or its repeats' median (``confirmed``)
     later = [s for s in steps if s.concurrency >= 2 * knee.concurrency]
-    plateau = bool(later) and all(s.achieved <= PLATEAU * knee.achieved for s in later)
+    # two doublings past it, neither gaining: one slower step alone can be a neighbour's noise
+    plateau = len(later) >= 2 and all(s.achieved <= PLATEAU * best.achieved for s in later)
     cpu = knee.server_cpu or 0.0
     evidence = []
     if cpu >= SERVER_EVIDENCE:
@@ -177,7 +185,9 @@ def benchmark_step(address: str, concurrency: int, requests: int, value_bytes: i
     figures = parse_benchmark_csv(text)
     rates = {k: v["rps"] for k, v in figures.items()}
     server = parse_latencystats(_info(host, port, "latencystats"))
-    wall = t1 - t0
+    # the CPU over the time the commands ran (requests ÷ rate of each), not over the process's
+    # start, its connections' set-up and the pause between SET and GET
+    wall = min(t1 - t0, sum(requests / r for r in rates.values() if r)) or (t1 - t0)
     return BenchStep(
         concurrency=concurrency,
         achieved=round(mix_rate(rates, read_share), 1),
@@ -205,11 +215,51 @@ def sweep(address: str, p99_bound_ms: float, step_seconds: float, value_bytes: i
             f"p99 {step.server_p99_ms} ms, server main thread {step.server_cpu} cores, redis-benchmark "
             f"{step.generator_cpu} cores → limit: {step.limit}" + ("" if step.passed else f" ({step.why})"))
         rate = max(rate, step.achieved)
-        failed = [s for s in steps if not s.passed]
-        if len(failed) >= 2:  # the bound broke, and broke again at twice the concurrency
-            break
+        if len(steps) >= 2 and not steps[-1].passed and not steps[-2].passed:
+            break  # the bound broke, and broke again at twice the concurrency (one broken step can be noise)
         knee = knee_of(steps)
         if knee["step"] is not None and knee["server_limited"] and "plateaued" in knee["evidence"] \
-                and step.limit == "server":
-            break
+                and not step.passed:
+            break  # past a plateau, and past the bound
     return steps
+
+
+def monotone_p99(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(ops/s, p99) of the passing steps with each p99 lowered to the lowest p99 measured at a
+    higher rate: a step that served more with a lower p99 shows the slower one's was noise (a
+    scheduling hiccup on a shared machine), so a prediction never rises above what a faster step
+    achieved."""
+    out, lowest = [], float("inf")
+    for rate, p99 in sorted(points, reverse=True):
+        lowest = min(lowest, p99)
+        out.append((rate, lowest))
+    return sorted(out)
+
+
+def median_step(steps: list[BenchStep]) -> BenchStep:
+    """One step from repeats of it: each figure's median (this machine's neighbours steal CPU:
+    one step can come out at half another's)."""
+    import statistics
+
+    def med(name: str) -> Any:
+        values = [getattr(s, name) for s in steps if getattr(s, name) is not None]
+        return round(statistics.median(values), 4) if values else None
+
+    first = steps[0]
+    return BenchStep(first.concurrency, med("achieved"), med("client_p99_ms"), med("client_p50_ms"),
+                     med("server_p99_ms"), med("server_cpu"), med("generator_cpu"), first.generator)
+
+
+def repeat_step(address: str, concurrency: int, rate: float, step_seconds: float, value_bytes: int,
+                read_share: float, times: int = 3) -> tuple[BenchStep, list[BenchStep]]:
+    """``times`` steps at one concurrency, and their median."""
+    requests = int(max(5000, rate * step_seconds / (2 if read_share else 1)))
+    runs = [benchmark_step(address, concurrency, requests, value_bytes, read_share) for _ in range(times)]
+    return median_step(runs), runs
+
+
+def cross_check(address: str, value_bytes: int, read_share: float, rate: float, step_seconds: float,
+                concurrency: int = 50) -> BenchStep:
+    """redis-benchmark at its own default concurrency (50), independent of the sweep: the median
+    of three."""
+    return repeat_step(address, concurrency, rate, step_seconds, value_bytes, read_share)[0]

@@ -155,6 +155,7 @@ class Planner:
             "server_cpu_at_knee": knee.server_cpu if knee else None,
             "cpu_target": c.cpu_target, "recorder_knee_ops": round(self.recorder_knee, 1),
             "benchmark_steps": [asdict(s) for s in self.bench],
+            "cross_check": asdict(self.check) if self.check else None,
             "bytes_per_key": round(measured.bytes_per_key, 1), "migration_keys_per_second": measured.keys_per_second,
             "migration_bytes_per_second": measured.bytes_per_second,
             "steps": [asdict(s) for s in measured.steps],
@@ -172,7 +173,9 @@ class Planner:
         seeds = [s.address for s in cluster.specs]
         master = seeds[0]
         before = int(cluster.client(cluster.specs[0]).info("memory")["used_memory"])
-        preload_keys = 100_000
+        # as many keys as the dataset has (keys per slot set the migration rate: a slot's own
+        # round trips dominate when it holds few), between 100 000 and 1 000 000
+        preload_keys = min(max(c.keys or 100_000, 100_000), 1_000_000)
         preload(seeds, preload_keys, c.value_bytes, "chaos:plan:")
         used = int(cluster.client(cluster.specs[0]).info("memory")["used_memory"]) - before
         bytes_per_key = used / preload_keys
@@ -188,6 +191,35 @@ class Planner:
         self.bench = capacity_bench.sweep(master, c.p99_ms, c.step_seconds, c.value_bytes, c.read_share, self.say)
         self.bench_knee = capacity_bench.knee_of(self.bench)
         knee_step = self.bench_knee["step"]
+        if knee_step is not None:  # the knee confirmed: its concurrency twice more, the median of three
+            confirmed, runs = capacity_bench.repeat_step(master, knee_step.concurrency, knee_step.achieved,
+                                                         c.step_seconds, c.value_bytes, c.read_share, times=2)
+            knee_step = capacity_bench.median_step([knee_step, *runs])
+            capacity_bench.judge([knee_step], c.p99_ms)
+            self.say(f"knee confirmed at -c {knee_step.concurrency}: {', '.join(f'{r.achieved:.0f}' for r in runs)} "
+                     f"ops/s again; the median of three {knee_step.achieved:.0f} ops/s")
+            self.bench_knee = capacity_bench.knee_of(self.bench, confirmed=knee_step)
+            if not knee_step.passed:  # repeated, it broke the bound: the machine, not the server, decided
+                self.bench_knee.update(server_limited=False, evidence=f"the knee did not hold when repeated (median "
+                                       f"{knee_step.why}): this machine is too noisy for a knee right now")
+            elif knee_step.server_cpu is not None and knee_step.server_cpu < capacity_bench.SERVER_EVIDENCE \
+                    and "plateaued" not in self.bench_knee["evidence"]:
+                self.bench_knee.update(server_limited=False, evidence=f"confirmed, the server's main thread used "
+                                       f"only {knee_step.server_cpu:.2f} of a core")
+        self.check = None
+        if knee_step is not None:
+            self.check = capacity_bench.cross_check(master, c.value_bytes, c.read_share, knee_step.achieved,
+                                                    c.step_seconds)
+            capacity_bench.judge([self.check], c.p99_ms)
+            self.say(f"cross-check, redis-benchmark at its default -c 50: {self.check.achieved:.0f} ops/s, client "
+                     f"p99 {self.check.client_p99_ms} ms ({'within' if self.check.passed else 'beyond'} the bound); "
+                     f"the knee is {knee_step.achieved / self.check.achieved:.2f} of it")
+            if self.check.achieved * 0.75 > knee_step.achieved and self.bench_knee["server_limited"]:
+                # the same server did far more right after: the sweep was disturbed
+                self.bench_knee.update(server_limited=False, evidence=(
+                    f"redis-benchmark at -c 50 reached {self.check.achieved:.0f} ops/s, more than 1/0.75 of the "
+                    f"{knee_step.achieved:.0f} the sweep found: the sweep was disturbed (this machine's neighbours take CPU); "
+                    "run the plan again"))
         self.say("the recorder's own view: the harness's load generator, paced at rising rates, every operation "
                  "recorded")
         recorder_knee = self.recorder_sweep(seeds, master)
@@ -203,9 +235,9 @@ class Planner:
                      f"{knee_step.client_p99_ms} ms, server p99 {knee_step.server_p99_ms} ms); "
                      f"{self.bench_knee['evidence']}")
             if lower_bound:
-                notes.append(f"the server was not shown to be the limit ({self.bench_knee['evidence']}): this machine "
-                             "could not saturate it, so no master count is recommended; run the plan where the "
-                             "load has cores of its own (more load processes on another machine, or a bigger one)")
+                notes.append(f"no master count is recommended: the server was not shown to be the limit "
+                             f"({self.bench_knee['evidence']}); where the machine cannot saturate it, run the plan "
+                             "where the load has cores of its own (load from another machine, or a bigger one)")
                 self.say(notes[-1])
             else:
                 self.say(f"at {c.cpu_target:g} of a core for the main thread: {usable:.0f} ops/s per master")
@@ -215,7 +247,8 @@ class Planner:
                          f"the recorder reached {recorder_knee:.0f} ops/s within the bound")
         self.recorder_knee = recorder_knee
         passing = [s for s in self.bench if s.passed]
-        p99_points = [(s.achieved, s.client_p99_ms) for s in passing if s.client_p99_ms is not None]
+        p99_points = capacity_bench.monotone_p99([(s.achieved, s.client_p99_ms) for s in passing
+                                                  if s.client_p99_ms is not None])
         cpu_points = [(s.achieved, s.server_cpu) for s in passing if s.server_cpu is not None]
         keys_per_second, bytes_per_second = self.migration_rate(cluster)
         return Measured(self.steps, bytes_per_key, keys_per_second, bytes_per_second, knee, lower_bound, notes,
@@ -278,6 +311,8 @@ class Planner:
         paced at half of what it reached within the bound (a scale-out moves keys while clients
         write, and MIGRATE competes with them for the main thread)."""
         c = self.config
+        removed = drop_keys(cluster.specs[0].address, ("key:*", "chaos:{*"))  # the sweeps' keys, not the dataset's
+        self.say(f"removed the {removed} keys the sweeps wrote: the slots move the dataset's keys only")
         added = cluster.add_nodes(1, 0)
         view = {n.node_id: n.address for n in _masters(cluster)}
         owners = owners_by_master(_masters(cluster))
@@ -308,6 +343,27 @@ class Planner:
             return float(self.config.max_memory), "--max-memory"
         total = _mem_total()
         return total * 0.25, "assumed: each master may use 25 % of this machine's RAM (give --max-memory)"
+
+
+def drop_keys(address: str, patterns: tuple[str, ...]) -> int:
+    """Delete the keys matching ``patterns`` on one node (SCAN + UNLINK); how many."""
+    from chaos.clients.resp import Connection
+
+    host, _, port = address.rpartition(":")
+    conn = Connection(host, int(port), timeout=10)
+    removed = 0
+    try:
+        for pattern in patterns:
+            cursor = b"0"
+            while True:
+                cursor, keys = conn.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+                if keys:  # one by one (a cluster node refuses keys of different slots in one UNLINK)
+                    removed += sum(r for r in conn.call_many([("UNLINK", k) for k in keys]) if isinstance(r, int))
+                if cursor == b"0":
+                    break
+    finally:
+        conn.close()
+    return removed
 
 
 class _Window:
@@ -381,10 +437,19 @@ def knee_line(plan: dict[str, Any]) -> str:
             f"(the harness's own load generator) reached {plan.get('recorder_knee_ops')} ops/s.")
 
 
+def cross_check_line(plan: dict[str, Any]) -> str:
+    check = plan.get("cross_check")
+    if not check:
+        return ""
+    return (f"Cross-check: redis-benchmark at its default concurrency (50) on the same master: {check['achieved']:.0f} "
+            f"ops/s, client p99 {check['client_p99_ms']} ms ({'within' if check['passed'] else 'beyond'} the bound); "
+            f"the knee is {plan['knee_ops_per_master'] / check['achieved']:.2f} of it.")
+
+
 def render_markdown(plan: dict[str, Any]) -> str:
     lines = [f"# Capacity plan: {plan['peak_ops']:.0f} ops/s peak", "", recommendation_line(plan), "",
              knee_line(plan) + f" {plan['bytes_per_key']:.0f} B per key; migration "
-             f"{plan['migration_keys_per_second']} keys/s.", "",
+             f"{plan['migration_keys_per_second']} keys/s under load.", "", cross_check_line(plan), "",
              "| masters | ops/s per master | share of knee | predicted p99 ms | predicted main thread cores | "
              "memory per master | fits | scale in to it safe | reshard from | slots | reshard s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -414,11 +479,15 @@ def render_markdown(plan: dict[str, Any]) -> str:
 
 
 def render_svg(plan: dict[str, Any], width: int = 640, height: int = 360) -> str:
-    """p99 against achieved ops/s for each step, the bound and the knee (no dependencies)."""
-    steps = [s for s in plan["steps"] if s["p99_ms"] is not None]
+    """Client-observed p99 against achieved ops/s: redis-benchmark's steps (the server's knee) and
+    the recorder's, the bound and the knee (no dependencies)."""
+    bench = [{"achieved": b["achieved"], "p99_ms": b["client_p99_ms"], "passed": b["passed"]}
+             for b in plan.get("benchmark_steps") or [] if b.get("client_p99_ms") is not None]
+    recorder = [s for s in plan["steps"] if s["p99_ms"] is not None]
+    both = bench + recorder
     left, right, top, bottom = 60, 20, 30, 50
-    xmax = max([s["offered"] for s in plan["steps"]] + [1.0]) * 1.05
-    ymax = max([s["p99_ms"] for s in steps] + [plan["p99_bound_ms"]]) * 1.2
+    xmax = max([s["achieved"] for s in both] + [s["offered"] for s in plan["steps"]] + [1.0]) * 1.05
+    ymax = max([s["p99_ms"] for s in both] + [plan["p99_bound_ms"]]) * 1.2
 
     def x(v: float) -> float:
         return left + (width - left - right) * v / xmax
@@ -426,16 +495,23 @@ def render_svg(plan: dict[str, Any], width: int = 640, height: int = 360) -> str
     def y(v: float) -> float:
         return height - bottom - (height - top - bottom) * v / ymax
 
-    points = " ".join(f"{x(s['achieved']):.1f},{y(s['p99_ms']):.1f}" for s in steps)
-    dots = "".join(f'<circle cx="{x(s["achieved"]):.1f}" cy="{y(s["p99_ms"]):.1f}" r="4" '
-                   f'fill="{"#2a7" if s["passed"] else "#c33"}"/>' for s in steps)
+    def series(steps: list[dict[str, Any]], stroke: str, shape: str) -> str:
+        ordered = sorted(steps, key=lambda s: s["achieved"])
+        points = " ".join(f"{x(s['achieved']):.1f},{y(s['p99_ms']):.1f}" for s in ordered)
+        marks = "".join(
+            (f'<circle cx="{x(s["achieved"]):.1f}" cy="{y(s["p99_ms"]):.1f}" r="4" ' if shape == "circle" else
+             f'<rect x="{x(s["achieved"]) - 3.5:.1f}" y="{y(s["p99_ms"]) - 3.5:.1f}" width="7" height="7" ')
+            + f'fill="{"#2a7" if s["passed"] else "#c33"}"/>' for s in ordered)
+        return f'<polyline points="{points}" fill="none" stroke="{stroke}"/>' + marks
+
     knee, bound = plan["knee_ops_per_master"], plan["p99_bound_ms"]
     base = height - bottom
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="sans-serif" font-size="12">',
         '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="{left}" y="18">p99 of one master against achieved ops/s (green: within bounds)</text>',
+        f'<text x="{left}" y="18">client p99 of one master against ops/s: redis-benchmark (circles), the '
+        'recorder (squares); green within bounds</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="black"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="black"/>',
         f'<text x="{width / 2:.0f}" y="{height - 12}" text-anchor="middle">ops/s (max {xmax:.0f})</text>',
@@ -445,9 +521,9 @@ def render_svg(plan: dict[str, Any], width: int = 640, height: int = 360) -> str
         'stroke-dasharray="4 3"/>',
         f'<text x="{width - right - 4}" y="{y(bound) - 4:.1f}" text-anchor="end" fill="#c33">p99 bound {bound:g} ms</text>',
         f'<line x1="{x(knee):.1f}" y1="{top}" x2="{x(knee):.1f}" y2="{base}" stroke="#27c" stroke-dasharray="4 3"/>',
-        f'<text x="{x(knee) + 4:.1f}" y="{top + 12}" fill="#27c">knee {knee:.0f}</text>',
-        f'<polyline points="{points}" fill="none" stroke="#555"/>',
-        dots,
+        f'<text x="{x(knee) - 4:.1f}" y="{top + 12}" text-anchor="end" fill="#27c">knee {knee:.0f}</text>',
+        series(bench, "#555", "circle"),
+        series(recorder, "#999", "square"),
         "</svg>",
     ]
     return "\n".join(parts) + "\n"

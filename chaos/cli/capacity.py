@@ -80,7 +80,7 @@ def render_plan_table(plan: dict[str, Any]) -> str:
             for r in plan["rows"]]
     table = render_table(rows, ["masters", "ops_per_master", "share_of_knee", "predicted_p99_ms", "predicted_server_cpu",
                                 "memory_per_master", "fits", "scale_in_to_safe", "slots_to_move", "reshard_seconds"])
-    from chaos.capacity_measure import knee_line, recommendation_line
+    from chaos.capacity_measure import cross_check_line, knee_line, recommendation_line
 
-    return (f"{table}\n{knee_line(plan)}\n{plan['bytes_per_key']:.0f} B per key; migration "
+    return (f"{table}\n{knee_line(plan)}\n{cross_check_line(plan)}\n{plan['bytes_per_key']:.0f} B per key; migration "
             f"{plan['migration_keys_per_second']} keys/s under load\n" + recommendation_line(plan).replace("**", ""))
