@@ -218,7 +218,8 @@ class Planner:
                 # the same server did far more right after: the sweep was disturbed
                 self.bench_knee.update(server_limited=False, evidence=(
                     f"redis-benchmark at -c 50 reached {self.check.achieved:.0f} ops/s, more than 1/0.75 of the "
-                    f"{knee_step.achieved:.0f} the sweep found: the sweep was disturbed (this machine's neighbours take CPU); "
+                    f"{knee_step.achieved:.0f} the sweep found: the sweep was disturbed (this machine's neighbours "
+                    "take CPU); "
                     "run the plan again"))
         self.say("the recorder's own view: the harness's load generator, paced at rising rates, every operation "
                  "recorded")

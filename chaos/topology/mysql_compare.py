@@ -4,11 +4,10 @@ replication errors the replica recorded (or hid with slave_skip_errors)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pymysql
 

@@ -14,9 +14,9 @@ its password in the environment.
 from __future__ import annotations
 
 import ipaddress
-import re
 import json
 import os
+import re
 import secrets
 import shutil
 import time

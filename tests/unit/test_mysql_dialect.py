@@ -86,11 +86,16 @@ def test_the_applier_lag_and_null_seconds_behind_are_summarised():
 def test_skipped_errors_are_counted_from_mysqls_notes_not_its_errors():
     from chaos.topology.mysql_compare import count_skipped_in_log
 
-    log = """2026-12-01T23:52:50.013171Z 13 [Note] [MY-010584] [Repl] Replica SQL for channel '': Worker 1 failed executing transaction 'x:5' at source log mysql-bin.000002, end_log_pos 1350; Could not execute Query event. Detailed error: Duplicate entry '1' for key 's.PRIMARY';, Error_code: MY-001062
-2026-12-01T23:52:51.000000Z 13 [ERROR] [MY-010584] [Repl] Replica SQL for channel '': Worker 1 failed executing transaction 'x:6'; Error_code: MY-001032
-2026-12-01T23:52:52.000000Z 0 [Note] [MY-010581] [Repl] Replica SQL thread for channel '' initialized
-2026-12-01T23:52:53.013171Z 13 [Note] [MY-010584] [Repl] Replica SQL for channel '': Worker 2 failed executing transaction 'x:9'; Error_code: MY-001062
-"""
+    worker = "[Repl] Replica SQL for channel '': Worker"
+    log = "\n".join([
+        f"2026-12-01T23:52:50.013171Z 13 [Note] [MY-010584] {worker} 1 failed executing transaction 'x:5' at source "
+        "log mysql-bin.000002, end_log_pos 1350; Could not execute Query event. Detailed error: Duplicate entry '1' "
+        "for key 's.PRIMARY';, Error_code: MY-001062",
+        f"2026-12-01T23:52:51.000000Z 13 [ERROR] [MY-010584] {worker} 1 failed executing transaction 'x:6'; "
+        "Error_code: MY-001032",
+        "2026-12-01T23:52:52.000000Z 0 [Note] [MY-010581] [Repl] Replica SQL thread for channel '' initialized",
+        f"2026-12-01T23:52:53.013171Z 13 [Note] [MY-010584] {worker} 2 failed executing transaction 'x:9'; "
+        "Error_code: MY-001062", ""])
     assert count_skipped_in_log(log) == 2 and count_skipped_in_log("") == 0
 
 
