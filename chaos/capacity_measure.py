@@ -54,6 +54,8 @@ class PlanConfig:
     base_port: int = 7401
     out: str | None = None
     max_steps: int = 12
+    verify: bool = False  # run the recommendation (and one master fewer) at the peak
+    verify_seconds: float = 10.0
 
     def validate(self) -> None:
         if self.peak_ops <= 0:
@@ -162,6 +164,17 @@ class Planner:
             "machine": machine(), "notes": measured.notes + assumptions(c, budget_from),
             "seconds": round(time.monotonic() - started, 1),
         }
+        if c.verify and plan["recommended_masters"]:
+            from chaos.capacity_verify import verify
+
+            count = plan["recommended_masters"]
+            extra = sorted(set(c.masters) | {count, max(1, count - 1)})
+            plan.update(plan_rows(measured, c.peak_ops, keys, extra, c.growth, c.headroom, budget))  # rows for both
+            plan["verification"] = verify(self.state, plan, c.verify_seconds, c.value_bytes, c.read_share,
+                                          c.base_port, self.say)
+        elif c.verify:
+            plan["verification"] = None
+            plan["notes"].append("--verify: nothing to verify, the plan made no recommendation")
         write_json(self.dir / "plan.json", plan)
         (self.dir / "plan.md").write_text(render_markdown(plan))
         (self.dir / "plan.svg").write_text(render_svg(plan))
@@ -461,6 +474,16 @@ def render_markdown(plan: dict[str, Any]) -> str:
                      f"{r['memory_per_master_bytes'] / 1e6:.1f} MB | {'yes' if r['fits'] else 'no'} | "
                      f"{'yes' if r['scale_in_to_safe'] else 'no'} | {r['reshard_from']} | {r['slots_to_move']} | "
                      f"{r['reshard_seconds'] if r['reshard_seconds'] is not None else '–'} |")
+    if plan.get("verification"):
+        lines += ["", "## Verified: the peak offered to the recommendation and to one master fewer", "",
+                  "valkey-benchmark --rps (open loop) on a cluster of each size; predicted from the knee above.", "",
+                  "| masters | offered ops/s | measured ops/s | measured ÷ offered | predicted p99 ms | measured p99 ms "
+                  "| predicted main thread cores | measured (busiest master) | holds |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for v in plan["verification"]:
+            lines.append(f"| {v['masters']} | {v['offered_ops']:.0f} | {v['measured_ops']:.0f} | {v['throughput_ratio']} | "
+                         f"{v['predicted_p99_ms']} | {v['measured_p99_ms']} | {v['predicted_main_thread_cores']} | "
+                         f"{v['measured_main_thread_cores']} | {'yes' if v['holds'] else '**no**'} |")
     lines += ["", "## The server's knee: redis-benchmark against one master", "",
               "| concurrency | ops/s | client p99 ms | client p50 ms | server p99 ms | main thread cores | "
               "redis-benchmark cores | limit | verdict |", "|---|---|---|---|---|---|---|---|---|"]

@@ -45,6 +45,19 @@ def difference_lines(tables: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def replication_line(result: dict[str, Any]) -> str:
+    """How a MySQL/MariaDB replica follows its source and how its IO thread logs in ("" for other runs)."""
+    topo = result.get("topology") or {}
+    if not topo.get("replication"):
+        return ""
+    login = topo.get("replication_login") or {}
+    how = f"TLS {login.get('tls') or 'No'}"
+    if login.get("get_source_public_key") is not None:
+        how += f", GET_SOURCE_PUBLIC_KEY={login['get_source_public_key']} (caching_sha2_password's RSA key from the source)"
+    mode = "GTID" if topo["replication"] == "gtid" else "binary log position"
+    return f"Replication by {mode}; the IO thread logs in with {how}."
+
+
 def attached_line(attached: dict[str, Any]) -> str:
     """One sentence on servers the harness did not start (``--attach``, ``--source/--replica``)."""
     where = (f"the Redis Cluster at `{attached['target']}`" if attached.get("target") else
@@ -74,6 +87,8 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     attached = (result.get("topology") or {}).get("attached")
     if attached:
         lines += [attached_line(attached), ""]
+    if replication_line(result):
+        lines += [replication_line(result), ""]
     if fault:
         lines += [f"Fault: **{fault.get('kind')}** of `{fault.get('target')}` ({fault.get('target_role')}"
                   + (f", slots {fault['target_slots']}" if fault.get("target_slots") else "") + ")"

@@ -35,6 +35,10 @@ def plan() -> None:
 @click.option("--step-seconds", default=5.0, show_default=True, help="Seconds of each load step.")
 @click.option("--workers", default=1, show_default=True, help="Load processes (Locust master/worker mode when >1).")
 @click.option("--base-port", default=7401, show_default=True, help="Port of the planning cluster's first node.")
+@click.option("--verify", is_flag=True, help="Then offer --peak-ops to the recommended master count and to one "
+              "fewer (valkey-benchmark --rps from the chaos/valkey:9.1 image, open loop; needs --backend docker's "
+              "engine) and set measured throughput, p99 and CPU beside the prediction.")
+@click.option("--verify-seconds", default=10.0, show_default=True, help="Seconds of load of each --verify run.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output directory [default: runs/plan-redis-<UTC timestamp>].")
 @click.pass_obj
@@ -58,6 +62,7 @@ def plan_redis(state: StateDir, masters_text: str, max_memory: str | None, **opt
     \b
     Examples:
       chaos plan redis --peak-ops 50000
+      chaos plan redis --peak-ops 50000 --verify
       chaos plan redis --peak-ops 200000 --keys 50000000 --value-bytes 512 --max-memory 8gb
     """
     from chaos.capacity import parse_bytes
@@ -82,5 +87,12 @@ def render_plan_table(plan: dict[str, Any]) -> str:
                                 "memory_per_master", "fits", "scale_in_to_safe", "slots_to_move", "reshard_seconds"])
     from chaos.capacity_measure import cross_check_line, knee_line, recommendation_line
 
+    verified = ""
+    for v in plan.get("verification") or []:
+        verified += (f"\nverified: {v['masters']} master(s) carried {v['measured_ops']:.0f} of {v['offered_ops']:.0f} "
+                     f"ops/s offered ({v['throughput_ratio']}), p99 {v['measured_p99_ms']} ms (predicted "
+                     f"{v['predicted_p99_ms']}), busiest main thread {v['measured_main_thread_cores']} cores (predicted "
+                     f"{v['predicted_main_thread_cores']}): {'holds' if v['holds'] else 'does NOT hold'}")
     return (f"{table}\n{knee_line(plan)}\n{cross_check_line(plan)}\n{plan['bytes_per_key']:.0f} B per key; migration "
-            f"{plan['migration_keys_per_second']} keys/s under load\n" + recommendation_line(plan).replace("**", ""))
+            f"{plan['migration_keys_per_second']} keys/s under load\n"
+            + recommendation_line(plan).replace("**", "") + verified)

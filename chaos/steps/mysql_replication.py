@@ -80,6 +80,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
         check_server_family(config, version, f"the pair up in {state.path}")
     ctx.outcome.topology["before"] = topo.status()
     ctx.outcome.topology["replication"] = "gtid" if topo.by_gtid else "position"
+    channel = topo.replica_status()
+    ctx.outcome.topology["replication_login"] = {"tls": channel.get("tls"),
+                                                 "get_source_public_key": channel.get("get_source_public_key")}
     admin = topo.admin(topo.source)
     try:
         with admin.cursor() as cur:

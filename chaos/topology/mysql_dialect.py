@@ -30,6 +30,9 @@ STATUS_FIELDS = {
     # the source's binary log coordinates of the last event the applier executed
     "applied_file": ("Relay_Master_Log_File", "Relay_Source_Log_File"),
     "applied_pos": ("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"),
+    # how the IO thread logs in: TLS, or caching_sha2_password's RSA key fetched from the source
+    "tls": ("Master_SSL_Allowed", "Source_SSL_Allowed"),
+    "get_source_public_key": ("", "Get_Source_public_key"),  # MySQL only
 }
 REPLICATION_MODES = ("gtid", "position")
 

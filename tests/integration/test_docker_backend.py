@@ -135,6 +135,8 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         m = r["measurements"]
         assert r["passed"] and r["topology"]["server_version"].startswith("9.7.")
         assert r["topology"]["replication"] == replication
+        assert str(r["topology"]["replication_login"]["get_source_public_key"]) == "1"  # set explicitly, and shown
+        assert "GET_SOURCE_PUBLIC_KEY=1" in (out / "report.md").read_text()
         assert m["ops"]["fail"] == 0 and m["writes_during_outage"] > 100  # no insert refused
         assert m["max_lag_seconds"] >= 0.5 * m["replica_down_seconds"] and m["catchup_seconds"] is not None
         assert m["lost_rows"] == 0 and m["checksum_match"] is True and m["replication_errors"] == 0
