@@ -123,6 +123,14 @@ class Planner:
         config.validate()
         self.config, self.say = config, say
         self.state = StateDir(state.path / "plan")
+        if config.out and (Path(config.out) / "plan.json").exists():
+            raise ChaosError(f"{config.out} already holds a plan; choose another --out")
+        if config.verify:  # before a minute of measuring: the generator --verify needs is there
+            from chaos.backends.docker import DockerBackend
+            from chaos.capacity_verify import GENERATOR
+            from chaos.servers import parse_server
+
+            DockerBackend(state.path).require("redis", parse_server(GENERATOR, "redis"))
         self.dir = make_run_dir("plan-redis", config.out)
         self.steps: list[Step] = []
 
@@ -263,7 +271,8 @@ class Planner:
         passing = [s for s in self.bench if s.passed]
         p99_points = capacity_bench.monotone_p99([(s.achieved, s.client_p99_ms) for s in passing
                                                   if s.client_p99_ms is not None])
-        cpu_points = [(s.achieved, s.server_cpu) for s in passing if s.server_cpu is not None]
+        # an idle main thread uses next to nothing: rates below the first step interpolate from (0, 0)
+        cpu_points = [(0.0, 0.0)] + [(s.achieved, s.server_cpu) for s in passing if s.server_cpu is not None]
         keys_per_second, bytes_per_second = self.migration_rate(cluster)
         return Measured(self.steps, bytes_per_key, keys_per_second, bytes_per_second, knee, lower_bound, notes,
                         usable=usable, p99_points=p99_points, cpu_points=cpu_points)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chaos.capacity_bench import parse_benchmark_csv
+from chaos.capacity_bench import mix_rate, parse_benchmark_csv
 from chaos.errors import ChaosError
 from chaos.observe.cpu import server_cpu
 from chaos.state import StateDir
@@ -33,7 +33,8 @@ def verify_rows(plan: dict[str, Any], measured: list[dict[str, Any]]) -> list[di
             "predicted_p99_ms": predicted.get("predicted_p99_ms"), "measured_p99_ms": m["p99_ms"],
             "predicted_main_thread_cores": predicted.get("predicted_server_cpu"),
             "measured_main_thread_cores": m["busiest_cpu"],
-            "holds": m["ops"] >= 0.75 * peak,
+            # it holds when the peak was carried (within 25 %) within the user's p99 bound
+            "holds": m["ops"] >= 0.75 * peak and m["p99_ms"] is not None and m["p99_ms"] <= plan["p99_bound_ms"],
         })
     return rows
 
@@ -51,25 +52,24 @@ def run_peak(state: StateDir, masters: int, peak: float, seconds: float, value_b
     cluster.up(say=say)
     try:
         seed = cluster.specs[0]
-        writes = max(1, round(10 * (1 - read_share)))
-        reads = 10 - writes
-        sequence = [f"{writes}", "SET", "key:{tag}:__rand_int__", "__data__"]
-        if reads:
-            sequence += [";", f"{reads}", "GET", "key:{tag}:__rand_int__"]
+        # one command per request, no pipelining (as the sweep measured): SET then GET, each offered
+        # the peak for `seconds` (at least as demanding as a mix of them at the peak)
+        tests = "set,get" if read_share else "set"
         argv = ["valkey-benchmark", "-h", seed.host, "-p", str(seed.port), "--cluster", "-c", "50",
-                "--rps", str(int(peak / 10)), "--duration", f"{seconds:g}", "-d", str(value_bytes), "-r", "100000",
-                "--csv", "--", *sequence]
+                "--rps", str(int(peak)), "--duration", f"{seconds:g}", "-d", str(value_bytes), "-r", "100000",
+                "-t", tests, "--csv"]
         masters_addr = [s.address for s in cluster.specs]
         cpu0, t0 = [server_cpu(a) or 0.0 for a in masters_addr], time.monotonic()  # idle before and after
         code, output = docker.run_tool("redis", argv, Path(state.path), image=image)
         cpu1, t1 = [server_cpu(a) or 0.0 for a in masters_addr], time.monotonic()
         if code != 0:
             raise ChaosError(f"valkey-benchmark failed ({code}): {output.strip().splitlines()[-1:]}")
-        figures = next(iter(parse_benchmark_csv(output[output.find('"test"'):]).values()))
-        busiest = max((b - a) for a, b in zip(cpu0, cpu1, strict=True)) / min(seconds, t1 - t0)  # over the load
-        # one request of the benchmark is a sequence of 10 commands
-        return {"masters": masters, "ops": round(figures["rps"] * 10, 1), "p99_ms": figures.get("p99"),
-                "busiest_cpu": round(busiest, 3)}
+        figures = parse_benchmark_csv(output[output.find('"test"'):])
+        rates = {k: v["rps"] for k, v in figures.items()}
+        load_seconds = min(seconds * len(figures), t1 - t0)
+        busiest = max((b - a) for a, b in zip(cpu0, cpu1, strict=True)) / load_seconds  # over the load
+        return {"masters": masters, "ops": round(mix_rate(rates, read_share), 1),
+                "p99_ms": max(v["p99"] for v in figures.values()), "busiest_cpu": round(busiest, 3)}
     finally:
         cluster.down()
 

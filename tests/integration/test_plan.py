@@ -16,7 +16,8 @@ def test_plan_measures_and_recommends(state, tmp_path):
     out = tmp_path / "plan"
     result = CliRunner().invoke(cli, ["--state-dir", str(state.path), "plan", "redis", "--peak-ops", "6000",
                                       "--step-seconds", "2.5", "--p99-ms", "5", "--base-port", "7451",
-                                      "--keys", "2000000", "--max-memory", "256mb", "--out", str(out)])
+                                      "--keys", "2000000", "--max-memory", "256mb", "--verify", "--verify-seconds",
+                                      "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     plan = json.loads((out / "plan.json").read_text())
     assert [r["masters"] for r in plan["rows"]] == [3, 4, 5, 6]
@@ -53,4 +54,14 @@ def test_plan_measures_and_recommends(state, tmp_path):
     assert "Recommended masters: " in result.output and "| masters |" in (out / "plan.md").read_text()
     assert "Cross-check: redis-benchmark" in result.output and "The server's knee" in (out / "plan.md").read_text()
     assert (out / "plan.svg").read_text().startswith("<svg")
+    # --verify: the recommendation and one master fewer, offered the peak by valkey-benchmark --rps
+    if plan["recommended_masters"]:
+        rows = plan["verification"]
+        assert [v["masters"] for v in rows] == [plan["recommended_masters"], plan["recommended_masters"] - 1]
+        assert all(v["offered_ops"] == 6000 and v["measured_ops"] > 0 and v["measured_p99_ms"] is not None
+                   and v["measured_main_thread_cores"] is not None for v in rows)
+        assert all(v["predicted_p99_ms"] is not None or v["masters"] not in (3, 4, 5, 6) for v in rows)
+        assert "verified: " in result.output and "## Verified" in (out / "plan.md").read_text()
+    else:
+        assert plan["verification"] is None and any("nothing to verify" in n for n in plan["notes"])
     assert not leftovers.find(state)  # its own cluster is gone
