@@ -90,8 +90,9 @@ def test_no_recommendation_from_a_knee_that_is_not_the_servers():
 def test_verification_sets_measured_beside_predicted():
     from chaos.capacity_verify import verify_rows
 
-    plan = {"peak_ops": 50_000, "p99_bound_ms": 2.0, "rows": [{"masters": 2, "predicted_p99_ms": 0.3, "predicted_server_cpu": 0.6},
-                                         {"masters": 3, "predicted_p99_ms": 0.25, "predicted_server_cpu": 0.5}]}
+    plan = {"peak_ops": 50_000, "p99_bound_ms": 2.0,
+            "rows": [{"masters": 2, "predicted_p99_ms": 0.3, "predicted_server_cpu": 0.6},
+                     {"masters": 3, "predicted_p99_ms": 0.25, "predicted_server_cpu": 0.5}]}
     rows = verify_rows(plan, [{"masters": 3, "ops": 49_100.0, "p99_ms": 0.9, "busiest_cpu": 0.41},
                               {"masters": 2, "ops": 30_000.0, "p99_ms": 12.0, "busiest_cpu": 0.99}])
     assert rows[0]["throughput_ratio"] == 0.982 and rows[0]["holds"] and rows[0]["predicted_p99_ms"] == 0.25
