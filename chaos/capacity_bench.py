@@ -215,8 +215,11 @@ def sweep(address: str, p99_bound_ms: float, step_seconds: float, value_bytes: i
             f"p99 {step.server_p99_ms} ms, server main thread {step.server_cpu} cores, redis-benchmark "
             f"{step.generator_cpu} cores → limit: {step.limit}" + ("" if step.passed else f" ({step.why})"))
         rate = max(rate, step.achieved)
-        if len(steps) >= 2 and not steps[-1].passed and not steps[-2].passed:
-            break  # the bound broke, and broke again at twice the concurrency (one broken step can be noise)
+        if len(steps) >= 2 and not steps[-1].passed and not steps[-2].passed \
+                and steps[-1].achieved < 1.5 * steps[-2].achieved:
+            # the bound broke twice in a row and throughput no longer climbs (while it does, a broken
+            # p99 at low concurrency is this machine's noise, and the knee may lie further on)
+            break
         knee = knee_of(steps)
         if knee["step"] is not None and knee["server_limited"] and "plateaued" in knee["evidence"] \
                 and not step.passed:
