@@ -151,13 +151,14 @@ def _change_master(source_port: int, replica_port: int, repl_password: str) -> N
     wait(lambda: replication_running(replica_port), 60, "replication did not start")
 
 
-def replication_running(port: int) -> bool:
+def replication_running(port: int, word: str = "Slave") -> bool:
+    """Both threads running, no error: ``word`` Slave (MariaDB) or Replica (MySQL 8.4+)."""
     conn = _root(port)
     with conn.cursor(pymysql.cursors.DictCursor) as cur:
-        cur.execute("SHOW SLAVE STATUS")
+        cur.execute(f"SHOW {word.upper()} STATUS")
         s = cur.fetchone() or {}
     conn.close()
-    return s.get("Slave_IO_Running") == "Yes" and s.get("Slave_SQL_Running") == "Yes" and not s.get("Last_Errno")
+    return s.get(f"{word}_IO_Running") == "Yes" and s.get(f"{word}_SQL_Running") == "Yes" and not s.get("Last_Errno")
 
 
 def chaos_databases(port: int) -> list[str]:
@@ -167,15 +168,22 @@ def chaos_databases(port: int) -> list[str]:
         return [r[0] for r in cur.fetchall()]
 
 
+def _mysql_pair_dirs(root: Path) -> list[str]:
+    """The runbook's container names, none running, each with an empty data directory under root."""
+    names = ["mysql-master", "mysql-slave"]
+    docker_rm(*names)
+    for name in names:
+        shutil.rmtree(root / name, ignore_errors=True)
+        (root / name / "data").mkdir(parents=True)
+    return names
+
+
 def mysql_containers(ports: tuple[int, int], root: Path, password: str, repl_password: str) -> list[str]:
     """``mysql-master`` and ``mysql-slave`` containers, each with its own my.cnf (server_id,
     log-bin, binlog_format=mixed, relay_log, read_only), then CHANGE MASTER TO by position."""
-    names = ["mysql-master", "mysql-slave"]
-    docker_rm(*names)
+    names = _mysql_pair_dirs(root)
     for i, (name, port) in enumerate(zip(names, ports)):
         d = root / name
-        shutil.rmtree(d, ignore_errors=True)
-        (d / "data").mkdir(parents=True)
         (d / "my.cnf").write_text(my_cnf(port, Path("/var/lib/mysql"), i + 1, replica=i > 0))
         mounts = ["-v", f"{d / 'data'}:/var/lib/mysql", "-v", f"{d / 'my.cnf'}:/etc/mysql/my.cnf:ro"]
         sh("docker", "run", "--rm", *mounts, MYSQL_IMAGE, "mariadb-install-db", "--user=root",
@@ -247,12 +255,9 @@ def mysql97_containers(ports: tuple[int, int], root: Path, password: str, repl_p
     runbook's my.cnf; a ``slave`` user (caching_sha2_password: 9.0 has no mysql_native_password);
     ``CHANGE REPLICATION SOURCE TO`` the file and position the source shows, connect retry 30,
     ``GET_SOURCE_PUBLIC_KEY=1`` (plain TCP)."""
-    names = ["mysql-master", "mysql-slave"]
-    docker_rm(*names)
+    names = _mysql_pair_dirs(root)
     for i, (name, port) in enumerate(zip(names, ports)):
         d = root / name
-        shutil.rmtree(d, ignore_errors=True)
-        (d / "data").mkdir(parents=True)
         (d / "my.cnf").write_text(RUNBOOK_97_CNF.format(server_id=101 + i, port=port,
                                                         read_only="read_only=1\n" if i else ""))
         mounts = ["-v", f"{d / 'data'}:/var/lib/mysql", "-v", f"{d / 'my.cnf'}:/etc/mysql/my.cnf:ro"]
@@ -278,9 +283,4 @@ def mysql97_containers(ports: tuple[int, int], root: Path, password: str, repl_p
 
 
 def replica97_running(port: int) -> bool:
-    conn = _root(port)
-    with conn.cursor(pymysql.cursors.DictCursor) as cur:
-        cur.execute("SHOW REPLICA STATUS")
-        s = cur.fetchone() or {}
-    conn.close()
-    return s.get("Replica_IO_Running") == "Yes" and s.get("Replica_SQL_Running") == "Yes" and not s.get("Last_Errno")
+    return replication_running(port, "Replica")
