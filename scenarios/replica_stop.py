@@ -81,6 +81,9 @@ class ReplicaStopConfig(ReplicationConfig):
             raise ChaosError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.down_seconds <= 0:
             raise ChaosError("--down-seconds must be positive")
+        if self.stray_write and self.source:
+            raise ChaosError("--stray-write diverges or breaks the replica on purpose: never on your own pair; drop "
+                             "--source/--replica and let the run start one")
 
 
 STRAY_TABLE = "stray_rows"

@@ -66,6 +66,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
         ctx.say(f"using the mysql-replication already up in {state.path} ({topo.backend.name} backend)")
         config.backend = topo.backend.name  # the run reports where its servers really ran
         existing = True
+        if getattr(config, "stray_write", False):
+            raise ChaosError("--stray-write diverges or breaks the replica on purpose, and would leave the pair up in "
+                             f"{state.path} so; run `chaos down` first and let the run start its own pair")
         refuse_mismatch(config, topo.config.replication, topo.config.replica_skip_errors,
                         "the pair up in " + str(state.path), "`chaos down` first")
     ctx.state.topo = topo
@@ -106,7 +109,9 @@ def refuse_mismatch(config: Any, replication: str, skip_errors: str | None, pair
     if config.replication and config.replication != replication:
         raise ChaosError(f"--replication {config.replication}, but {pair} replicates by {replication}; drop "
                          f"--replication or {fix}")
-    if config.replica_skip_errors and config.replica_skip_errors != (skip_errors or ""):
+    if config.replica_skip_errors and skip_errors is None:  # attached: the harness never changes its settings
+        raise ChaosError(f"--replica-skip-errors configures only a pair the harness starts, not {pair}; drop it")
+    if config.replica_skip_errors and config.replica_skip_errors != skip_errors:
         raise ChaosError(f"--replica-skip-errors configures a pair the harness starts; {pair} has "
                          f"{skip_errors or 'none'}; drop it or {fix}")
 
@@ -169,7 +174,6 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
                                         "replication": topo.replication_mode()}
     ctx.say(f"replication by {topo.replication_mode()}; the run's tables go to the database {topo.workload_db}")
     return topo
-
 
 
 @action(reads=["topo"], writes=["heartbeat", "probe", "fault_at"])

@@ -4,8 +4,10 @@ come from the field (a subclass that changes a default keeps the option's help).
 import dataclasses
 
 import click
+import pytest
 from click.testing import CliRunner
 
+from chaos.errors import ChaosError
 from chaos.options import config_from_options, options_of
 
 
@@ -79,3 +81,13 @@ def test_a_config_offers_its_backends_and_they_are_not_a_setting():
 
     with pytest.raises(ChaosError, match="backend 'docker' is not available"):
         RunConfig(backend="docker").validate()
+
+
+def test_stray_writes_are_refused_on_a_pair_the_user_owns():
+    from scenarios.replica_stop import ReplicaStopConfig
+
+    config = ReplicaStopConfig(stray_write=True, source="mysql://root@127.0.0.1:3306",
+                               replica="mysql://root@127.0.0.1:3307")
+    with pytest.raises(ChaosError, match="never on your own pair"):
+        config.validate()
+    ReplicaStopConfig(stray_write=True).validate()  # on a pair the run starts: allowed
