@@ -151,6 +151,12 @@ def test_replica_stop_attached_to_hand_started_processes(state, tmp_path, monkey
     runbook.mysql_processes(MYSQL_PROCESS_PORTS, tmp_path / "mysql", PASSWORD, REPL_PASSWORD)
     try:
         _replica_stop_attached(state, tmp_path, MYSQL_PROCESS_PORTS, "process")
+        # Oracle MySQL asked of a MariaDB pair (the other way round: the 9.7 runbook test)
+        source, replica = (f"mysql://root@127.0.0.1:{p}" for p in MYSQL_PROCESS_PORTS)
+        bad = chaos(state, "run", "replica-stop", "--source", source, "--replica", replica, "--password-env",
+                    "RUNBOOK_PW", "--server", "mysql:9.7", "--out", str(tmp_path / "not-mysql"))
+        assert bad.exit_code == 2 and "runs MariaDB" in bad.output and len(bad.output.strip().splitlines()) == 1, \
+            bad.output
     finally:
         runbook.kill_listeners(list(MYSQL_PROCESS_PORTS))
 
