@@ -22,8 +22,70 @@ def parse_gtid(text: str | None) -> dict[tuple[int, int] | int, int]:
     return out
 
 
+def parse_gtid_set(text: str | None) -> dict[str, list[tuple[int, int]]]:
+    """MySQL's GTID set ``uuid:1-5:7,uuid2:1-3`` → {uuid: [(1, 5), (7, 7)]}, intervals merged."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for part in filter(None, (p.strip() for p in (text or "").replace("\n", "").split(","))):
+        uuid, _, ranges = part.partition(":")
+        for r in filter(None, ranges.split(":")):
+            lo, _, hi = r.partition("-")
+            out.setdefault(uuid.lower(), []).append((int(lo), int(hi or lo)))
+    return {u: _merge(iv) for u, iv in out.items()}
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def gtid_set_minus(a: str | None, b: str | None) -> dict[str, list[tuple[int, int]]]:
+    """The transactions of MySQL GTID set ``a`` that ``b`` lacks (what GTID_SUBTRACT gives): on an
+    old source against the new one, its errant transactions."""
+    have = parse_gtid_set(b)
+    out = {}
+    for uuid, intervals in parse_gtid_set(a).items():
+        left = []
+        for lo, hi in intervals:
+            for blo, bhi in have.get(uuid, []):
+                if bhi < lo or blo > hi:
+                    continue
+                if blo > lo:
+                    left.append((lo, blo - 1))
+                lo = max(lo, bhi + 1)
+                if lo > hi:
+                    break
+            if lo <= hi:
+                left.append((lo, hi))
+        if left:
+            out[uuid] = left
+    return out
+
+
+def mariadb_positions_past(a: str | None, b: str | None) -> dict[int, tuple[int, int]]:
+    """MariaDB GTID positions (one domain-server-seq each): per domain, the sequence numbers ``a``
+    has past ``b`` (first, last); on an old source against the new one, what it wrote that the
+    new one never received."""
+    have = parse_gtid(b)
+    return {d: (int(have.get(d, 0)) + 1, seq) for d, seq in parse_gtid(a).items()
+            if isinstance(d, int) and seq > int(have.get(d, 0))}
+
+
+def format_gtid_set(gtids: dict[str, list[tuple[int, int]]]) -> str:
+    return ",".join(f"{u}:" + ":".join(f"{lo}-{hi}" if hi > lo else f"{lo}" for lo, hi in iv)
+                    for u, iv in sorted(gtids.items()))
+
+
 def gtid_reached(replica: str | None, target: str | None) -> bool:
-    """True when the replica's executed GTID position includes ``target``'s, domain by domain."""
+    """True when the replica's executed GTID position includes ``target``'s: MySQL sets by
+    containment (every transaction of the target, gaps included, as GTID_SUBSET), MariaDB
+    positions domain by domain."""
+    if target and re.search(r"[0-9a-fA-F-]{36}:", target):
+        return not gtid_set_minus(target, replica)
     have, want = parse_gtid(replica), parse_gtid(target)
     return all(have.get(d, 0) >= seq for d, seq in want.items())
 

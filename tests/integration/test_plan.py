@@ -51,7 +51,8 @@ def test_plan_measures_and_recommends(state, tmp_path):
         assert plan["recommended_masters"] == max(plan["throughput_bound"], plan["memory_bound"], 3)
     assert plan["memory_bound"] >= 2  # 2.6M keys × ~150 B do not fit one 256 MB master with headroom
     assert any("projection" in note for note in plan["notes"]) and plan["machine"]["cores"]
-    assert "Recommended masters: " in result.output and "| masters |" in (out / "plan.md").read_text()
+    said = "Recommended masters: " if plan["recommended_masters"] else "No recommendation: "  # (a noisy hour: none)
+    assert said in result.output and "| masters |" in (out / "plan.md").read_text()
     assert "Cross-check: redis-benchmark" in result.output and "The server's knee" in (out / "plan.md").read_text()
     assert (out / "plan.svg").read_text().startswith("<svg")
     # --verify: the recommendation and one master fewer, offered the peak by valkey-benchmark --rps
