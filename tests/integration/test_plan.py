@@ -25,26 +25,32 @@ def test_plan_measures_and_recommends(state, tmp_path):
     assert [b["concurrency"] for b in bench] == [2**i for i in range(len(bench))]
     assert all(b["server_cpu"] is not None and b["generator_cpu"] is not None and b["server_p99_ms"] is not None
                for b in bench)
-    # the knee: the best passing step, confirmed by two more runs at its concurrency (their median)
-    best = max((b for b in bench if b["passed"]), key=lambda b: b["achieved"])
-    assert plan["knee_concurrency"] == best["concurrency"] and 0 < plan["knee_ops_per_master"] <= best["achieved"] * 1.5
-    # the server is named the limit only with evidence; without it nothing is recommended
-    plateau = "plateaued" in plan["knee_evidence"]
-    if plan["server_limited"]:
-        assert plan["server_cpu_at_knee"] >= 0.7 or plateau, plan["knee_evidence"]
-        assert plan["client_p99_at_knee_ms"] <= 5  # the confirmed knee held the bound
-    else:  # the evidence says why (too little CPU, or the knee did not hold when repeated)
-        assert any(why in plan["knee_evidence"] for why in ("only", "did not hold", "disturbed")), plan["knee_evidence"]
-    assert (plan["recommended_masters"] is None) == (not plan["server_limited"])
-    assert plan["server_p99_at_knee_ms"] < plan["client_p99_at_knee_ms"]  # the server's own time is a part
-    # an independent redis-benchmark at its defaults on the same master, in the same run (how close the
-    # two come is a measurement: bench/capacity_knee.py prints it)
-    assert plan["cross_check"]["concurrency"] == 50 and plan["cross_check"]["achieved"] > 0
-    assert 0 < plan["capacity_per_master"] <= plan["knee_ops_per_master"]
+    passing = [b for b in bench if b["passed"]]
+    if not passing:  # a noisy hour can break the bound from the first step on: no knee, nothing recommended
+        assert plan["knee_ops_per_master"] == 0 and plan["recommended_masters"] is None
+    else:
+        # the knee: the best passing step, confirmed by two more runs at its concurrency (their median)
+        best = max(passing, key=lambda b: b["achieved"])
+        assert plan["knee_concurrency"] == best["concurrency"]
+        assert 0 < plan["knee_ops_per_master"] <= best["achieved"] * 1.5
+        # the server is named the limit only with evidence; without it nothing is recommended
+        plateau = "plateaued" in plan["knee_evidence"]
+        if plan["server_limited"]:
+            assert plan["server_cpu_at_knee"] >= 0.7 or plateau, plan["knee_evidence"]
+            assert plan["client_p99_at_knee_ms"] <= 5  # the confirmed knee held the bound
+            assert plan["recorder_knee_ops"] < plan["knee_ops_per_master"]
+        else:  # the evidence says why (too little CPU, or the knee did not hold when repeated)
+            assert any(why in plan["knee_evidence"] for why in ("only", "did not hold", "disturbed")), \
+                plan["knee_evidence"]
+        assert (plan["recommended_masters"] is None) == (not plan["server_limited"])
+        assert plan["server_p99_at_knee_ms"] < plan["client_p99_at_knee_ms"]  # the server's own time is a part
+        # an independent redis-benchmark at its defaults on the same master, in the same run (how close the
+        # two come is a measurement: bench/capacity_knee.py prints it)
+        assert plan["cross_check"]["concurrency"] == 50 and plan["cross_check"]["achieved"] > 0
+        assert 0 < plan["capacity_per_master"] <= plan["knee_ops_per_master"]
     steps = plan["steps"]  # the recorder's own view beside it
     assert steps[0]["offered"] == 1000 and all(b["offered"] == a["offered"] * 1.5 for a, b in zip(steps, steps[1:]))
     assert all(s["generator_cpu"] is not None and s["server_cpu"] is not None for s in steps)
-    assert plan["recorder_knee_ops"] < plan["knee_ops_per_master"]
     assert 100 < plan["bytes_per_key"] < 400  # 100 B values and Redis' per-key overhead
     assert plan["migration_keys_per_second"] > 0
     if plan["server_limited"]:
@@ -53,7 +59,8 @@ def test_plan_measures_and_recommends(state, tmp_path):
     assert any("projection" in note for note in plan["notes"]) and plan["machine"]["cores"]
     said = "Recommended masters: " if plan["recommended_masters"] else "No recommendation: "  # (a noisy hour: none)
     assert said in result.output and "| masters |" in (out / "plan.md").read_text()
-    assert "Cross-check: redis-benchmark" in result.output and "The server's knee" in (out / "plan.md").read_text()
+    assert ("Cross-check: redis-benchmark" in result.output) == bool(passing)
+    assert "The server's knee" in (out / "plan.md").read_text()
     assert (out / "plan.svg").read_text().startswith("<svg")
     # --verify: the recommendation and one master fewer, offered the peak by valkey-benchmark --rps
     if plan["recommended_masters"]:
