@@ -144,7 +144,11 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         target = r["context"]["target_gtid"]
         assert ("@" in target) if replication == "position" else (":" in target)  # file@pos, or uuid:1-N
         assert {f["setting"] for f in m["findings"]} == {"super_read_only", "binlog_format"}  # findings, and it passed
-        assert abs(m["max_applier_lag_seconds"] - m["max_lag_seconds"]) <= 0.2, m
+        # both are read by the same 100 ms probe, the heartbeat written every 100 ms; a loaded machine
+        # stretches the probe's own sampling, hence a tenth of the lag when that is more than 0.3 s
+        tolerance = max(0.3, 0.1 * m["max_lag_seconds"])
+        assert abs(m["max_applier_lag_seconds"] - m["max_lag_seconds"]) <= tolerance, \
+            (m["max_applier_lag_seconds"], m["max_lag_seconds"])
         assert m["seconds_behind_null_samples"] > 0 if mode == "sql-thread" else True  # NULL while it is stopped
         samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
         assert not any(str(s.get("error", "")).startswith("probe error") for s in samples)  # the SQL fits 9.7
