@@ -120,7 +120,7 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
     mode; a second run on the same pair writes rows of its own (not one duplicate of the first
     run's ids). Independent witnesses: CHECKSUM TABLE by the mysql client inside the containers
     equals the run's checksums, and performance_schema's apply lag agrees with the heartbeat's
-    within the heartbeat interval plus the probe's (0.1 s each)."""
+    within 0.3 s or a tenth of the lag (measured here: 0.06 s apart)."""
     up = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "up", "mysql-replication", "--backend",
                                   "docker", "--server", "mysql:9.7", "--base-port", "3467", "--replication",
                                   replication])
