@@ -115,8 +115,48 @@ class ReplicationContext(MeasureContext):
                    restart_t=s.fault.heal_started_t, target_gtid=s.target_gtid)
 
 
+@dataclass
+class SourceKillContext(MeasureContext):
+    """The source of a MySQL/MariaDB pair died, the replica was promoted (source-kill)."""
+
+    FORM: ClassVar[str] = "mysql-failover"
+    mode: str = ""
+    semi_sync: str = "off"
+    promote: str = ""
+    rejoin: str = ""
+    fault_t: float = 0.0  # the kill (or stop) of the source
+    link_t: float | None = None  # --mode partition: when the replication connection was cut
+    link_healed_t: float | None = None
+    writable_t: float | None = None  # when the promoted replica became writable
+    restart_t: float | None = None  # when the old source's restart began
+    old_source: str = ""  # its node name
+    old_source_address: str = ""
+    new_source: str = ""
+    new_source_address: str = ""
+    promoted: dict[str, Any] | None = None  # the promotion's steps and positions
+    rejoined: dict[str, Any] | None = None  # errant transactions, how the old source came back
+
+    @property
+    def reference_t(self) -> float:
+        return self.fault_t
+
+    @classmethod
+    def of(cls, ctx: Any) -> SourceKillContext:
+        s, c = ctx.state, ctx.config
+        link = s.link if s.provided("link") else None
+        promoted = s.promoted if s.provided("promoted") else None
+        rejoined = s.rejoined if s.provided("rejoined") else None
+        return cls(phases=list(ctx.run.phases), mode=c.mode, semi_sync=c.semi_sync, promote=c.promote, rejoin=c.rejoin,
+                   fault_t=s.fault.injected_t, link_t=link.injected_t if link else None,
+                   link_healed_t=link.heal_started_t if link else None,
+                   writable_t=(promoted or {}).get("writable_t"), restart_t=s.fault.heal_started_t,
+                   old_source=s.old_source.name, old_source_address=s.old_source.address,
+                   new_source=(promoted or {}).get("node", ""),
+                   new_source_address=(promoted or {}).get("address", ""), promoted=promoted, rejoined=rejoined)
+
+
 FORMS: dict[str, type[MeasureContext]] = {c.FORM: c for c in (MeasureContext, RedisFailoverContext, ScaleContext,
-                                                                 ReplicationContext)}
+                                                                 ReplicationContext, SourceKillContext)}
 # version 1 had no form: it follows from the scenario that wrote it
 _FORM_OF_SCENARIO = {"master-kill": "redis-failover", "master-pause": "redis-failover", "partition": "redis-failover",
                      "scale-out": "redis-scale", "scale-in": "redis-scale", "replica-stop": "mysql-replication"}
@@ -145,7 +185,7 @@ def load_context(result: dict[str, Any]) -> MeasureContext:
 
 
 _KIND_OF_FORM = {"redis-failover": "redis-cluster", "redis-scale": "redis-cluster",
-                 "mysql-replication": "mysql-replication"}
+                 "mysql-replication": "mysql-replication", "mysql-failover": "mysql-replication"}
 
 
 def kind_of(result: dict[str, Any]) -> str:

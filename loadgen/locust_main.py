@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from bisect import bisect_left
+from pathlib import Path
 
 import gevent
 import locust
@@ -72,6 +73,20 @@ def second_line(t: float, snapshots: list[dict]) -> str:
     return json.dumps(data)
 
 
+def current_endpoint(m: dict) -> tuple[str, int]:
+    """Where the MySQL load connects: the source the harness named last in ``endpoint_file``
+    (rewritten atomically when it promotes a replica, as a virtual IP or a proxy moves), else
+    the fixed host and port."""
+    path = m.get("endpoint_file")
+    if path:
+        try:
+            endpoint = json.loads(Path(path).read_text())
+            return endpoint["host"], int(endpoint["port"])
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet, or a bug: the fixed address
+    return m["host"], int(m["port"])
+
+
 def make_user_class(settings: LoadSettings, history: HistoryWriter | None, report: Report) -> type[User]:
     wait = constant(0) if not settings.rate else constant_throughput(settings.rate / settings.users)
     batch = 1 if settings.rate else 8
@@ -88,10 +103,12 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter | None, repor
         m = settings.mysql
         password = os.environ.get("CHAOS_MYSQL_PASSWORD", "")
 
-        def connect() -> pymysql.Connection:
-            return pymysql.connect(host=m["host"], port=m["port"], user=m["user"], password=password,
+        def connect() -> tuple[pymysql.Connection, str]:
+            host, port = current_endpoint(m)
+            conn = pymysql.connect(host=host, port=port, user=m["user"], password=password,
                                    autocommit=True, connect_timeout=settings.timeout,
                                    read_timeout=settings.timeout, write_timeout=settings.timeout)
+            return conn, f"{host}:{port}"
 
         return MysqlWorkload(user, connect, history, report, rng, weights, f"{m['host']}:{m['port']}",
                              sleep=gevent.sleep, database=m.get("database") or "chaos", id_base=settings.id_base)

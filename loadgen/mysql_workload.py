@@ -46,6 +46,9 @@ def row_value(user: int, seq: int) -> str:
 
 
 class MysqlWorkload(RecordingWorkload):
+    """``connect()`` returns (connection, address): the address the source has now (the load
+    follows a promotion the way an application behind a virtual IP or a proxy does)."""
+
     def __init__(self, user: int, connect: Callable[[], Any], history: HistoryWriter, report: Report,
                  rng: random.Random, weights: tuple[int, int, int], node: str,
                  sleep: Callable[[float], None] = time.sleep, database: str = DATABASE, id_base: int = 0):
@@ -81,7 +84,7 @@ class MysqlWorkload(RecordingWorkload):
 
     def _execute(self, sql: str, args: tuple) -> tuple[str, Any]:
         if self.conn is None:
-            self.conn = self.connect()
+            self.conn, self.node = self.connect()  # the address it connected to answers from now on
         with self.conn.cursor() as cur:
             cur.execute(sql, args)
             row = cur.fetchone() if sql.startswith("SELECT") else cur.rowcount

@@ -169,3 +169,28 @@ def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | No
         "caught_up_at": caught_up_at,
         "catchup_seconds": round(caught_up_at - restart_t, 6) if caught_up_at is not None and restart_t else None,
     }
+
+
+def parse_mariadb_state(text: str | None) -> dict[tuple[int, int], int]:
+    """MariaDB's ``gtid_binlog_state`` ``0-1-100,0-2-140`` → {(domain, server): last seq}."""
+    out: dict[tuple[int, int], int] = {}
+    for part in filter(None, (p.strip() for p in (text or "").replace("\n", "").split(","))):
+        if re.fullmatch(r"\d+-\d+-\d+", part):
+            domain, server, seq = (int(x) for x in part.split("-"))
+            out[(domain, server)] = max(out.get((domain, server), 0), seq)
+    return out
+
+
+def mariadb_errant(old_state: str | None, new_state: str | None) -> list[tuple[int, int, int, int]]:
+    """What an old MariaDB source wrote that the new one never had, server by server: from both
+    servers' ``gtid_binlog_state``, (domain, server, first seq, last seq) for every domain and
+    server whose last transaction on the old source is past the new source's (the new one
+    logged every transaction it applied, under its original server id)."""
+    have = parse_mariadb_state(new_state)
+    return [(d, server, have.get((d, server), 0) + 1, seq)
+            for (d, server), seq in sorted(parse_mariadb_state(old_state).items()) if seq > have.get((d, server), 0)]
+
+
+def gtid_count(gtids: dict[str, list[tuple[int, int]]]) -> int:
+    """How many transactions a parsed MySQL GTID set holds."""
+    return sum(hi - lo + 1 for intervals in gtids.values() for lo, hi in intervals)

@@ -50,3 +50,16 @@ class Partition(Fault):
 
     def describe_heal(self) -> str:
         return f"partition healed: {self.target}"
+
+
+class CutConnection(Partition):
+    """Drop both directions of one TCP connection (``a_host:a_port`` ↔ ``b_host:b_port``), e.g. a
+    replica's replication connection to its source, while every other client of both still gets
+    through. A new connection (from another port) is not held back."""
+
+    def __init__(self, state: StateDir, a_host: str, a_port: int, b_host: str, b_port: int, label: str,
+                 name: str = "cut-connection", heal_name: str = "heal-connection"):
+        super().__init__(state, [a_host], [b_host], both_ways=False, label=label, name=name, heal_name=heal_name)
+        comment = rule_comment(state)
+        self.rules = [drop_rule(a_host, b_host, a_port, b_port, comment=comment),
+                      drop_rule(b_host, a_host, b_port, a_port, comment=comment)]

@@ -79,8 +79,12 @@ class HeartbeatWriter:
 class ReplicaProbe:
     def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
                  wall0: float, row: int, dialect: Dialect, interval: float = 0.1,
-                 on_sample: Callable[[Sample], None] | None = None, database: str = META_DB):
+                 on_sample: Callable[[Sample], None] | None = None, database: str = META_DB,
+                 follow: Callable[[], tuple[str, str]] | None = None):
+        """``follow()``, when given, names the replica of the moment (name, address): the probe
+        moves to it (and ``connect`` reaches it) after a promotion swapped the roles."""
         self.node, self.address, self.connect, self.database, self.row = node, address, connect, database, row
+        self.follow = follow
         self.dialect = dialect
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
@@ -131,6 +135,10 @@ class ReplicaProbe:
     def _loop(self) -> None:
         conn = None
         for _ in paced(self.interval, self._stop):
+            if self.follow is not None and self.follow() != (self.node, self.address):
+                self.node, self.address = self.follow()
+                _close(conn)
+                conn = None
             started = time.monotonic()
             sample: Sample = {"source": "probe", "time": round(started - self.t0, 6),
                               "wall": round(self.wall0 + started - self.t0, 6), "node": self.node,

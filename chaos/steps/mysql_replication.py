@@ -6,6 +6,7 @@ positions: the heartbeat writes to whichever node is the source when it connects
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from chaos.backends import make_backend
@@ -178,6 +179,13 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
 
 @action(reads=["topo"], writes=["heartbeat", "probe", "fault_at"])
 def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
+    start_observers_and_load(ctx)
+
+
+def start_observers_and_load(ctx: ReplicationCtx, endpoint_file: Path | None = None) -> None:
+    """Heartbeat on the source, probe on the replica, load into the source. With
+    ``endpoint_file`` (the source's address, rewritten when a promotion moves it) the load, the
+    heartbeat and the probe follow the roles."""
     topo, config, run = ctx.state.topo, ctx.config, ctx.run
     source, replica = topo.source, topo.replica
     row = new_heartbeat_row()  # lag is judged only from the run's own heartbeats
@@ -185,9 +193,11 @@ def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
     heartbeat.start()
     ctx.state.heartbeat = heartbeat
     ctx.cleanup(heartbeat.stop)
-    probe = ReplicaProbe(replica.name, replica.address, lambda: topo.admin(replica, 1), run.dir / "timeline.jsonl",
-                         run.t0, run.wall0, row, topo.dialect, on_sample=lambda s: run.events.mysql_sample.fire(**s),
-                         database=topo.meta_db)
+    follow = (lambda: (topo.replica.name, topo.replica.address)) if endpoint_file else None
+    probe = ReplicaProbe(replica.name, replica.address,
+                         (lambda: topo.admin(topo.replica, 1)) if endpoint_file else (lambda: topo.admin(replica, 1)),
+                         run.dir / "timeline.jsonl", run.t0, run.wall0, row, topo.dialect,
+                         on_sample=lambda s: run.events.mysql_sample.fire(**s), database=topo.meta_db, follow=follow)
     probe.start()
     ctx.state.probe = probe
     ctx.cleanup(probe.stop)
@@ -196,7 +206,8 @@ def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
                           **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": topo.admin_user,
-                                 "database": topo.workload_db})
+                                 "database": topo.workload_db,
+                                 **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})})
     ctx.cleanup(ctx.load.stop)
     pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
     ctx.state.fault_at = ctx.elapsed() + config.warmup

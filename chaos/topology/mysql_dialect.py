@@ -33,6 +33,10 @@ STATUS_FIELDS = {
     # how the IO thread logs in: TLS, or caching_sha2_password's RSA key fetched from the source
     "tls": ("Master_SSL_Allowed", "Source_SSL_Allowed"),
     "get_source_public_key": ("", "Get_Source_public_key"),  # MySQL only
+    # what the IO thread received (applied or not): GTIDs, and the source's coordinates
+    "received_gtid": ("Gtid_IO_Pos", "Retrieved_Gtid_Set"),
+    "received_file": ("Master_Log_File", "Source_Log_File"),
+    "received_pos": ("Read_Master_Log_Pos", "Read_Source_Log_Pos"),
 }
 REPLICATION_MODES = ("gtid", "position")
 
@@ -60,6 +64,11 @@ class Dialect:
     skipped_errors_status: str | None  # the status counter of errors skipped, where the server keeps one
     binlog_status_sql: str  # the source's binary log file and position
     applier_lag_sql: str | None  # performance_schema's apply timestamps, where the server has them
+    stop_replica_sql: str = ""
+    reset_replica_all_sql: str = ""  # forget the replication configuration (a promoted replica)
+    reset_binlogs_sql: str = ""  # empty the binary log and the GTID history (a rebuilt server)
+    semi_sync_source: str = ""  # the prefix of the source's semi-sync variables
+    semi_sync_replica: str = ""  # ... and the replica's
 
     @property
     def _column(self) -> int:
@@ -93,6 +102,32 @@ class Dialect:
         return (sql + "SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%s, SOURCE_AUTO_POSITION=0, GET_SOURCE_PUBLIC_KEY=1",
                 args + at)
 
+    def received_position(self, status: dict[str, Any]) -> str | None:
+        """The source coordinates a (neutral) replica status says the IO thread received."""
+        if not status.get("received_file") or status.get("received_pos") is None:
+            return None
+        return binlog_position(status["received_file"], status["received_pos"])
+
+    @property
+    def semi_sync_status_var(self) -> str:
+        """The source's status variable that says whether semi-sync is in force now (OFF after
+        the timeout fell back to async)."""
+        return self.semi_sync_source.capitalize() + "_status"
+
+    @property
+    def semi_sync_no_tx_var(self) -> str:
+        """The source's count of commits that were not acknowledged by a replica."""
+        return self.semi_sync_source.capitalize() + "_no_tx"
+
+    def semi_sync_plugins(self, role: str) -> list[str]:
+        """The statements that make semi-sync available on a source or replica (MariaDB has it
+        built in since 10.3; MySQL loads the plugin, once)."""
+        if self.name == "mariadb":
+            return []
+        plugin = ("rpl_semi_sync_source", "semisync_source.so") if role == "source" else \
+            ("rpl_semi_sync_replica", "semisync_replica.so")
+        return [f"INSTALL PLUGIN {plugin[0]} SONAME '{plugin[1]}'"]
+
     def applied_position(self, status: dict[str, Any]) -> str | None:
         """The source coordinates a (neutral) replica status says the applier executed."""
         if not status.get("applied_file") or status.get("applied_pos") is None:
@@ -102,10 +137,12 @@ class Dialect:
 
 MARIADB = Dialect("mariadb", "SHOW SLAVE STATUS", "START SLAVE", "STOP SLAVE SQL_THREAD", "START SLAVE SQL_THREAD",
                   "@@gtid_slave_pos", "@@gtid_binlog_pos", "@@slave_skip_errors", "Slave_skipped_errors",
-                  "SHOW MASTER STATUS", None)
+                  "SHOW MASTER STATUS", None, "STOP SLAVE", "RESET SLAVE ALL", "RESET MASTER", "rpl_semi_sync_master",
+                  "rpl_semi_sync_slave")
 MYSQL = Dialect("mysql", "SHOW REPLICA STATUS", "START REPLICA", "STOP REPLICA SQL_THREAD", "START REPLICA SQL_THREAD",
                 "@@global.gtid_executed", "@@global.gtid_executed", "@@replica_skip_errors", None,
-                "SHOW BINARY LOG STATUS", APPLIER_LAG_SQL)
+                "SHOW BINARY LOG STATUS", APPLIER_LAG_SQL, "STOP REPLICA", "RESET REPLICA ALL",
+                "RESET BINARY LOGS AND GTIDS", "rpl_semi_sync_source", "rpl_semi_sync_replica")
 
 
 def dialect_of(version: str) -> Dialect:

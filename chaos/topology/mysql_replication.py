@@ -50,6 +50,7 @@ class MysqlReplicationConfig:
     image: str = ""  # docker backend: the image resolved for it
     replication: str = "gtid"  # gtid | position (binary log file and position, read from the source)
     replica_skip_errors: str = ""  # e.g. 1062: the runbook's setting that hides duplicate-key errors
+    source_node: str = "mysql-1"  # which node is the source now (source-kill promotes the other)
 
     def validate(self) -> None:
         parse_server(self.version, "mysql")
@@ -141,11 +142,21 @@ class MysqlReplication(Topology):
 
     @property
     def source(self) -> NodeSpec:
-        return self.specs[0]
+        """The node that is the source now (a role: source-kill promotes the replica)."""
+        return next((s for s in self.specs if s.name == self.config.source_node), self.specs[0])
 
     @property
     def replica(self) -> NodeSpec:
-        return self.specs[1]
+        return next(s for s in self.specs if s is not self.source)
+
+    def swap_roles(self) -> None:
+        """Record that the replica is the source now, in state.json and in both servers' my.cnf
+        (the new source starts writable, the old one read-only, as an operator would leave them)."""
+        old, new = self.source, self.replica
+        self.config.source_node = new.name
+        for spec, read_only in ((new, False), (old, True)):
+            set_read_only_in_cnf(spec.dir / "my.cnf", read_only)
+        self.save()
 
     @property
     def secrets_path(self) -> Path:
@@ -338,11 +349,12 @@ class MysqlReplication(Topology):
     # -- inspection --------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:
         rows = []
-        for i, spec in enumerate(self.specs):
+        for spec in self.specs:
             process = self.backend.status(spec.name)
+            is_source = spec is self.source
             row: dict[str, Any] = {"name": spec.name, "address": spec.address,
-                                   "role": "source" if i == 0 else "replica",
-                                   "follows": None if i == 0 else self.source.name, "io_thread": None,
+                                   "role": "source" if is_source else "replica",
+                                   "follows": None if is_source else self.source.name, "io_thread": None,
                                    "sql_thread": None, "lag": None, "gtid": None,
                                    "pid": self.backend.pid(spec.name), "process": process}
             rows.append(row)
@@ -358,8 +370,8 @@ class MysqlReplication(Topology):
                 cur.execute(f"SELECT {dialect.source_position}, {dialect.executed_position}, VERSION()")
                 written, applied, version = cur.fetchone()
             row["server"] = version
-            row["gtid"] = written if i == 0 else applied
-            if i > 0:
+            row["gtid"] = written if is_source else applied
+            if not is_source:
                 s = self.replica_status(conn)
                 row.update(io_thread=s.get("io_running"), sql_thread=s.get("sql_running"),
                            lag=s.get("seconds_behind"))
@@ -367,6 +379,14 @@ class MysqlReplication(Topology):
                     row["position"] = dialect.applied_position(s)
             conn.close()
         return rows
+
+
+def set_read_only_in_cnf(path: Path, read_only: bool) -> None:
+    """Turn ``read_only=1`` on or off in a node's my.cnf (applies at its next start)."""
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("read_only=")]
+    if read_only:
+        lines.append("read_only=1")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def connect(host: str, port: int, user: str, password: str, database: str | None = None,
