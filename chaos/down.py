@@ -39,6 +39,9 @@ def down(state: StateDir, say: Callable[[str], None]) -> None:
         for name in registry():
             if name in data["topologies"]:
                 topo = load_topology(state, name)
+                note = getattr(topo, "roles_note", lambda: None)()
+                if note:
+                    say(f"{name}: {note}")
                 stopped = topo.down()
                 if getattr(topo, "attached", False):
                     say(f"{name} at {topo.target} (not the harness's): brought back what a run stopped, "

@@ -45,6 +45,50 @@ def difference_lines(tables: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def source_kill_lines(m: dict[str, Any]) -> list[str]:
+    """source-kill's sections: the promotion's steps, the lost commits, the old source's errant
+    transactions, how it came back, and semi-sync's fallback as the source logged it."""
+    lines: list[str] = []
+    promotion = m.get("promotion")
+    if isinstance(promotion, dict) and promotion.get("marks"):
+        lines += ["", "## Promotion", "", f"`{promotion.get('node')}` ({promotion.get('address')}) promoted in "
+                  f"{_fmt(promotion.get('seconds'))} s; it had applied `{promotion.get('applied_gtid') or ''}` "
+                  f"(old source's binary log: `{promotion.get('applied_of_old_source') or '?'}`).", "",
+                  "| t (s) | step |", "|---|---|"]
+        lines += [f"| {mark['t']:.3f} | {mark['step']} |" for mark in promotion["marks"]]
+    if "lost_commits" in m and "errant" in m:
+        ids = m.get("lost_commit_ids") or []
+        lines += ["", "## Lost commits", "",
+                  f"{m['lost_commits']} acknowledged insert(s) missing on the new source"
+                  + (f"; {m['lost_commits_after_fallback']} of them acknowledged after semi-sync fell back to async"
+                     if m.get("lost_commits_after_fallback") is not None else "") + "."]
+        if ids:
+            lines += ["", "Row ids (first " + str(min(len(ids), 20)) + "; all in `lost-commits.txt`): "
+                      + ", ".join(f"`{i}`" for i in ids[:20])]
+        errant = m.get("errant") or {}
+        lines += ["", "## Errant transactions on the old source", "",
+                  f"{_fmt(errant.get('count'))} ({errant.get('method', '')})"
+                  + (f": {errant['note']}" if errant.get("note") else "") + "."]
+        listed = errant.get("transactions")
+        if listed:
+            shown = listed if isinstance(listed, str) else ", ".join(listed[:20]) + (" …" if len(listed) > 20 else "")
+            lines += ["", f"`{shown}`"]
+        back = m.get("old_source") or {}
+        rebuilt = back.get("rebuild") or {}
+        lines += ["", f"The old source came back: **{back.get('how')}**"
+                  + (f" — {back['why']}" if back.get("why") else "")
+                  + (f"; rebuilt from the new source: {rebuilt.get('rows')} rows in {_fmt(rebuilt.get('seconds'))} s"
+                     if rebuilt else "") + "."]
+    if m.get("semi_sync_fallback"):
+        lines += ["", "## Semi-sync fell back to async", "",
+                  f"Between {_fmt((m.get('semi_sync_fallback_window') or [None])[0])} s and "
+                  f"{_fmt(m.get('semi_sync_fallback_t'))} s of the run ({_fmt(m.get('semi_sync_fallback_after_seconds'))}"
+                  f" s after the cut); commits without a replica's acknowledgement: "
+                  f"{_fmt(m.get('semi_sync_no_ack_commits'))}. The source's log:", ""]
+        lines += [f"    {line}" for line in m.get("semi_sync_fallback_log") or []]
+    return lines
+
+
 def replication_line(result: dict[str, Any]) -> str:
     """How a MySQL/MariaDB replica follows its source and how its IO thread logs in ("" for other runs)."""
     topo = result.get("topology") or {}
@@ -147,6 +191,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         for p in consistency["pairs"]:
             lines.append(f"| {p['master']} | {p['replica']} | {p['master_keys']}/{p['replica_keys']} | "
                          f"{'yes' if p['digest_match'] else '**no**'} | {p['mismatches']} |")
+    lines += source_kill_lines(m)
     tables = m.get("tables")
     if isinstance(tables, dict) and tables.get("tables"):
         lines += ["", "## Tables, source against replica", "",

@@ -184,7 +184,7 @@ def source_fault(ctx: SourceKillCtx) -> Fault:
     """SIGKILL or graceful stop of the source; healed by starting it again (read-only: the
     promotion rewrote its my.cnf)."""
     topo, mode = ctx.state.topo, ctx.config.mode
-    start: dict[str, Any] = {"ready_timeout": 120.0}
+    start: dict[str, Any] = {"ready_timeout": 120.0, "after_start": topo.save}  # its new pid, in state.json
     return Stop(topo.backend, topo.source.name, timeout=60, **start) if mode == "stop" \
         else Kill(topo.backend, topo.source.name, **start)
 
@@ -287,7 +287,7 @@ def measure_run(ctx: SourceKillCtx) -> None:
     ctx.say("reading back every insert on the new source" + ("; checksumming every table on both" if rejoined else ""))
     live: dict[str, Any] = {
         "tables": compare_tables(topo) if rejoined else None, "findings": risky_settings(topo),
-        "fallback_log": fallback_evidence(ctx.state.old_source.log_path) if ctx.state.semi_sync else [],
+        "semi_sync_fallback_log": fallback_evidence(ctx.state.old_source.log_path) if ctx.state.semi_sync else [],
         "heartbeats": ctx.state.heartbeat.beats, "probe_samples": ctx.state.probe.samples,
     }
     measure_live(ctx, row_reader(topo, topo.source), live)  # the new source's rows judge the run
@@ -329,8 +329,8 @@ def _role_timeline(run_dir: Path, old: str, kill_t: float) -> dict[str, Any]:
                 continue  # a line cut by a crash
             if s.get("node") != old or not s.get("up") or s["time"] > kill_t:
                 continue
-            if s.get("semi_sync_no_tx") is not None:
-                no_tx = s["semi_sync_no_tx"]
+            if s.get("semi_sync_no_tx") is not None:  # a counter: its highest value before the kill
+                no_tx = max(no_tx or 0, s["semi_sync_no_tx"])
             if s.get("semi_sync") is True:
                 seen_on = True
                 last_on = s["time"] if fallback_t is None else last_on
@@ -396,7 +396,7 @@ def measure(run_dir: Path, ctx: SourceKillContext, read_final: ReadFinal,
                 "semi_sync_fallback_after_seconds": round(t - ctx.link_t, 6) if t is not None and ctx.link_t else None,
                 "semi_sync_fallback_t": t, "semi_sync_fallback_window": [roles["last_on_t"], t] if t is not None else None,
                 "semi_sync_no_ack_commits": roles["no_ack_commits"],
-                "semi_sync_fallback_log": live.get("fallback_log") or []}
+                "semi_sync_fallback_log": live.get("semi_sync_fallback_log") or []}
 
     def servers(_: dict[str, Any]) -> dict[str, Any]:
         rejoin = ctx.rejoined or {}

@@ -108,9 +108,11 @@ def status(state: StateDir, as_json: bool, attach: str | None, backend: str, pas
     rows: list[dict[str, Any]] = []
     for name, cls in registry().items():
         if name in topologies:
-            these = load_topology(state, name).status()
+            topo = load_topology(state, name)
+            these = topo.status()
             rows += [{"topology": name, **r} for r in these]
-            tables.append(f"{name}:\n" + render_table(these, cls.STATUS_COLUMNS))
+            note = getattr(topo, "roles_note", lambda: None)()
+            tables.append(f"{name}:\n" + render_table(these, cls.STATUS_COLUMNS) + (f"\n{note}" if note else ""))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     elif rows:

@@ -149,6 +149,13 @@ class MysqlReplication(Topology):
     def replica(self) -> NodeSpec:
         return next(s for s in self.specs if s is not self.source)
 
+    def roles_note(self) -> str | None:
+        """What `chaos down` and `chaos status` say when a run promoted the replica."""
+        if self.source is self.specs[0]:
+            return None
+        return (f"{self.source.name} ({self.source.address}) is the source now: a source-kill run promoted it; "
+                f"{self.replica.name} was the source")
+
     def swap_roles(self) -> None:
         """Record that the replica is the source now, in state.json and in both servers' my.cnf
         (the new source starts writable, the old one read-only, as an operator would leave them)."""

@@ -1,7 +1,9 @@
-"""The charts of a MySQL/MariaDB replication run: operations by kind, replication lag."""
+"""The charts of a MySQL/MariaDB replication run: operations by kind, replication lag, and (when
+the run watched them) each server's role."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,51 @@ def draw_lag(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, 
     return charts
 
 
+def mysql_role_series(lines: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+    """roles.jsonl → per node: times, up, writable (up and not read_only), semi-sync on (as a
+    source says it). Lines a crash cut short are skipped."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for line in lines:
+        try:
+            s = json.loads(line)
+        except ValueError:
+            continue
+        node = out.setdefault(s.get("node", "?"), {"t": [], "up": [], "writable": [], "semi_sync": []})
+        node["t"].append(s["time"])
+        node["up"].append(bool(s.get("up")))
+        node["writable"].append(bool(s.get("up")) and s.get("read_only") is False)
+        node["semi_sync"].append(bool(s.get("up")) and s.get("semi_sync") is True)
+    return out
+
+
+def draw_mysql_roles(run_dir: Path, result: dict[str, Any]) -> Chart | None:
+    path = run_dir / "roles.jsonl"
+    if not path.exists():
+        return None
+    with path.open() as lines:
+        series = mysql_role_series(lines)
+    if not series:
+        return None
+    fig, ax = _figure(2.4)
+    rows = []
+    for name in sorted(series):
+        s = series[name]
+        rows += [(f"{name} up", s["t"], s["up"], COLORS["replica"]),
+                 (f"{name} writable", s["t"], s["writable"], COLORS["ok"]),
+                 (f"{name} semi-sync", s["t"], s["semi_sync"], "#8e6bbf")]
+    for i, (_, t, values, color) in enumerate(rows):
+        ax.broken_barh(_true_spans(t, values), (i - 0.4, 0.8), color=color)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.invert_yaxis()
+    _decorate(ax, result, [])
+    return _save(fig, run_dir, "server_roles", "Each server's role: up, writable (read_only off), semi-sync in force "
+                                         "(a bar: yes)")
+
+
 def mysql_replication_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
                              log_times: list[float]) -> list[Callable[[], Any]]:
     return [lambda: draw_operations(run_dir, result), lambda: draw_lag(run_dir, result, probes),
-            lambda: draw_latency(run_dir, result, [])]
+            lambda: draw_mysql_roles(run_dir, result), lambda: draw_latency(run_dir, result, [])]
 
 
 # the charts of each topology kind, after the throughput every run has

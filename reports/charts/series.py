@@ -10,7 +10,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from chaos.measure_context import RedisFailoverContext, ReplicationContext, ScaleContext, load_context
+from chaos.measure_context import (
+    RedisFailoverContext,
+    ReplicationContext,
+    ScaleContext,
+    SourceKillContext,
+    load_context,
+)
 
 
 class _Records:
@@ -51,6 +57,16 @@ def markers(result: dict[str, Any]) -> list[tuple[float, str]]:
     if isinstance(ctx, ReplicationContext) and ctx.restart_t is not None \
             and isinstance(m.get("catchup_seconds"), int | float):
         out.append((ctx.restart_t + m["catchup_seconds"], "caught up"))
+    if isinstance(ctx, SourceKillContext):
+        if ctx.writable_t is not None:
+            out.append((ctx.writable_t, "promoted"))
+        if ctx.link_t is not None:
+            out.append((ctx.link_t, "cut"))
+        if isinstance(m.get("semi_sync_fallback_t"), int | float):
+            out.append((m["semi_sync_fallback_t"], "async"))
+        caught = (ctx.rejoined or {}).get("caught_up_t")
+        if isinstance(caught, int | float):
+            out.append((caught, "rejoined"))
     if isinstance(ctx, ScaleContext):
         for at, label in ((ctx.migration_start_t, "migration"), (ctx.migration_end_t, "migrated")):
             if at is not None:

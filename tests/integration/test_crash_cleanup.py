@@ -33,6 +33,9 @@ CASES = [  # scenario, its options, the line after which the harness dies
     ("partition", [*REDIS, "--heal-after", "20"], "partition: dropping"),  # 10 rules in place
     ("replica-stop", [*MYSQL, "--mode", "kill"], "killed mysql-2"),
     ("replica-stop", [*MYSQL, "--mode", "sql-thread"], "stopped the SQL thread"),
+    # the replication connection cut (2 rules), then the old source down after the promotion swapped the roles
+    ("source-kill", [*MYSQL, "--mode", "partition", "--partition-seconds", "20"], "partition: dropping"),
+    ("source-kill", MYSQL, "is the source now"),
 ]
 DOCKER_CASES = [
     ("master-kill", [*REDIS, *DOCKER], "killed redis-"),

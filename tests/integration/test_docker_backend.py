@@ -214,3 +214,37 @@ def test_partition_on_docker(docker_state, tmp_path):
     assert containers(DockerBackend(docker_state.path)) == []
     rules = subprocess.run(["iptables", "-S", "OUTPUT"], capture_output=True, text=True, check=False).stdout
     assert "chaos-harness" not in rules
+
+
+@pytest.mark.parametrize("replication, semi_sync, promote", [("gtid", "after-sync", "after-apply"),
+                                                             ("position", "off", "immediate")])
+def test_source_kill_on_oracle_mysql_9_7(docker_state, tmp_path, replication, semi_sync, promote):
+    """MySQL 9.7's semi-sync plugins (rpl_semi_sync_source) lose no acknowledged commit when the
+    source is killed; asynchronous position replication promoted at once does, and the old
+    source's errant transactions are read from its binary log past the position the new source
+    had applied. Lost commits recounted here from the history and the new source's rows."""
+    from chaos.topology.mysql_replication import MysqlReplication
+    from tests.integration.test_source_kill import acknowledged_inserts, rows_on
+
+    out = tmp_path / f"{replication}-{semi_sync}"
+    result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "source-kill", "--backend", "docker",
+                                      "--server", "mysql:9.7", "--base-port", "3517", "--replication", replication,
+                                      "--semi-sync", semi_sync, "--semi-sync-timeout-ms", "60000", "--promote", promote,
+                                      "--rate", "0", "--duration", "12", "--warmup", "3", "--down-seconds", "2",
+                                      "--users", "6", "--keep", "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    topo = MysqlReplication.load(docker_state)
+    missing = acknowledged_inserts(out) - rows_on(topo, topo.source)
+    assert m["lost_commits"] == len(missing) and r["passed"] is (not missing)
+    assert m["checksum_match"] is True and m["old_source"]["caught_up"] is True
+    if semi_sync == "after-sync":
+        assert r["topology"]["semi_sync"]["status"] == "ON"
+        assert m["lost_commits"] == 0 and m["semi_sync_fallback"] is False and result.exit_code == 0, result.output
+        assert m["errant"]["method"] == "gtid set difference"
+    else:
+        assert m["lost_commits"] > 0 and result.exit_code == 1
+        assert m["errant"]["method"] == "binary log events" and m["errant_transactions"] >= m["lost_commits"]
+        assert m["errant"]["transactions"][0].startswith("binlog.")
+        assert m["old_source"]["how"] == "rebuild"  # errant transactions: never rejoined as they are
