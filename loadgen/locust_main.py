@@ -17,7 +17,6 @@ import signal
 import sys
 import time
 from bisect import bisect_left
-from pathlib import Path
 
 import gevent
 import locust
@@ -27,7 +26,7 @@ from locust.env import Environment
 
 from chaos.clients.resp import ClusterClient, Redirects
 from chaos.history import HistoryWriter
-from loadgen.mysql_workload import MysqlWorkload
+from loadgen.mysql_workload import MysqlWorkload, current_endpoint
 from loadgen.redis_workload import RedisWorkload
 from loadgen.settings import LATENCY_BUCKETS_MS, LoadSettings
 from loadgen.workload import Drain, Report
@@ -71,20 +70,6 @@ def second_line(t: float, snapshots: list[dict]) -> str:
             # redirects the clients followed (MOVED, ASK) or failed on (TRYAGAIN) in this second
             **{k: sum(snap.get(k, 0) for snap in snapshots) for k in ("moved", "ask", "tryagain")}}
     return json.dumps(data)
-
-
-def current_endpoint(m: dict) -> tuple[str, int]:
-    """Where the MySQL load connects: the source the harness named last in ``endpoint_file``
-    (rewritten atomically when it promotes a replica, as a virtual IP or a proxy moves), else
-    the fixed host and port."""
-    path = m.get("endpoint_file")
-    if path:
-        try:
-            endpoint = json.loads(Path(path).read_text())
-            return endpoint["host"], int(endpoint["port"])
-        except (OSError, ValueError, KeyError):
-            pass  # not written yet, or a bug: the fixed address
-    return m["host"], int(m["port"])
 
 
 def make_user_class(settings: LoadSettings, history: HistoryWriter | None, report: Report) -> type[User]:

@@ -8,9 +8,11 @@ timeout) is ``info``: the statement may have committed."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -39,6 +41,20 @@ def new_id_base() -> int:
     `chaos up` makes it), and a run reusing another's ids would have every insert refused as a
     duplicate. 9 000 000 bases under BIGINT's maximum."""
     return random.SystemRandom().randrange(9_000_000) * RUN_SPACE
+
+
+def current_endpoint(m: dict) -> tuple[str, int]:
+    """Where the MySQL load connects: the source the harness named last in ``endpoint_file``
+    (rewritten atomically when it promotes a replica, as a virtual IP or a proxy moves), else
+    the fixed host and port."""
+    path = m.get("endpoint_file")
+    if path:
+        try:
+            endpoint = json.loads(Path(path).read_text())
+            return endpoint["host"], int(endpoint["port"])
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet, or a bug: the fixed address
+    return m["host"], int(m["port"])
 
 
 def row_value(user: int, seq: int) -> str:

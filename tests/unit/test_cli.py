@@ -92,7 +92,7 @@ def test_unknown_scenario_is_one_line_naming_the_known_ones(state):
     result = run(state, "run", "master-kil")
     assert result.exit_code == 2
     assert result.output.strip() == ("chaos: error: unknown scenario 'master-kil'; known scenarios: master-kill, "
-                                     "master-pause, master-stop, partition, replica-stop, scale-in, scale-out "
+                                     "master-pause, master-stop, partition, replica-stop, scale-in, scale-out, source-kill "
                                      "(see `chaos list`)")
 
 

@@ -10,7 +10,7 @@ from chaos.checkers.replication import gtid_count, gtid_set_minus, mariadb_erran
 from chaos.errors import ChaosError
 from chaos.topology.mysql_dialect import MARIADB, MYSQL
 from chaos.topology.mysql_replication import set_read_only_in_cnf
-from loadgen.locust_main import current_endpoint
+from loadgen.mysql_workload import current_endpoint
 from scenarios.source_kill import SourceKillConfig, _role_timeline, fallback_evidence, write_endpoint
 
 
