@@ -35,7 +35,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     headline = result.get("headline") or [k for k, v in m.items() if isinstance(v, int | float)][:8]
     lost: list[str] = []
     if run_dir is not None:
-        for name in ("lost-writes.txt", "lost-rows.txt"):
+        for name in ("lost-writes.txt", "lost-rows.txt", "lost-commits.txt"):
             try:
                 lost = (run_dir / name).read_text().split()[:20]
                 break
