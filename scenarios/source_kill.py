@@ -59,7 +59,7 @@ from chaos.topology.mysql_failover import (
     rebuild,
     rejoin_as_replica,
 )
-from chaos.topology.mysql_replication import _scalar, source_position, wait_replica_reached
+from chaos.topology.mysql_replication import scalar, source_position, wait_replica_reached
 
 NAME = "source-kill"
 SUMMARY = "Kill the MySQL/MariaDB source under write load: promotion, lost commits, errant transactions, semi-sync"
@@ -166,7 +166,7 @@ def cut_link(ctx: SourceKillCtx) -> Fault | None:
     topo = ctx.state.topo
     conn = topo.admin(topo.source)
     try:
-        peer = _scalar(conn, "SELECT HOST FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%%' "
+        peer = scalar(conn, "SELECT HOST FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%%' "
                        "LIMIT 1")
     finally:
         conn.close()

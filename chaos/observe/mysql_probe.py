@@ -26,7 +26,7 @@ from typing import Any
 import pymysql
 
 from chaos.errors import ChaosError
-from chaos.observe import paced
+from chaos.observe import FileSampler, close_quietly, paced
 from chaos.topology.mysql_dialect import Dialect
 from chaos.topology.mysql_replication import META_DB
 
@@ -69,14 +69,14 @@ class HeartbeatWriter:
             except Exception as exc:  # never let the heartbeat thread die silently
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                _close(conn)
+                close_quietly(conn)
                 conn = None
             self._stop.wait(self.interval)
         if conn is not None:
             conn.close()
 
 
-class ReplicaProbe:
+class ReplicaProbe(FileSampler):
     def __init__(self, node: str, address: str, connect: Callable[[], Any], timeline: Path, t0: float,
                  wall0: float, row: int, dialect: Dialect, interval: float = 0.1,
                  on_sample: Callable[[Sample], None] | None = None, database: str = META_DB,
@@ -91,19 +91,7 @@ class ReplicaProbe:
         self.samples = 0
         self.errors = 0  # unexpected errors of the probe itself, reported at the end
         self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="replica-probe", daemon=True)
-
-    def start(self) -> None:
-        self._out = open(self.path, "a", buffering=1 << 14)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join(5)
-        self._out.close()
+        super().__init__("replica-probe")
 
     def sample(self, conn: Any) -> Sample:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
@@ -137,7 +125,7 @@ class ReplicaProbe:
         for _ in paced(self.interval, self._stop):
             if self.follow is not None and self.follow() != (self.node, self.address):
                 self.node, self.address = self.follow()
-                _close(conn)
+                close_quietly(conn)
                 conn = None
             started = time.monotonic()
             sample: Sample = {"source": "probe", "time": round(started - self.t0, 6),
@@ -152,11 +140,11 @@ class ReplicaProbe:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 sample.update({"up": False, "error": f"probe error: {self.last_error}"})
             except (pymysql.err.MySQLError, OSError, ChaosError) as exc:  # the replica does not answer
-                _close(conn)
+                close_quietly(conn)
                 conn = None
                 sample.update({"up": False, "error": f"{type(exc).__name__}: {exc}"})
             except Exception as exc:  # a bug of the probe must not end its thread
-                _close(conn)
+                close_quietly(conn)
                 conn = None
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -171,11 +159,3 @@ class ReplicaProbe:
                     pass
         if conn is not None:
             conn.close()
-
-
-def _close(conn: Any) -> None:
-    if conn is not None:
-        try:
-            conn.close()
-        except Exception:
-            pass

@@ -9,7 +9,6 @@ back from the servers' own status, not from a guess."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pymysql
 
 from chaos.errors import ChaosError
-from chaos.observe import paced
+from chaos.observe import FileSampler, close_quietly, paced
 from chaos.topology.mysql_dialect import Dialect
 
 Sample = dict[str, Any]
@@ -38,7 +37,7 @@ def role_sample(conn: Any, dialect: Dialect) -> Sample:
             "semi_sync_no_tx": int(no_tx) if no_tx is not None else None}
 
 
-class RoleWatch:
+class RoleWatch(FileSampler):
     """Samples every server of a pair (``nodes()`` → [(name, address, connect)]) into ``path``."""
 
     def __init__(self, nodes: Callable[[], list[tuple[str, str, Callable[[], Any]]]], dialect: Dialect,
@@ -49,21 +48,12 @@ class RoleWatch:
         self.errors = 0
         self.last_error: str | None = None
         self._conns: dict[str, Any] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="role-watch", daemon=True)
-
-    def start(self) -> None:
-        self._out = open(self.path, "a", buffering=1 << 14)
-        self._thread.start()
+        super().__init__("role-watch")
 
     def stop(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join(5)
-        self._out.close()
+        super().stop()
         for conn in self._conns.values():
-            _close(conn)
+            close_quietly(conn)
 
     def _one(self, name: str, address: str, connect: Callable[[], Any]) -> Sample:
         started = time.monotonic()
@@ -75,10 +65,10 @@ class RoleWatch:
                 conn = self._conns[name] = connect()
             sample.update(role_sample(conn, self.dialect))
         except (pymysql.err.MySQLError, OSError, ChaosError) as exc:  # down, or not answering
-            _close(self._conns.pop(name, None))
+            close_quietly(self._conns.pop(name, None))
             sample.update({"up": False, "error": f"{type(exc).__name__}: {exc}"[:200]})
         except Exception as exc:  # a bug of the watch must not end its thread
-            _close(self._conns.pop(name, None))
+            close_quietly(self._conns.pop(name, None))
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
             sample.update({"up": False, "error": f"watch error: {self.last_error}"})
@@ -90,11 +80,3 @@ class RoleWatch:
                 sample = self._one(name, address, connect)
                 self.latest[name] = sample
                 self._out.write(json.dumps(sample, separators=(",", ":"), default=str) + "\n")
-
-
-def _close(conn: Any) -> None:
-    if conn is not None:
-        try:
-            conn.close()
-        except Exception:
-            pass

@@ -12,7 +12,7 @@ from typing import Any
 import pymysql
 
 from chaos.backends.base import NodeSpec
-from chaos.topology.mysql_replication import SYSTEM_SCHEMAS, MysqlReplication, _scalar
+from chaos.topology.mysql_replication import SYSTEM_SCHEMAS, MysqlReplication, scalar
 
 
 def user_tables(conn: pymysql.Connection, only: set[str] | None = None) -> list[tuple[str, str]]:
@@ -103,8 +103,8 @@ def first_differences(topo: MysqlReplication, db: str, table: str, limit: int = 
         key, columns = _key_and_columns(source, db, table)
         if not key:
             return {"note": "no primary key: rows cannot be matched, only counted and checksummed"}
-        if max(_scalar(source, f"SELECT COUNT(*) FROM `{db}`.`{table}`"),
-               _scalar(replica, f"SELECT COUNT(*) FROM `{db}`.`{table}`")) > DIFF_ROW_LIMIT:
+        if max(scalar(source, f"SELECT COUNT(*) FROM `{db}`.`{table}`"),
+               scalar(replica, f"SELECT COUNT(*) FROM `{db}`.`{table}`")) > DIFF_ROW_LIMIT:
             return {"note": f"more than {DIFF_ROW_LIMIT} rows: compared by count and checksum only"}
         on_source = _row_digests(source, db, table, key, columns)
         on_replica = _row_digests(replica, db, table, key, columns)
@@ -174,7 +174,7 @@ def replication_errors(topo: MysqlReplication, skipped: int | None = None) -> di
     conn = topo.admin(topo.replica)
     try:
         status = topo.replica_status(conn)
-        skip_setting = _scalar(conn, f"SELECT {dialect.skip_errors}")
+        skip_setting = scalar(conn, f"SELECT {dialect.skip_errors}")
     finally:
         conn.close()
     errors = {shown: status.get(neutral) for shown, neutral in ERROR_FIELDS.items()}
@@ -226,7 +226,7 @@ class SkippedErrors:
         log = Path(topo.replica.log_path) if not topo.attached and topo.replica.log_file else None
         conn = topo.admin(topo.replica)
         try:
-            verbosity = int(_scalar(conn, "SELECT @@log_error_verbosity") or 0)
+            verbosity = int(scalar(conn, "SELECT @@log_error_verbosity") or 0)
         finally:
             conn.close()
         if log is None or not log.exists():

@@ -25,7 +25,7 @@ from chaos.checkers.replication import (
     position_reached,
 )
 from chaos.errors import ChaosError
-from chaos.topology.mysql_replication import REPL_USER, SYSTEM_SCHEMAS, MysqlReplication, _scalar
+from chaos.topology.mysql_replication import REPL_USER, SYSTEM_SCHEMAS, MysqlReplication, scalar
 from chaos.wait import wait_until
 
 SEMI_SYNC_MODES = ("off", "after-sync", "after-commit")
@@ -69,7 +69,7 @@ def enable_semi_sync(topo: MysqlReplication, mode: str, timeout_ms: int) -> dict
         conn = topo.admin(spec)
         try:
             prefix = src if role == "source" else rep
-            if _scalar(conn, "SHOW VARIABLES LIKE %s", (f"{prefix}_enabled",)) is None:
+            if scalar(conn, "SHOW VARIABLES LIKE %s", (f"{prefix}_enabled",)) is None:
                 for statement in dialect.semi_sync_plugins(role):
                     _execute(conn, statement)
             if role == "source":
@@ -104,7 +104,7 @@ def received_everything_applied(topo: MysqlReplication) -> bool:
     try:
         status = topo.replica_status(conn)
         if topo.by_gtid:
-            return gtid_reached(_scalar(conn, f"SELECT {topo.dialect.executed_position}"), status.get("received_gtid"))
+            return gtid_reached(scalar(conn, f"SELECT {topo.dialect.executed_position}"), status.get("received_gtid"))
         return position_reached(topo.dialect.applied_position(status), topo.dialect.received_position(status))
     finally:
         conn.close()
@@ -130,7 +130,7 @@ def promote(topo: MysqlReplication, immediate: bool, apply_timeout: float,
         status = topo.replica_status(conn)
         steps["applied_of_old_source"] = dialect.applied_position(status)  # old-source coordinates
         steps["received_of_old_source"] = dialect.received_position(status)
-        steps["applied_gtid"] = _scalar(conn, f"SELECT {dialect.executed_position}")
+        steps["applied_gtid"] = scalar(conn, f"SELECT {dialect.executed_position}")
         mark("replication-stopped", {"applied": steps["applied_of_old_source"], "gtid": steps["applied_gtid"]})
         _execute(conn, dialect.reset_replica_all_sql)
         mark("replication-reset", {})
@@ -138,7 +138,7 @@ def promote(topo: MysqlReplication, immediate: bool, apply_timeout: float,
             cur.execute(dialect.binlog_status_sql)
             row = cur.fetchone()
         steps["new_source_position"] = binlog_position(str(row[0]), int(row[1])) if row else None
-        steps["new_source_gtid"] = _scalar(conn, f"SELECT {dialect.source_position}")
+        steps["new_source_gtid"] = scalar(conn, f"SELECT {dialect.source_position}")
         if dialect.name == "mysql":
             _execute(conn, "SET GLOBAL super_read_only = OFF")
         _execute(conn, "SET GLOBAL read_only = OFF")
@@ -153,7 +153,7 @@ def promote(topo: MysqlReplication, immediate: bool, apply_timeout: float,
 def _state(topo: MysqlReplication, spec: Any) -> str | None:
     conn = topo.admin(spec)
     try:
-        return _scalar(conn, "SELECT @@gtid_binlog_state" if topo.dialect.name == "mariadb"
+        return scalar(conn, "SELECT @@gtid_binlog_state" if topo.dialect.name == "mariadb"
                        else "SELECT @@global.gtid_executed")
     finally:
         conn.close()

@@ -411,7 +411,8 @@ def connect(host: str, port: int, user: str, password: str, database: str | None
         raise ChaosError(f"cannot connect to MySQL at {host}:{port} ({exc.args[-1] if exc.args else exc})") from None
 
 
-def _scalar(conn: pymysql.Connection, sql: str, args: tuple = ()) -> Any:
+def scalar(conn: pymysql.Connection, sql: str, args: tuple = ()) -> Any:
+    """The first column of the first row of ``sql`` (None when it returns no row)."""
     with conn.cursor() as cur:
         cur.execute(sql, args)
         row = cur.fetchone()
@@ -425,7 +426,7 @@ def source_position(topo: MysqlReplication) -> str:
         return binlog_position(*topo.binlog_status())
     conn = topo.admin(topo.source)
     try:
-        return _scalar(conn, f"SELECT {topo.dialect.source_position}")
+        return scalar(conn, f"SELECT {topo.dialect.source_position}")
     finally:
         conn.close()
 
@@ -445,7 +446,7 @@ def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 6
                 return True
             if parse_binlog_position(target) is not None:
                 return position_reached(topo.dialect.applied_position(status), target)
-            return gtid_reached(_scalar(conn, f"SELECT {topo.dialect.executed_position}"), target)
+            return gtid_reached(scalar(conn, f"SELECT {topo.dialect.executed_position}"), target)
         finally:
             conn.close()
 
