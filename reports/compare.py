@@ -117,7 +117,8 @@ def compare(groups: dict[str, list[Run]], baseline: str | None = None, min_chang
         c.rows.append(row)
     for label, failed in (("runs_failed", lambda r: not r.result.get("passed")),
                           ("runs_losing_writes", lambda r: (numbers(r).get("lost_writes") or 0) > 0
-                           or (numbers(r).get("lost_rows") or 0) > 0)):
+                           or (numbers(r).get("lost_rows") or 0) > 0
+                           or (numbers(r).get("lost_commits") or 0) > 0)):
         row = {"measurement": label, "kind": "count", "groups": {}}
         k0, n0 = sum(1 for r in base_runs if failed(r)), len(base_runs)
         for name, runs in groups.items():

@@ -42,6 +42,7 @@ from chaos.engine.command import scenario_command
 from chaos.errors import ChaosError
 from chaos.faults import Fault, Kill, Stop
 from chaos.faults.partition import CutConnection
+from chaos.interrupts import deferred_interrupts
 from chaos.measure_context import SourceKillContext
 from chaos.observe.mysql_roles import RoleWatch
 from chaos.options import option
@@ -57,9 +58,11 @@ from chaos.topology.mysql_failover import (
     errant_transactions,
     promote,
     rebuild,
+    received_everything_applied,
     rejoin_as_replica,
 )
 from chaos.topology.mysql_replication import scalar, source_position, wait_replica_reached
+from chaos.wait import wait_until
 
 NAME = "source-kill"
 SUMMARY = "Kill the MySQL/MariaDB source under write load: promotion, lost commits, errant transactions, semi-sync"
@@ -212,8 +215,11 @@ def promote_replica(ctx: SourceKillCtx) -> None:
 
     run.nemesis_op("invoke", "promote", {"node": new.name})
     started = ctx.elapsed()
-    steps = promote(topo, ctx.config.promote == "immediate", ctx.config.apply_timeout, mark)
-    write_endpoint(run.dir, topo.source)
+    if ctx.config.promote == "after-apply":  # the wait may be long, and is safe to cut short
+        wait_until(lambda: received_everything_applied(topo), ctx.config.apply_timeout, 0.05, retry_on=(ChaosError,))
+    with deferred_interrupts():  # never half promoted: Ctrl-C / SIGTERM wait for the roles to swap
+        steps = promote(topo, ctx.config.promote == "immediate", ctx.config.apply_timeout, mark)
+        write_endpoint(run.dir, topo.source)
     moved = ctx.elapsed()
     run.nemesis_op("ok", "promote", {"node": new.name, "address": new.address})
     ctx.state.promoted = {**steps, "started_t": round(started, 6), "writable_t": marks[-1]["t"],

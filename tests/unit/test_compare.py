@@ -59,3 +59,20 @@ def test_labels_and_a_directory_of_runs(tmp_path):
     bad = CliRunner().invoke(cli, ["report", "compare", str(tmp_path / "x0"), "--baseline", "nope",
                                    "--out", str(tmp_path / "c.html")])
     assert bad.exit_code == 2 and "no such group" in bad.output
+
+
+def test_lost_commits_count_as_runs_losing_writes(tmp_path):
+    """source-kill's lost_commits, async against semi-sync by label."""
+    runs = []
+    for i, (label, lost) in enumerate([("async", 3), ("async", 0), ("semi-sync", 0), ("semi-sync", 0)]):
+        d = make_run(tmp_path, f"r{i}", 1000, 2.0, label=label)
+        result = json.loads((d / "result.json").read_text())
+        result["scenario"] = "source-kill"
+        result["measurements"] = {"lost_commits": lost, "promotion_seconds": 0.2}
+        (d / "result.json").write_text(json.dumps(result))
+        runs.append(d)
+    result = CliRunner().invoke(cli, ["report", "compare", *map(str, runs), "--label", "--baseline", "semi-sync",
+                                      "--out", str(tmp_path / "c.html")])
+    assert result.exit_code == 0, result.output
+    lost = next(x for x in result.output.splitlines() if x.startswith("runs_losing_writes"))
+    assert "0/2" in lost and "1/2" in lost
