@@ -45,6 +45,10 @@ FINAL_GAUGES = {
     "minority_lost_writes": ("minority_lost_writes", "Writes an isolated master acknowledged that were lost"),
     "minority_write_window_seconds": ("minority_write_window_seconds",
                                       "Seconds from the cut to the isolated master's last acknowledged write"),
+    "lost_commits": ("lost_commits", "Commits the old MySQL source acknowledged that the promoted replica lacks"),
+    "promotion_seconds": ("promotion_seconds", "Seconds the promotion of the MySQL replica took"),
+    "errant_transactions": ("errant_transactions",
+                            "Transactions the old MySQL source holds that the new source never had"),
 }
 
 
