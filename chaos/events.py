@@ -44,4 +44,6 @@ class RunEvents:
         self.sample = EventHook("sample", "node, up, time, role, cluster_state, ...: a Redis node's probe sample")
         self.mysql_sample = EventHook("mysql_sample", "node, up, heartbeat_lag, seconds_behind_master, ...: a "
                                       "MySQL replica's probe sample")
+        self.measurement = EventHook("measurement", "name (as in result.json's measurements), value: a "
+                                     "measurement known before the run ends (failover at promotion, catch-up, ...)")
         self.fault = EventHook("fault", "fault (its kind), active: a fault began (True) or was healed (False)")

@@ -1,10 +1,19 @@
 """Prometheus metrics of a run: a listener on the run's event bus (never in the control path).
 
-Served live on ``--metrics-port`` (127.0.0.1), written to ``metrics.prom`` at the end, and
-pushed to ``--pushgateway`` when given. Every series carries ``scenario`` and ``run_id``."""
+Served live on ``--metrics-port`` (127.0.0.1; each measurement gauge is set the moment the run
+knows it, the verdict when it is reached, and the page stays up ``--metrics-linger`` seconds
+after the run), written to ``metrics.prom`` at the end, to ``--textfile-dir`` for
+node_exporter's textfile collector, and pushed to ``--pushgateway`` when given.
+
+Batch-job conventions (Prometheus' instrumentation guide): every series carries only what is
+stable from run to run (``scenario``, ``server``, ``backend``, ``label``), so repeated or
+scheduled runs extend the same series; the run id, seed and versions are in one
+``chaos_run_info`` series; the Pushgateway group is (``scenario``, ``label``), each push
+replacing the last."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,11 +85,25 @@ class _LatencyHistogram(Collector):
         yield family
 
 
+STABLE_LABELS = ("scenario", "server", "backend", "label")
+
+
 class RunMetrics:
-    def __init__(self, scenario: str, run_id: str):
-        self.labels = {"scenario": scenario, "run_id": run_id}
+    def __init__(self, scenario: str, run_id: str, server: str = "", backend: str = "", label: str = "",
+                 seed: int | None = None):
+        self.labels = {"scenario": scenario, "server": server, "backend": backend, "label": label}
+        self.run_id, self.seed = run_id, seed
         names = list(self.labels)
         self.registry = CollectorRegistry()
+        self.info = Gauge("chaos_run_info", "1 for the run: its id, seed and versions as labels",
+                          [*names, "run_id", "seed", "server_version", "harness_version"], registry=self.registry)
+        self._info_labels: tuple[str, ...] | None = None
+        self.set_info("")
+        self.started = Gauge("chaos_run_started_timestamp_seconds", "Unix time the run started", names,
+                             registry=self.registry)
+        self.started.labels(**self.labels).set_to_current_time()
+        self.finished = Gauge("chaos_run_finished_timestamp_seconds", "Unix time the run's verdict was reached",
+                              names, registry=self.registry)
         self.ops = Counter("chaos_ops", "Client operations by result", [*names, "result"],
                            registry=self.registry)
         self.latency = _LatencyHistogram(self.labels)
@@ -91,15 +114,27 @@ class RunMetrics:
                              registry=self.registry)
         self.fault_active = Gauge("chaos_fault_active", "1 while a fault is injected", [*names, "fault"],
                                   registry=self.registry)
-        self.final = {key: Gauge(f"chaos_{name}", help_, names, registry=self.registry)
-                      for name, (key, help_) in FINAL_GAUGES.items()}
+        self.final = {name: Gauge(f"chaos_{name}", help_, names, registry=self.registry)
+                      for name, (_key, help_) in FINAL_GAUGES.items()}
         self.lag = Gauge("chaos_replication_lag_seconds", "Replication lag by method", [*names, "method"],
                          registry=self.registry)
         self.passed = Gauge("chaos_run_passed", "1 if every check passed", names, registry=self.registry)
         self._server: Any = None
         self._roles: dict[str, str] = {}
 
+    def set_info(self, server_version: str) -> None:
+        """The one ``chaos_run_info`` series (replaced when the server's version becomes known)."""
+        from chaos import __version__
+
+        values = (*self.labels.values(), self.run_id, "" if self.seed is None else str(self.seed), server_version,
+                  __version__)
+        if self._info_labels is not None and self._info_labels != values:
+            self.info.remove(*self._info_labels)
+        self.info.labels(*values).set(1)
+        self._info_labels = values
+
     def listen(self, events: RunEvents) -> RunMetrics:
+        events.measurement.add_listener(self.on_measurement)
         events.second.add_listener(self.on_second)
         events.sample.add_listener(self.on_sample)
         events.fault.add_listener(self.on_fault)
@@ -135,12 +170,21 @@ class RunMetrics:
     def on_fault(self, fault: str, active: bool, **_: Any) -> None:
         self.fault_active.labels(**self.labels, fault=fault).set(1 if active else 0)
 
-    def set_final(self, measurements: dict[str, Any], passed: bool) -> None:
-        for name, gauge in self.final.items():
-            value = measurements.get(name)
+    def on_measurement(self, name: str, value: Any, **_: Any) -> None:
+        """A measurement known during the run (e.g. failover at promotion), by its result name."""
+        for metric, (key, _help) in FINAL_GAUGES.items():
+            if key == name and isinstance(value, int | float) and not isinstance(value, bool):
+                self.final[metric].labels(**self.labels).set(value)
+
+    def set_final(self, measurements: dict[str, Any], passed: bool, server_version: str | None = None) -> None:
+        for metric, (key, _help) in FINAL_GAUGES.items():
+            value = measurements.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
-                gauge.labels(**self.labels).set(value)
+                self.final[metric].labels(**self.labels).set(value)
         self.passed.labels(**self.labels).set(1 if passed else 0)
+        self.finished.labels(**self.labels).set_to_current_time()
+        if server_version:
+            self.set_info(server_version)
 
     def serve(self, port: int) -> None:
         try:
@@ -156,12 +200,23 @@ class RunMetrics:
             self._server = None
 
     def write(self, path: Path) -> None:
+        """The registry in the text format, atomically (a temporary file, then a rename)."""
         write_to_textfile(str(path), self.registry)
 
+    def textfile_name(self) -> str:
+        """node_exporter's textfile collector reads ``*.prom``: one file per scenario and label."""
+        label = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.labels["label"])
+        return f"chaos_{self.labels['scenario']}{'_' + label if label else ''}.prom"
+
+    @property
+    def grouping_key(self) -> dict[str, str]:
+        return {"scenario": self.labels["scenario"], "label": self.labels["label"] or "none"}
+
     def push(self, url: str) -> str | None:
-        """Push to a Pushgateway; returns an error message instead of raising (a side output)."""
+        """Push to a Pushgateway (PUT: the group's metrics replaced by this run's); returns an
+        error message instead of raising (a side output)."""
         try:
-            push_to_gateway(url, job="chaos", registry=self.registry, grouping_key=self.labels, timeout=5)
+            push_to_gateway(url, job="chaos", registry=self.registry, grouping_key=self.grouping_key, timeout=5)
         except Exception as exc:
             return f"push to {url} failed: {exc}"
         return None

@@ -32,8 +32,16 @@ class RunConfig:
                                 "core but one (left to the servers).", show_default=True)
     out: str | None = option(None, "Run directory.", type=click.Path(file_okay=False))
     keep: bool = option(False, "Leave the servers this run started running (stop them with `chaos down`).")
-    metrics_port: int | None = option(None, "Serve Prometheus /metrics on 127.0.0.1:PORT.")
-    pushgateway: str | None = option(None, "Push final metrics to this Pushgateway URL.")
+    metrics_port: int | None = option(None, "Serve Prometheus /metrics on 127.0.0.1:PORT while the run lasts (each "
+                                      "measurement is set the moment it is known).")
+    metrics_linger: float = option(30.0, "With --metrics-port: keep serving /metrics this many seconds after the run "
+                                   "ended, so a scrape sees the verdict (30 s: two scrapes at Prometheus' usual 15 s; "
+                                   "0 to exit at once; Ctrl-C ends it early).")
+    textfile_dir: str | None = option(None, "Write the final metrics atomically to DIR/chaos_<scenario>[_<label>].prom "
+                                      "for node_exporter's textfile collector (cron-driven runs).",
+                                      type=click.Path(file_okay=False))
+    pushgateway: str | None = option(None, "Push final metrics to this Pushgateway URL (job chaos, grouped by scenario "
+                                     "and label: each run replaces the last).")
     slo: list[str] = option(help="A check on a measurement, e.g. 'NAME<=10' (repeatable); an SLO on a measurement a "
                             "built-in check judges (e.g. 'lost_writes<=5') replaces that check.", factory=list,
                             multiple=True)
@@ -51,6 +59,8 @@ class RunConfig:
                              + " or ".join(f"--backend {b}" for b in self.BACKENDS))
         if self.duration <= 0 or self.warmup < 0 or self.users < 1 or (self.rate is not None and self.rate < 0):
             raise ChaosError("--duration must be positive, --warmup and --rate not negative, --users at least 1")
+        if self.metrics_linger < 0:
+            raise ChaosError("--metrics-linger must not be negative")
         if not 1 <= self.repeat <= 1000:
             raise ChaosError("--repeat must be between 1 and 1000")
         if self.workers == "auto":  # one load process per core but one, which the servers keep

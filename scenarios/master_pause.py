@@ -78,6 +78,7 @@ def say_demoted(ctx: FailoverCtx, ok: Any) -> None:
     if ok:
         seconds = ctx.state.probe.latest[victim]["time"] - back_since(ctx)
         ctx.say(f"{victim} demoted itself to a replica {seconds:.3f} s after it resumed")
+        ctx.measured("demote_seconds", round(seconds, 6))
     else:
         ctx.say(f"{victim} did not demote itself in time")
 

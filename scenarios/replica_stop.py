@@ -206,6 +206,7 @@ def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
     elif ok:
         latest = ctx.state.probe.latest or {}
         ctx.say(f"replica caught up after {latest['time'] - restarted_at(ctx):.2f} s")
+        ctx.measured("catchup_seconds", round(latest["time"] - restarted_at(ctx), 6))
     else:
         ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s")
 

@@ -225,6 +225,7 @@ def promote_replica(ctx: SourceKillCtx) -> None:
     ctx.state.promoted = {**steps, "started_t": round(started, 6), "writable_t": marks[-1]["t"],
                           "load_moved_t": round(moved, 6), "marks": marks, "node": new.name, "address": new.address}
     ctx.say(f"{new.name} is the source now, writable after {steps['seconds']:.3f} s; the load moves to {new.address}")
+    ctx.measured("promotion_seconds", steps["seconds"])
 
 
 @action(reads=["topo", "promoted", "fault", "old_source"], writes=["rejoined"])
@@ -255,6 +256,8 @@ def bring_back_old_source(ctx: SourceKillCtx) -> None:
         done["caught_up"] = reached
         done["caught_up_t"] = round(ctx.elapsed(), 6) if reached else None
         ctx.say(f"{old.name} {'caught up with' if reached else 'did NOT catch up with'} {topo.source.name}")
+        if reached and ctx.state.fault.heal_started_t is not None:
+            ctx.measured("rejoin_seconds", round(done["caught_up_t"] - ctx.state.fault.heal_started_t, 6))
     ctx.state.rejoined = done
 
 

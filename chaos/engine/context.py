@@ -39,7 +39,9 @@ class RunContext(Generic[S, C]):
         self.run = Run(plan.name, make_run_dir(plan.name, config.out))
         self.started_wall = time.time()
         self.progress = Progress().listen(self.run.events)
-        self.metrics = RunMetrics(plan.name, self.run.run_id).listen(self.run.events)
+        self.metrics = RunMetrics(plan.name, self.run.run_id, server=server_label(plan, config),
+                                  backend=config.backend, label=config.label or "", seed=self.seed
+                                  ).listen(self.run.events)
         if config.metrics_port is not None:
             self.metrics.serve(config.metrics_port)
             self.say(f"metrics on http://127.0.0.1:{config.metrics_port}/metrics")
@@ -56,6 +58,11 @@ class RunContext(Generic[S, C]):
 
     def elapsed(self, at: float | None = None) -> float:
         return self.run.elapsed(at)
+
+    def measured(self, name: str, value: Any) -> None:
+        """A measurement known before the run ends (``name`` as in result.json's measurements):
+        /metrics shows it from now on; result.json keeps the checkers' value."""
+        self.run.events.measurement.fire(name=name, value=value)
 
     def cleanup(self, action: Callable[..., Any], *args: Any) -> None:
         """Run ``action(*args)`` when the run ends, whatever happens (last registered first)."""
@@ -124,3 +131,14 @@ class RunContext(Generic[S, C]):
 
     def _heal_quietly(self, key: str) -> None:
         self.heal(key)
+
+
+def server_label(plan: Plan, config: Any) -> str:
+    """The ``server`` label of a run's metrics: what --server asked for (``mariadb:11.8``), or the
+    family a run starts by default (``redis``, ``mariadb``)."""
+    from chaos.servers import parse_server
+
+    if getattr(config, "server", None):
+        return str(config.server)
+    kind = {"redis-cluster": "redis", "mysql-replication": "mysql"}.get(plan.state.KIND)
+    return parse_server(None, kind).family.name if kind else ""

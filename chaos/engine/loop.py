@@ -9,6 +9,7 @@ the cleanups always (Chaos Toolkit's rollbacks), also after an error or an inter
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any
 
@@ -35,6 +36,27 @@ class Engine:
         self.ctx: RunContext[Any, Any] = RunContext(plan, config, state_dir)
 
     def run(self) -> int:
+        try:
+            code = self._run()
+            self._linger()
+            return code
+        finally:
+            self.ctx.metrics.stop()
+
+    def _linger(self) -> None:
+        """--metrics-port: keep /metrics up --metrics-linger seconds after the verdict, so the
+        last scrape sees it (Ctrl-C ends it early, quietly)."""
+        ctx = self.ctx
+        if ctx.config.metrics_port is None or ctx.config.metrics_linger <= 0:
+            return
+        click.echo(f"serving the final metrics on http://127.0.0.1:{ctx.config.metrics_port}/metrics for "
+                   f"{ctx.config.metrics_linger:g} s more (--metrics-linger; Ctrl-C to stop now)", err=True)
+        try:
+            time.sleep(ctx.config.metrics_linger)
+        except KeyboardInterrupt:
+            pass
+
+    def _run(self) -> int:
         ctx = self.ctx
         step: Step | None = None
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.checkers.compose import Check, evaluate
@@ -78,14 +79,19 @@ def finish(ctx: RunContext[Any, Any], slos: list[Slo]) -> dict[str, Any]:
         result["error"] = outcome.error
     write_json(ctx.run.dir / "result.json", result)
     write_reports(ctx.run.dir, result)
-    ctx.metrics.set_final(outcome.measurements, passed)
+    ctx.metrics.set_final(outcome.measurements, passed, outcome.topology.get("server_version"))
     ctx.metrics.write(ctx.run.dir / "metrics.prom")
+    if ctx.config.textfile_dir:
+        try:
+            Path(ctx.config.textfile_dir).mkdir(parents=True, exist_ok=True)
+            ctx.metrics.write(Path(ctx.config.textfile_dir) / ctx.metrics.textfile_name())
+        except OSError as exc:
+            ctx.say(f"warning: cannot write the metrics to --textfile-dir {ctx.config.textfile_dir} ({exc})")
     if ctx.config.pushgateway:
         problem = ctx.metrics.push(ctx.config.pushgateway)
         if problem:
             ctx.say(f"warning: {problem}")
-    ctx.metrics.stop()
-    return result
+    return result  # /metrics is served on until the engine stops it (--metrics-linger)
 
 
 def summary_table(result: dict[str, Any], keys: list[str]) -> str:

@@ -125,6 +125,7 @@ def say_promoted(ctx: FailoverCtx, name: str | None) -> None:
     else:
         seconds = s.probe.latest[name]["time"] - s.fault.injected_t
         ctx.say(f"promoted {s.replicas[name]} ({name}) after {seconds:.2f} s")
+        ctx.measured("failover_seconds", round(seconds, 6))
 
 
 def master_after(ctx: FailoverCtx) -> str | None:
@@ -155,6 +156,7 @@ def say_rejoined(ctx: FailoverCtx, ok: Any) -> None:
     if ok:
         seconds = ctx.state.probe.latest[victim]["time"] - back_since(ctx)
         ctx.say(f"{victim} rejoined as a replica of {master} after {seconds:.2f} s")
+        ctx.measured("rejoin_seconds", round(seconds, 6))
     else:
         ctx.say(f"{victim} did not rejoin as a replica of {master} in time")
 
