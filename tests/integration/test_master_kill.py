@@ -77,8 +77,10 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     assert all(set(c) == {"name", "status", "passed", "value", "threshold"} for c in r["checks"])
     assert all(c["status"] == "pass" for c in r["checks"])
     prom = (out / "metrics.prom").read_text()
-    assert re.search(r'chaos_failover_seconds\{run_id="run",scenario="master-kill"\} [0-9.]+', prom)
-    assert 'chaos_run_passed{run_id="run",scenario="master-kill"} 1.0' in prom
+    labels = 'backend="process",label="",scenario="master-kill",server="redis"'
+    assert re.search(r'chaos_failover_seconds\{' + re.escape(labels) + r'\} [0-9.]+', prom)
+    assert f'chaos_run_passed{{{labels}}} 1.0' in prom
+    assert 'chaos_run_info{backend="process",harness_version=' in prom and 'run_id="run"' in prom
     assert "chaos_ops_total" in prom and "chaos_op_latency_seconds_bucket" in prom
     assert "# master-kill — PASSED" in (out / "report.md").read_text()
     assert (out / "nodes" / "redis-1" / "redis.log").exists()

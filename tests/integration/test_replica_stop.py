@@ -136,7 +136,7 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
             assert m2[key] == m[key], key
     prom = (out / "metrics.prom").read_text()
     assert "chaos_replica_catchup_seconds" in prom and "chaos_lost_rows" in prom
-    assert 'chaos_replication_lag_seconds{method="heartbeat"' in prom
+    assert 'chaos_replication_lag_seconds{backend="process",label="",method="heartbeat"' in prom
 
 
 def test_a_replica_that_diverges_fails_the_run(state_dir, tmp_path):
