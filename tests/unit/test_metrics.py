@@ -4,9 +4,9 @@ import urllib.request
 
 import pytest
 
+from chaos import __version__
 from chaos.errors import ChaosError
 from chaos.events import RunEvents
-from chaos import __version__
 from chaos.metrics import RunMetrics
 
 
