@@ -128,3 +128,65 @@ def _age(created: str) -> str:
         if seconds >= size:
             return f"{seconds / size:.0f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def push_images(registry: str, say: Callable[[str], None], only: str | None = None) -> list[str]:
+    """Tag every image `chaos images build` made (or ``only`` one) as ``REGISTRY[/PREFIX]/<server>:<version>``
+    and push it (its labels travel with it); returns the references pushed."""
+    import docker
+
+    from chaos.backends.docker import DockerBackend
+
+    client = DockerBackend(Path(".")).client
+    registry = registry.rstrip("/")
+    prefix = registry if "/" in registry else f"{registry}/chaos"
+    pushed = []
+    for row in list_images():
+        source = row["image"]
+        if only and source != only:
+            continue
+        name, _, tag = source.partition("/")[2].partition(":")
+        target = f"{prefix}/{name}"
+        client.images.get(source).tag(target, tag)
+        say(f"pushing {source} as {target}:{tag}")
+        try:
+            for event in client.api.push(target, tag=tag, stream=True, decode=True):
+                if "error" in event:
+                    raise ChaosError(f"pushing {target}:{tag} failed: {event['error']}")
+        except docker.errors.APIError as exc:
+            raise ChaosError(f"pushing {target}:{tag} failed ({exc.explanation or exc}); is the registry at "
+                             f"{registry.split('/')[0]} up?") from None
+        pushed.append(f"{target}:{tag}")
+    if not pushed:
+        raise ChaosError(f"no image {only or 'built'} to push; build one with `chaos images build redis`")
+    return pushed
+
+
+def registry_catalog(registry: str, timeout: float = 5.0) -> list[dict[str, str]]:
+    """The repositories and tags of a registry (its HTTP API v2: ``/v2/_catalog``, ``/v2/<name>/tags/list``);
+    plain HTTP on a loopback registry, as Docker itself allows, HTTPS elsewhere."""
+    import ipaddress
+    import json
+    import urllib.error
+    import urllib.request
+
+    host = registry.split("/")[0]
+    try:
+        loopback = ipaddress.ip_address(host.rsplit(":", 1)[0].strip("[]")).is_loopback
+    except ValueError:
+        loopback = host.split(":")[0] == "localhost"
+    base = f"{'http' if loopback else 'https'}://{host}/v2"
+
+    def get(path: str) -> dict:
+        try:
+            with urllib.request.urlopen(base + path, timeout=timeout) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChaosError(f"the registry at {host} does not answer ({reason}); is it running?") from None
+
+    rows = []
+    for repository in get("/_catalog").get("repositories") or []:
+        for tag in get(f"/{repository}/tags/list").get("tags") or []:
+            rows.append({"image": f"{host}/{repository}:{tag}", "repository": repository, "tag": tag})
+    return rows

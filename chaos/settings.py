@@ -16,6 +16,10 @@ from chaos.errors import ChaosError
 from chaos.options import MYSQL_SERVERS, REDIS_SERVERS, SERVER_HELP, option
 from chaos.servers import parse_server
 
+IMAGE_HELP = ("Your own image (--backend docker): any image holding the server's binary, from this engine or pulled "
+              "from its registry (e.g. 127.0.0.1:5000/team/redis:7.0); its CMD's config file and arguments are kept, "
+              "the harness adds only ports, addresses, cluster flags and the data directory.")
+
 
 @dataclass
 class RunConfig:
@@ -103,10 +107,12 @@ class RedisRunConfig(RunConfig):
     allow_remote: bool = option(False, "Allow --attach to a server that is not on a loopback address.")
     keep_data: bool = option(False, "With --attach: keep the keys this run wrote (default: deleted at the end).")
     server: str | None = option(None, SERVER_HELP.format(what=REDIS_SERVERS), metavar="NAME[:VERSION]")
+    image: str | None = option(None, IMAGE_HELP, metavar="REF")
 
     def validate(self) -> None:
         super().validate()
         parse_server(self.server, "redis")
+        check_image_options(self)
         if self.replicas_per_master < 1:
             raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
         if not 1 <= self.probe_interval_ms <= 1000:
@@ -123,6 +129,7 @@ class ReplicationConfig(RunConfig):
     BACKENDS = ("process", "docker")
     base_port: int = option(3307, "Port of the source of a pair the harness starts; the replica uses BASE_PORT+1.")
     server: str | None = option(None, SERVER_HELP.format(what=MYSQL_SERVERS), metavar="NAME[:VERSION]")
+    image: str | None = option(None, IMAGE_HELP.replace("cluster flags", "server ids, replication"), metavar="REF")
     catchup_timeout: float = option(180.0, "Seconds to wait for the catch-up.")
     source: str | None = option(None, "Run against this source (with --replica) instead of starting a pair: nothing is "
                                 "provisioned or reconfigured; the run's tables go to a database chaos_<run id>, dropped "
@@ -146,5 +153,18 @@ class ReplicationConfig(RunConfig):
     def validate(self) -> None:
         super().validate()
         parse_server(self.server, "mysql")
+        check_image_options(self)
         if bool(self.source) != bool(self.replica):
             raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
+
+
+def check_image_options(config: Any) -> None:
+    """--image: with the docker backend, instead of --server, on a topology the harness starts."""
+    if not config.image:
+        return
+    if config.backend != "docker":
+        raise ChaosError("--image needs --backend docker")
+    if config.server:
+        raise ChaosError("give --image or --server, not both: the image's binary says which server it is")
+    if getattr(config, "attach", None) or getattr(config, "source", None):
+        raise ChaosError("--image configures a topology the harness starts, not one you attach to; drop it")

@@ -19,11 +19,12 @@ def up() -> None:
 
 
 @up.command("redis-cluster")
-@options_of(RedisRunConfig, only=("backend", "masters", "replicas_per_master", "node_timeout_ms", "base_port", "server"))
+@options_of(RedisRunConfig, only=("backend", "masters", "replicas_per_master", "node_timeout_ms", "base_port", "server",
+                                  "image"))
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a healthy cluster.")
 @click.pass_obj
-def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
-                     node_timeout_ms: int, base_port: int, timeout: float, backend: str, server: str | None) -> None:
+def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int, node_timeout_ms: int, base_port: int,
+                     timeout: float, backend: str, server: str | None, image: str | None) -> None:
     """Start a Redis Cluster: MASTERS masters, each with REPLICAS-PER-MASTER replicas.
 
     Node i listens on 127.0.0.(10+i):(BASE_PORT+i-1), bound to that address only, so faults
@@ -35,12 +36,16 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
       chaos up redis-cluster --masters 4 --replicas-per-master 2 --node-timeout-ms 1000
       chaos up redis-cluster --backend docker
       chaos up redis-cluster --backend docker --server valkey:9.1
+      chaos up redis-cluster --backend docker --image 127.0.0.1:5000/team/redis:7.0
     """
     from chaos.backends import make_backend
+    from chaos.settings import check_image_options
     from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig
 
+    check_image_options(RedisRunConfig(backend=backend, server=server, image=image))
     config = RedisClusterConfig(masters=masters, replicas_per_master=replicas_per_master,
-                                node_timeout_ms=node_timeout_ms, base_port=base_port, server=server or "")
+                                node_timeout_ms=node_timeout_ms, base_port=base_port, server=server or "",
+                                image_ref=image or "")
     config.validate()
     cluster = RedisCluster(state, config, make_backend(backend, state.path))
     seconds = cluster.up(timeout=timeout, say=say)
@@ -49,11 +54,11 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int,
 
 
 @up.command("mysql-replication")
-@options_of(ReplicationConfig, only=("backend", "base_port", "server", "replication", "replica_skip_errors"))
+@options_of(ReplicationConfig, only=("backend", "base_port", "server", "image", "replication", "replica_skip_errors"))
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
 @click.pass_obj
 def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None,
-                         replication: str | None, replica_skip_errors: str | None) -> None:
+                         image: str | None, replication: str | None, replica_skip_errors: str | None) -> None:
     """Start a MariaDB (or Oracle MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
@@ -68,9 +73,11 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
       chaos up mysql-replication --backend docker --server mysql:9.7 --replication position
     """
     from chaos.backends import make_backend
+    from chaos.settings import check_image_options
     from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
 
-    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or "",
+    check_image_options(ReplicationConfig(backend=backend, server=server, image=image))
+    topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or "", image_ref=image or "",
                                                           replication=replication or "gtid",
                                                           replica_skip_errors=replica_skip_errors or ""),
                             make_backend(backend, state.path))

@@ -39,7 +39,12 @@ class ReplicationState(RunState):
     skipped = Slot[SkippedErrors]("the count of replication errors the replica skipped during the run")
 
 
-ReplicationCtx = RunContext[ReplicationState, Any]  # with a ReplicationConfig
+ReplicationCtx = RunContext[ReplicationState, Any]
+# what the harness sets in every server's option file (a user's image keeps every other setting)
+MYSQL_HARNESS_SETTINGS = ["datadir", "socket", "pid-file", "log-error", "bind-address", "port", "user", "server_id",
+                          "log_bin", "binlog_format", "relay_log", "skip-name-resolve", "innodb_buffer_pool_size",
+                          "innodb_flush_log_at_trx_commit", "sync_binlog", "max_connections", "log_replica_updates",
+                          "read_only"]  # with a ReplicationConfig
 
 
 @action(writes=["topo", "skipped"])
@@ -53,6 +58,7 @@ def provision_pair(ctx: ReplicationCtx) -> None:
         topo = attach_pair(ctx)
     elif state.topology("mysql-replication") is None:
         topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or "",
+                                                              image_ref=config.image or "",
                                                               replication=config.replication or "gtid",
                                                               replica_skip_errors=config.replica_skip_errors or ""),
                                 make_backend(config.backend, state.path))
@@ -72,6 +78,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                              f"{state.path} so; run `chaos down` first and let the run start its own pair")
         refuse_mismatch(config, topo.config.replication, topo.config.replica_skip_errors,
                         "the pair up in " + str(state.path), "`chaos down` first")
+        if config.image and config.image != topo.config.image_ref:
+            raise ChaosError(f"--image {config.image}, but the pair up in {state.path} runs "
+                             f"{topo.config.image or 'local processes'}; drop --image or `chaos down` first")
     ctx.state.topo = topo
     if not topo.attached:
         ctx.cleanup(copy_node_files, topo.specs, ctx.run, ("my.cnf",))
@@ -83,6 +92,11 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     if existing:
         check_server_family(config, version, f"the pair up in {state.path}")
     ctx.outcome.topology["before"] = topo.status()
+    if not topo.attached and topo.backend.name == "docker":
+        from chaos.image_ref import image_record
+
+        ctx.outcome.topology["image"] = image_record(topo.backend.client, topo.config.image, topo.config.image_info,
+                                                     MYSQL_HARNESS_SETTINGS)
     ctx.outcome.topology["replication"] = "gtid" if topo.by_gtid else "position"
     channel = topo.replica_status()
     ctx.outcome.topology["replication_login"] = {"tls": channel.get("tls"),

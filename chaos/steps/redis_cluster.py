@@ -43,7 +43,7 @@ RedisCtx = RunContext[RedisState, RedisRunConfig]
 
 def redis_config(config: RedisRunConfig) -> RedisClusterConfig:
     return RedisClusterConfig(config.masters, config.replicas_per_master, config.node_timeout_ms, config.base_port,
-                              server=config.server or "")
+                              server=config.server or "", image_ref=config.image or "")
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -69,6 +69,9 @@ def provision_cluster(ctx: RedisCtx) -> None:
                              "not finish; run `chaos down` (it brings back what that run stopped) and try again")
         ctx.say(f"using the redis-cluster already up in {state_dir.path} ({cluster.backend.name} backend)")
         config.backend = cluster.backend.name  # the run reports where its nodes really ran
+        if config.image and config.image != cluster.config.image_ref:
+            raise ChaosError(f"--image {config.image}, but the cluster up in {state_dir.path} runs "
+                             f"{cluster.config.image or 'local processes'}; drop --image or `chaos down` first")
     ctx.state.cluster = cluster
     if not cluster.attached:
         ctx.cleanup(copy_node_files, cluster.specs, ctx.run, ("redis.conf", "nodes.conf", "stdout.log"))
@@ -78,6 +81,12 @@ def provision_cluster(ctx: RedisCtx) -> None:
                          ("" if cluster.attached else " or `chaos down`") + " and run again")
     ctx.outcome.topology["before"] = cluster.status()
     ctx.outcome.topology["server_version"] = server_version(cluster.client(cluster.specs[0]).info("server"))
+    if not cluster.attached and cluster.backend.name == "docker":
+        from chaos.image_ref import image_record
+        from chaos.topology.redis_cluster import HARNESS_SETTINGS
+
+        ctx.outcome.topology["image"] = image_record(cluster.backend.client, cluster.config.image,
+                                                     cluster.config.image_info, HARNESS_SETTINGS)
 
 
 def attach_cluster(ctx: RedisCtx) -> Any:

@@ -51,9 +51,13 @@ class MysqlReplicationConfig:
     replication: str = "gtid"  # gtid | position (binary log file and position, read from the source)
     replica_skip_errors: str = ""  # e.g. 1062: the runbook's setting that hides duplicate-key errors
     source_node: str = "mysql-1"  # which node is the source now (source-kill promotes the other)
+    image_ref: str = ""  # --image: the user's own image (docker backend)
+    image_info: dict | None = None  # what the harness found in it (chaos.image_ref.ImageInfo)
 
     def validate(self) -> None:
         parse_server(self.version, "mysql")
+        if self.image_ref and self.version:
+            raise ChaosError("give --image or --server, not both: the image's binary says which server it is")
         if self.replication not in REPLICATION_MODES:
             raise ChaosError(f"--replication must be one of {', '.join(REPLICATION_MODES)}, got {self.replication!r}")
         if self.replica_skip_errors and not re.fullmatch(r"\d+(,\d+)*|all|ddl_exist_errors", self.replica_skip_errors):
@@ -125,20 +129,27 @@ class MysqlReplication(Topology):
         self.state = state
         self.config = config
         self.backend = backend or ProcessBackend(state.path)
+        self._make_specs()
+        self._secrets: dict[str, str] | None = None
+        self._dialect: Dialect | None = None
+
+    def _make_specs(self) -> None:
+        config = self.config
         base = ipaddress.IPv4Address(config.base_host)
-        root = state.topology_dir(NAME)
-        self.family = parse_server(config.version, "mysql").family.name  # mariadb | mysql
-        binary = parse_server(config.version, "mysql").family.binary if config.version else config.server
+        root = self.state.topology_dir(NAME)
+        image = config.image_info or {}
+        self.family = image.get("family") or parse_server(config.version, "mysql").family.name  # mariadb | mysql
+        binary = image.get("binary") or (parse_server(config.version, "mysql").family.binary if config.version
+                                         else config.server)
+        extra = list(image.get("args") or [])  # the image's own arguments to the server, after the harness's file
         self.specs = []
         for i in range(2):
             name = f"mysql-{i + 1}"
             self.specs.append(NodeSpec(
                 name=name, kind="mysql", host=str(base + i), port=config.base_port + i, dir=root / name,
-                argv=[binary, f"--defaults-file={root / name / 'my.cnf'}"], log_file="error.log",
+                argv=[binary, f"--defaults-file={root / name / 'my.cnf'}", *extra], log_file="error.log",
                 image=config.image,
             ))
-        self._secrets: dict[str, str] | None = None
-        self._dialect: Dialect | None = None
 
     @property
     def source(self) -> NodeSpec:
@@ -197,7 +208,10 @@ class MysqlReplication(Topology):
         if self.state.topology(NAME) is not None:
             raise AlreadyUp(f"a mysql-replication is already up in {self.state.path}; use it, or run "
                             "`chaos down` first")
-        resolved = self.backend.require("mysql", parse_server(self.config.version, "mysql"))
+        if self.config.image_ref:
+            resolved = self.own_image(say)
+        else:
+            resolved = self.backend.require("mysql", parse_server(self.config.version, "mysql"))
         if self.backend.name == "docker":
             self.config.image = resolved
             for spec in self.specs:
@@ -217,9 +231,10 @@ class MysqlReplication(Topology):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
-                (spec.dir / "my.cnf").write_text(server_config(spec, i + 1, replica=i > 0, family=self.family,
-                                                               replication=self.config.replication,
-                                                               skip_errors=self.config.replica_skip_errors))
+                kept = (self.config.image_info or {}).get("conf")
+                (spec.dir / "my.cnf").write_text((f"!include {kept}\n" if kept else "") + server_config(
+                    spec, i + 1, replica=i > 0, family=self.family, replication=self.config.replication,
+                    skip_errors=self.config.replica_skip_errors))
                 code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=self.config.image)
                 if code != 0:
                     raise TopologyError(f"initialising {spec.name} failed ({self._initialise(spec)[0]}): "
@@ -234,6 +249,20 @@ class MysqlReplication(Topology):
             self.down()
             raise
         return time.monotonic() - started
+
+    def own_image(self, say: Say) -> str:
+        """--image: inspect (and pull) the user's image; its binary says MariaDB or MySQL."""
+        if self.backend.name != "docker":
+            raise ChaosError("--image needs --backend docker")
+        from chaos.image_ref import inspect_image
+
+        info = inspect_image(self.backend.client, self.config.image_ref, "mysql", say)
+        self.config.image_info = info.to_dict()
+        self._make_specs()
+        say(f"image {info.ref}: {info.binary} {info.version} ({info.family})"
+            + (f", its option file {info.conf} kept" if info.conf else "")
+            + (f", its arguments {' '.join(info.args)} kept" if info.args else ""))
+        return info.ref
 
     def _initialise(self, spec: NodeSpec) -> list[str]:
         """The command that creates a node's data directory (root on the socket, no password)."""

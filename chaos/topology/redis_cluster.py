@@ -44,9 +44,13 @@ class RedisClusterConfig:
     base_host: str = "127.0.0.11"
     server: str = ""  # --server: redis[:8.0] | valkey[:9.1]; "" = redis, any version
     image: str = ""  # docker backend: the image resolved for it
+    image_ref: str = ""  # --image: the user's own image (docker backend)
+    image_info: dict | None = None  # what the harness found in it (chaos.image_ref.ImageInfo)
 
     def validate(self) -> None:
         parse_server(self.server, "redis")
+        if self.image_ref and self.server:
+            raise ChaosError("give --image or --server, not both: the image's binary says which server it is")
         if not 1 <= self.masters <= 100:
             raise ChaosError(f"--masters must be between 1 and 100, got {self.masters}")
         if not 0 <= self.replicas_per_master <= 5:
@@ -69,9 +73,22 @@ class RedisClusterConfig:
         return self.masters * (1 + self.replicas_per_master)
 
 
-def node_config(spec: NodeSpec, node_timeout_ms: int) -> str:
+# the settings every node gets from the harness (a user's image keeps every other one)
+HARNESS_SETTINGS = ["port", "bind", "bind-source-addr", "protected-mode", "daemonize", "dir", "logfile",
+                    "cluster-enabled", "cluster-config-file", "cluster-node-timeout", "appendonly", "save",
+                    "enable-debug-command", "repl-diskless-sync-delay"]
+
+
+def node_config(spec: NodeSpec, node_timeout_ms: int, image: dict | None = None) -> str:
+    """redis.conf of a node. With a user's image whose CMD gives the server a config file and
+    arguments, that file is included first and the arguments follow: the harness's own lines
+    come last, so only what it needs (ports, addresses, cluster flags, data directory) wins."""
+    from chaos.image_ref import redis_lines
+
+    kept = ([f"include {image['conf']}"] if image and image.get("conf") else []) + \
+        (redis_lines(image.get("args") or []) if image else [])
     return "\n".join(
-        [
+        kept + [
             f"port {spec.port}",
             f"bind {spec.host}",
             f"bind-source-addr {spec.host}",
@@ -116,7 +133,7 @@ class RedisCluster(Topology):
         root = self.state.topology_dir(NAME)
         name = f"redis-{number}"
         port = self.config.base_port + number - 1
-        binary = parse_server(self.config.server, "redis").family.binary
+        binary = (self.config.image_info or {}).get("binary") or parse_server(self.config.server, "redis").family.binary
         return NodeSpec(name=name, kind="redis", host=str(ipaddress.IPv4Address(self.config.base_host) + number - 1),
                         port=port, dir=root / name, argv=[binary, str(root / name / "redis.conf")],
                         extra_ports=[port + 10000], log_file="redis.log", image=self.config.image)
@@ -143,7 +160,7 @@ class RedisCluster(Topology):
             if spec.dir.exists():
                 shutil.rmtree(spec.dir)
             spec.dir.mkdir(parents=True)
-            (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
+            (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms, self.config.image_info))
             self.specs.append(spec)
             self.backend.start(spec)
             self.save()
@@ -238,7 +255,10 @@ class RedisCluster(Topology):
             raise AlreadyUp(
                 f"a redis-cluster is already up in {self.state.path}; use it, or run `chaos down` first"
             )
-        resolved = self.backend.require("redis", parse_server(self.config.server, "redis"))
+        if self.config.image_ref:
+            resolved = self.own_image(say)
+        else:
+            resolved = self.backend.require("redis", parse_server(self.config.server, "redis"))
         if self.backend.name == "docker":
             self.config.image = resolved
             for spec in self.specs:
@@ -252,7 +272,7 @@ class RedisCluster(Topology):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 spec.dir.mkdir(parents=True)
-                (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms))
+                (spec.dir / "redis.conf").write_text(node_config(spec, self.config.node_timeout_ms, self.config.image_info))
                 self.backend.start(spec)
                 self.save()
             binary = os.path.basename(self.specs[0].argv[0])
@@ -264,6 +284,20 @@ class RedisCluster(Topology):
             self.down()
             raise
         return time.monotonic() - started
+
+    def own_image(self, say: Say) -> str:
+        """--image: inspect (and pull) the user's image; its binary names the nodes' server."""
+        if self.backend.name != "docker":
+            raise ChaosError("--image needs --backend docker")
+        from chaos.image_ref import inspect_image
+
+        info = inspect_image(self.backend.client, self.config.image_ref, "redis", say)
+        self.config.image_info = info.to_dict()
+        self.specs = self._node_specs()  # the image's binary
+        say(f"image {info.ref}: {info.binary} {info.version}"
+            + (f", its config {info.conf} kept" if info.conf else "") + (f", its arguments {' '.join(info.args)} kept"
+                                                                        if info.args else ""))
+        return info.ref
 
     def _form(self, timeout: float) -> None:
         clients = [self.client(s) for s in self.specs]
