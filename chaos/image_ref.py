@@ -21,7 +21,7 @@ BINARIES = {"redis": ("redis-server", "valkey-server"), "mysql": ("mariadbd", "m
 # the oldest major.minor of each family the harness knows how to drive
 OLDEST = {"redis": (7, 0), "valkey": (8, 0), "mariadb": (10, 6), "mysql": (8, 4)}
 PROBE = ("for b in {binaries}; do p=$(command -v $b 2>/dev/null) || continue; echo \"chaos-binary $b $p\"; "
-         "$p --version 2>&1 | head -1; break; done")
+         "$p --version 2>&1 | head -5; break; done")
 
 
 @dataclass

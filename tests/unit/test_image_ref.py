@@ -12,8 +12,10 @@ def test_the_probe_names_binary_family_and_version():
         ("valkey-server", "valkey", "9.1.2")
     # Debian's redis-server can be valkey's compatibility link: the version line says which
     assert parse_probe("chaos-binary redis-server /usr/bin/redis-server\nValkey server v=8.1.1\n")[1] == "valkey"
-    assert parse_probe("chaos-binary mariadbd /usr/sbin/mariadbd\nmariadbd  Ver 10.11.14-MariaDB-0+deb12u2\n") == \
-        ("mariadbd", "mariadb", "10.11.14")
+    # mariadbd may warn before it says its version (measured in chaos/mariadb:10.11)
+    assert parse_probe("chaos-binary mariadbd /usr/sbin/mariadbd\n2026-12-02  4:10:20 0 [Warning] failed to retrieve "
+                       "the MAC address\n/usr/sbin/mariadbd  Ver 10.11.18-MariaDB-0+deb12u1 for debian-linux-gnu\n") == \
+        ("mariadbd", "mariadb", "10.11.18")
     assert parse_probe("chaos-binary mysqld /usr/sbin/mysqld\n/usr/sbin/mysqld  Ver 9.7.4 for Linux on x86_64\n") == \
         ("mysqld", "mysql", "9.7.4")
     assert parse_probe("sh: 1: redis-server: not found\n") is None
