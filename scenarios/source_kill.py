@@ -54,6 +54,7 @@ from chaos.topology.mysql_failover import (
     PROMOTE_MODES,
     REJOIN_MODES,
     SEMI_SYNC_MODES,
+    disable_semi_sync,
     enable_semi_sync,
     errant_transactions,
     promote,
@@ -144,7 +145,11 @@ def semi_sync_observers_and_load(ctx: SourceKillCtx) -> None:
     topo, config, run = ctx.state.topo, ctx.config, ctx.run
     ctx.state.old_source = topo.source
     ctx.state.semi_sync = None
-    if config.semi_sync != "off":
+    if config.semi_sync == "off":
+        left_on = disable_semi_sync(topo)
+        if left_on:
+            ctx.say(f"semi-sync was still on at {', '.join(left_on)} (an earlier run): turned off, this run is async")
+    else:
         ctx.state.semi_sync = enable_semi_sync(topo, config.semi_sync, config.semi_sync_timeout_ms)
         ctx.say(f"semi-sync {config.semi_sync} on, timeout {config.semi_sync_timeout_ms} ms: "
                 f"{ctx.state.semi_sync['replicas']} semi-sync replica(s), status {ctx.state.semi_sync['status']}")

@@ -97,6 +97,25 @@ def enable_semi_sync(topo: MysqlReplication, mode: str, timeout_ms: int) -> dict
     return state
 
 
+def disable_semi_sync(topo: MysqlReplication) -> list[str]:
+    """--semi-sync off: turn semi-sync off where an earlier run (on a pair that stays up) left it
+    on, so an asynchronous run is asynchronous. Returns the servers where it was on."""
+    dialect = topo.dialect
+    was_on = []
+    for spec, prefix in ((topo.source, dialect.semi_sync_source), (topo.replica, dialect.semi_sync_replica)):
+        conn = topo.admin(spec)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW VARIABLES LIKE %s", (f"{prefix}_enabled",))
+                row = cur.fetchone()
+                if row and str(row[1]).upper() == "ON":
+                    cur.execute(f"SET GLOBAL {prefix}_enabled = OFF")
+                    was_on.append(spec.name)
+        finally:
+            conn.close()
+    return was_on
+
+
 def received_everything_applied(topo: MysqlReplication) -> bool:
     """Whether the replica's SQL thread applied everything its IO thread received (GTID sets,
     or the source's coordinates in position replication)."""

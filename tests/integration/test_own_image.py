@@ -26,6 +26,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PULLED: list[str] = []  # images the runs pulled from the test's registry: removed with it
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     require("docker-registry")
@@ -45,6 +48,8 @@ def registry(tmp_path_factory):
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)
+    for ref in PULLED:
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True, check=False)
 
 
 def docker(*args, **kwargs):
@@ -63,6 +68,7 @@ def build_and_push(tmp_path, registry: str, name: str, dockerfile: str, files: d
     docker("build", "-q", "-t", ref, str(context), env={**os.environ, "DOCKER_BUILDKIT": "0"})
     docker("push", ref)
     docker("rmi", ref)
+    PULLED.append(ref)
     return ref
 
 
