@@ -130,6 +130,9 @@ class ReplicationConfig(RunConfig):
     base_port: int = option(3307, "Port of the source of a pair the harness starts; the replica uses BASE_PORT+1.")
     server: str | None = option(None, SERVER_HELP.format(what=MYSQL_SERVERS), metavar="NAME[:VERSION]")
     image: str | None = option(None, IMAGE_HELP.replace("cluster flags", "server ids, replication"), metavar="REF")
+    image_replica: str | None = option(None, "An image of its own for the node that starts as the replica (--backend "
+                                       "docker), e.g. a newer server replicating from the old one in an upgrade "
+                                       "rehearsal; the same family as the source.", metavar="REF")
     catchup_timeout: float = option(180.0, "Seconds to wait for the catch-up.")
     source: str | None = option(None, "Run against this source (with --replica) instead of starting a pair: nothing is "
                                 "provisioned or reconfigured; the run's tables go to a database chaos_<run id>, dropped "
@@ -160,6 +163,11 @@ class ReplicationConfig(RunConfig):
 
 def check_image_options(config: Any) -> None:
     """--image: with the docker backend, instead of --server, on a topology the harness starts."""
+    if getattr(config, "image_replica", None):
+        if config.backend != "docker":
+            raise ChaosError("--image-replica needs --backend docker")
+        if getattr(config, "source", None):
+            raise ChaosError("--image-replica configures a pair the harness starts, not one you attach to; drop it")
     if not config.image:
         return
     if config.backend != "docker":

@@ -54,11 +54,13 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int, no
 
 
 @up.command("mysql-replication")
-@options_of(ReplicationConfig, only=("backend", "base_port", "server", "image", "replication", "replica_skip_errors"))
+@options_of(ReplicationConfig, only=("backend", "base_port", "server", "image", "image_replica", "replication",
+                                     "replica_skip_errors"))
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
 @click.pass_obj
 def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None,
-                         image: str | None, replication: str | None, replica_skip_errors: str | None) -> None:
+                         image: str | None, image_replica: str | None, replication: str | None,
+                         replica_skip_errors: str | None) -> None:
     """Start a MariaDB (or Oracle MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
@@ -71,13 +73,15 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
       chaos up mysql-replication
       chaos up mysql-replication --base-port 4407 && chaos status
       chaos up mysql-replication --backend docker --server mysql:9.7 --replication position
+      chaos up mysql-replication --backend docker --server mariadb:10.11 --image-replica chaos/mariadb:11.8
     """
     from chaos.backends import make_backend
     from chaos.settings import check_image_options
     from chaos.topology.mysql_replication import MysqlReplication, MysqlReplicationConfig
 
-    check_image_options(ReplicationConfig(backend=backend, server=server, image=image))
+    check_image_options(ReplicationConfig(backend=backend, server=server, image=image, image_replica=image_replica))
     topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or "", image_ref=image or "",
+                                                          image_replica_ref=image_replica or "",
                                                           replication=replication or "gtid",
                                                           replica_skip_errors=replica_skip_errors or ""),
                             make_backend(backend, state.path))

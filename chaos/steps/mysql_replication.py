@@ -59,6 +59,7 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     elif state.topology("mysql-replication") is None:
         topo = MysqlReplication(state, MysqlReplicationConfig(base_port=config.base_port, version=config.server or "",
                                                               image_ref=config.image or "",
+                                                              image_replica_ref=config.image_replica or "",
                                                               replication=config.replication or "gtid",
                                                               replica_skip_errors=config.replica_skip_errors or ""),
                                 make_backend(config.backend, state.path))
@@ -78,6 +79,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                              f"{state.path} so; run `chaos down` first and let the run start its own pair")
         refuse_mismatch(config, topo.config.replication, topo.config.replica_skip_errors,
                         "the pair up in " + str(state.path), "`chaos down` first")
+        if config.image_replica and config.image_replica != topo.config.image_replica_ref:
+            raise ChaosError(f"--image-replica {config.image_replica}, but the pair up in {state.path} was started "
+                             f"without it; drop it or `chaos down` first")
         if config.image and config.image != topo.config.image_ref:
             raise ChaosError(f"--image {config.image}, but the pair up in {state.path} runs "
                              f"{topo.config.image or 'local processes'}; drop --image or `chaos down` first")
@@ -97,6 +101,10 @@ def provision_pair(ctx: ReplicationCtx) -> None:
 
         ctx.outcome.topology["image"] = image_record(topo.backend.client, topo.config.image, topo.config.image_info,
                                                      MYSQL_HARNESS_SETTINGS)
+        if topo.config.image_replica:
+            ctx.outcome.topology["image_replica"] = {
+                "node": topo.specs[1].name, **image_record(topo.backend.client, topo.config.image_replica,
+                                                           topo.config.image_replica_info, MYSQL_HARNESS_SETTINGS)}
     ctx.outcome.topology["replication"] = "gtid" if topo.by_gtid else "position"
     channel = topo.replica_status()
     ctx.outcome.topology["replication_login"] = {"tls": channel.get("tls"),

@@ -85,12 +85,15 @@ class Dialect:
         return status.get("using_gtid") not in (None, "", "No", 0, "0")
 
     def change_source(self, host: str, port: int, user: str, password: str,
-                      at: tuple[str, int] | None = None) -> tuple[str, tuple[Any, ...]]:
+                      at: tuple[str, int] | None = None, tls: bool = True) -> tuple[str, tuple[Any, ...]]:
         """Point the replica at ``host:port``: (statement, arguments). GTID positioning, or with
-        ``at`` the source's binary log file and position (read from the source, never typed in)."""
+        ``at`` the source's binary log file and position (read from the source, never typed in).
+        ``tls=False`` (MariaDB): log in without TLS, for a source that serves none (MariaDB 11.4+
+        replicas require it by default, a 10.11 source has none)."""
         args: tuple[Any, ...] = (host, port, user, password)
         if self.name == "mariadb":
-            sql = "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, "
+            sql = "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, " + \
+                ("" if tls else "MASTER_SSL=0, ")
             if at is None:
                 return sql + "MASTER_USE_GTID=slave_pos", args
             return sql + "MASTER_LOG_FILE=%s, MASTER_LOG_POS=%s, MASTER_USE_GTID=no", args + at

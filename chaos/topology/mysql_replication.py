@@ -53,6 +53,9 @@ class MysqlReplicationConfig:
     source_node: str = "mysql-1"  # which node is the source now (source-kill promotes the other)
     image_ref: str = ""  # --image: the user's own image (docker backend)
     image_info: dict | None = None  # what the harness found in it (chaos.image_ref.ImageInfo)
+    image_replica_ref: str = ""  # --image-replica: another image for the node that starts as the replica
+    image_replica_info: dict | None = None
+    image_replica: str = ""  # the image resolved for it
 
     def validate(self) -> None:
         parse_server(self.version, "mysql")
@@ -137,19 +140,26 @@ class MysqlReplication(Topology):
         config = self.config
         base = ipaddress.IPv4Address(config.base_host)
         root = self.state.topology_dir(NAME)
-        image = config.image_info or {}
-        self.family = image.get("family") or parse_server(config.version, "mysql").family.name  # mariadb | mysql
-        binary = image.get("binary") or (parse_server(config.version, "mysql").family.binary if config.version
-                                         else config.server)
-        extra = list(image.get("args") or [])  # the image's own arguments to the server, after the harness's file
+        self.family = (config.image_info or {}).get("family") or parse_server(config.version, "mysql").family.name
         self.specs = []
         for i in range(2):
             name = f"mysql-{i + 1}"
+            image = self.image_info_of(i)
+            binary = image.get("binary") or (parse_server(config.version, "mysql").family.binary if config.version
+                                             else config.server)
+            extra = list(image.get("args") or [])  # the image's own arguments to the server, after the harness's file
             self.specs.append(NodeSpec(
                 name=name, kind="mysql", host=str(base + i), port=config.base_port + i, dir=root / name,
                 argv=[binary, f"--defaults-file={root / name / 'my.cnf'}", *extra], log_file="error.log",
-                image=config.image,
+                image=(config.image_replica or config.image) if i == 1 else config.image,
             ))
+
+    def image_info_of(self, index: int) -> dict:
+        """What the harness found in the image of node ``index`` (0: the first source, 1: the
+        first replica, which --image-replica may give an image of its own); {} for its images."""
+        if index == 1 and self.config.image_replica_info:
+            return self.config.image_replica_info
+        return self.config.image_info or {}
 
     @property
     def source(self) -> NodeSpec:
@@ -214,8 +224,10 @@ class MysqlReplication(Topology):
             resolved = self.backend.require("mysql", parse_server(self.config.version, "mysql"))
         if self.backend.name == "docker":
             self.config.image = resolved
-            for spec in self.specs:
-                spec.image = resolved
+            if self.config.image_replica_ref:
+                self.config.image_replica = self.replica_image(say)
+            for i, spec in enumerate(self.specs):
+                spec.image = (self.config.image_replica or resolved) if i == 1 else resolved
         for spec in self.specs:
             self.backend.check_ports(spec)
         started = time.monotonic()
@@ -231,11 +243,11 @@ class MysqlReplication(Topology):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
-                kept = (self.config.image_info or {}).get("conf")
+                kept = self.image_info_of(i).get("conf")
                 (spec.dir / "my.cnf").write_text((f"!include {kept}\n" if kept else "") + server_config(
                     spec, i + 1, replica=i > 0, family=self.family, replication=self.config.replication,
                     skip_errors=self.config.replica_skip_errors))
-                code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=self.config.image)
+                code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=spec.image)
                 if code != 0:
                     raise TopologyError(f"initialising {spec.name} failed ({self._initialise(spec)[0]}): "
                                         f"{output.strip().splitlines()[-1:] or 'no output'}")
@@ -262,6 +274,21 @@ class MysqlReplication(Topology):
         say(f"image {info.ref}: {info.binary} {info.version} ({info.family})"
             + (f", its option file {info.conf} kept" if info.conf else "")
             + (f", its arguments {' '.join(info.args)} kept" if info.args else ""))
+        return info.ref
+
+    def replica_image(self, say: Say) -> str:
+        """--image-replica: the first replica's own image (an upgrade rehearsal: a newer server
+        replicating from the old one); the same server family as the source."""
+        from chaos.image_ref import inspect_image
+
+        info = inspect_image(self.backend.client, self.config.image_replica_ref, "mysql", say)
+        if info.family != self.family:
+            raise ChaosError(f"--image-replica {info.ref} holds {info.family} {info.version}, but the source runs "
+                             f"{self.family}: a replica must be the same server family")
+        self.config.image_replica_info = info.to_dict()
+        self._make_specs()
+        say(f"replica image {info.ref}: {info.binary} {info.version}"
+            + (f", its option file {info.conf} kept" if info.conf else ""))
         return info.ref
 
     def _initialise(self, spec: NodeSpec) -> list[str]:
@@ -326,12 +353,23 @@ class MysqlReplication(Topology):
                                 "empty): it cannot be a source; start it with log_bin")
         return str(row[0]), int(row[1])
 
+    def source_serves_tls(self) -> bool:
+        """Whether the source accepts TLS logins (MariaDB's ``have_ssl``; MySQL always does)."""
+        if self.dialect.name != "mariadb":
+            return True
+        conn = self.admin(self.source)
+        try:
+            return str(scalar(conn, "SELECT @@have_ssl")).upper() == "YES"
+        finally:
+            conn.close()
+
     def _start_replication(self) -> None:
         at = None if self.by_gtid else self.binlog_status()
         conn = self.admin(self.replica)
         src = self.source
         with conn.cursor() as cur:
-            cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"], at))
+            cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"], at,
+                                                    tls=self.source_serves_tls()))
             cur.execute(self.dialect.start_replica_sql)
         conn.close()
         conn = self.admin(self.source)

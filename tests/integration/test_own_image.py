@@ -170,3 +170,23 @@ def test_an_image_the_harness_cannot_drive_is_refused_in_one_line(docker_state, 
     assert containers(docker_state) == []
     status = run(docker_state, "status")
     assert "nothing is up" in status.output
+
+
+def test_an_upgrade_rehearsal_replica_on_a_newer_image(docker_state, tmp_path):
+    """--image-replica: MariaDB 11.8 replicating from 10.11 (the runbook's upgrade order: replicas
+    first), through replica-stop; a replica of another family is refused in one line."""
+    refused = run(docker_state, "up", "mysql-replication", "--backend", "docker", "--server", "mariadb:10.11",
+                  "--image-replica", "chaos/mysql:9.7", "--base-port", "3547")
+    assert refused.exit_code == 2 and "a replica must be the same server family" in refused.output, refused.output
+    assert containers(docker_state) == []
+    out = tmp_path / "upgrade"
+    result = run(docker_state, "run", "replica-stop", "--backend", "docker", "--server", "mariadb:10.11",
+                 "--image-replica", "chaos/mariadb:11.8", "--base-port", "3547", "--mode", "stop", "--duration", "6",
+                 "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "result.json").read_text())
+    assert r["topology"]["image"]["ref"] == "chaos/mariadb:10.11"
+    assert r["topology"]["image_replica"]["ref"] == "chaos/mariadb:11.8" and r["topology"]["image_replica"]["node"] \
+        == "mysql-2" and r["topology"]["image_replica"]["version"].startswith("11.8")
+    versions = {row["name"]: row["server"] for row in r["topology"]["before"]}
+    assert versions["mysql-1"].startswith("10.11") and versions["mysql-2"].startswith("11.8"), versions
