@@ -101,9 +101,15 @@ def test_master_kill_and_scale_out_on_your_own_image_from_a_registry(docker_stat
     result = run(docker_state, "run", "master-kill", "--backend", "docker", "--image", ref, "--node-timeout-ms",
                  "1000", "--base-port", "7881", "--duration", "8", "--warmup", "2.5", "--users", "8", "--keep",
                  "--out", str(out))
-    assert result.exit_code == 0, result.output
+    # the run must finish and fail over; its verdict is Redis's: with appendfsync always every write waits
+    # for a disk sync, more writes are in flight at the kill, and asynchronous replication can lose one
+    # of them (seen once in CI: 1 lost write, listed in lost-writes.txt, the run FAILED as it must)
+    assert result.exit_code in (0, 1), result.output
+    r = json.loads((out / "result.json").read_text())
+    assert "error" not in r and {c["name"]: c["status"] for c in r["checks"]}["failover_happened"] == "pass"
+    assert r["passed"] or r["measurements"]["lost_writes"] + r["measurements"]["lost_increments"] > 0
     assert f"pulling {ref}" in result.output and "its config /etc/redis/team.conf kept" in result.output
-    image = json.loads((out / "result.json").read_text())["topology"]["image"]
+    image = r["topology"]["image"]
     assert image["ref"] == ref and image["own"] is True and image["binary"] == "redis-server"
     assert any(d.startswith(f"{registry}/team/redis@sha256:") for d in image["digests"]), image
     assert image["kept_conf"] == "/etc/redis/team.conf" and image["kept_args"] == ["--hz", "25"]
