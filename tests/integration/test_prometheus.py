@@ -131,9 +131,12 @@ def test_a_scraping_prometheus_sees_every_measurement_with_result_json_s_value(m
     assert last(monitoring, "chaos_run_passed", "replica-stop") == 1
     assert last(monitoring, "chaos_replica_catchup_seconds", "replica-stop") == pytest.approx(
         rs["measurements"]["catchup_seconds"])
-    # the lag was scraped while it lasted, and rose past a second while the replica was down
-    lag = query(monitoring, 'max_over_time(chaos_replication_lag_seconds{method="heartbeat"}[15m])')
-    assert lag and float(lag[0]["value"][1]) >= 1.0
+    # the lag series was scraped all along; its peak (a catch-up of half a second can fall between two
+    # 1 s scrapes: seen in CI, 0.11 s scraped against 2.66 s measured) is the final gauge's value
+    scraped = query(monitoring, 'count_over_time(chaos_replication_lag_seconds{method="heartbeat"}[15m])')
+    assert scraped and float(scraped[0]["value"][1]) >= 10
+    assert last(monitoring, "chaos_max_replication_lag_seconds", "replica-stop") == pytest.approx(
+        rs["measurements"]["max_lag_seconds"])
     # stable labels: the two replica-stop runs extend one series; the run ids are in chaos_run_info
     passed = query_range(monitoring, 'chaos_run_passed{scenario="replica-stop"}')
     assert len(passed) == 1 and passed[0]["metric"]["label"] == "nightly"
