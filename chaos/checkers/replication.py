@@ -66,15 +66,6 @@ def gtid_set_minus(a: str | None, b: str | None) -> dict[str, list[tuple[int, in
     return out
 
 
-def mariadb_positions_past(a: str | None, b: str | None) -> dict[int, tuple[int, int]]:
-    """MariaDB GTID positions (one domain-server-seq each): per domain, the sequence numbers ``a``
-    has past ``b`` (first, last); on an old source against the new one, what it wrote that the
-    new one never received."""
-    have = parse_gtid(b)
-    return {d: (int(have.get(d, 0)) + 1, seq) for d, seq in parse_gtid(a).items()
-            if isinstance(d, int) and seq > int(have.get(d, 0))}
-
-
 def format_gtid_set(gtids: dict[str, list[tuple[int, int]]]) -> str:
     return ",".join(f"{u}:" + ":".join(f"{lo}-{hi}" if hi > lo else f"{lo}" for lo, hi in iv)
                     for u, iv in sorted(gtids.items()))

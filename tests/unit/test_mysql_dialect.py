@@ -122,7 +122,7 @@ def test_position_mode_and_skip_errors_in_the_servers_config(tmp_path):
 
 
 def test_gtid_sets_subtract_and_contain_as_mysql_does():
-    from chaos.checkers.replication import format_gtid_set, gtid_set_minus, mariadb_positions_past, parse_gtid_set
+    from chaos.checkers.replication import format_gtid_set, gtid_set_minus, mariadb_errant, parse_gtid_set
 
     a, b = "3e11fa47-71ca-11e1-9e33-c80aa9429562", "4f22fa47-71ca-11e1-9e33-c80aa9429562"
     assert parse_gtid_set(f"{a}:1-5:6-8:10,\n{b}:3") == {a: [(1, 8), (10, 10)], b: [(3, 3)]}
@@ -133,7 +133,7 @@ def test_gtid_sets_subtract_and_contain_as_mysql_does():
     assert format_gtid_set({a: [(5, 5), (9, 10)]}) == f"{a}:5:9-10"
     # containment, gaps included: reaching 1-10 is not having 1-4 and 6-10
     assert gtid_reached(f"{a}:1-4:6-10", f"{a}:1-10") is False and gtid_reached(f"{a}:1-12", f"{a}:1-10")
-    assert mariadb_positions_past("0-1-120,1-1-7", "0-2-100,1-1-7") == {0: (101, 120)}
+    assert mariadb_errant("0-1-120,1-1-7", "0-1-100,0-2-100,1-1-7") == [(0, 1, 101, 120)]
 
 
 
