@@ -49,7 +49,7 @@ from chaos.steps.mysql_replication import (
     start_heartbeat_probe_and_load,
 )
 from chaos.topology.mysql_compare import compare_tables, replication_errors, risky_settings, row_reader
-from chaos.topology.mysql_replication import source_position, wait_replica_reached
+from chaos.topology.mysql_replication import replica_progress, source_position, wait_replica_reached
 
 NAME = "replica-stop"
 SUMMARY = "Stop the MySQL/MariaDB replica under write load: lag, catch-up, lost rows, checksums"
@@ -102,8 +102,9 @@ def before_fault(ctx: ReplicationCtx) -> None:
                             "(id INT PRIMARY KEY, value VARCHAR(64) NOT NULL)")
         finally:
             admin.close()
-        if not wait_replica_reached(topo, source_position(topo), 30):
-            raise ChaosError(f"the replica did not receive {STRAY_TABLE} within 30 s")
+        target = source_position(topo)
+        if not wait_replica_reached(topo, target, 30):
+            raise ChaosError(f"the replica did not receive {STRAY_TABLE} within 30 s: {replica_progress(topo, target)}")
         replica = topo.admin(topo.replica)
         try:
             with replica.cursor() as cur:
@@ -208,7 +209,11 @@ def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
         ctx.say(f"replica caught up after {latest['time'] - restarted_at(ctx):.2f} s")
         ctx.measured("catchup_seconds", round(latest["time"] - restarted_at(ctx), 6))
     else:
-        ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s")
+        latest = ctx.state.probe.latest or {}
+        lag = latest.get("heartbeat_lag")
+        ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s (heartbeat lag "
+                f"{'unknown' if lag is None else f'{lag:.1f} s'}): "
+                f"{replica_progress(ctx.state.topo, ctx.state.target_gtid)}")
 
 
 @action(reads=["topo", "heartbeat", "probe", "fault", "target_gtid", "skipped"])
@@ -244,7 +249,7 @@ PLAN_STEPS = [
     Do(before_restart),
     Heal("replica"),
     Do(after_restart),
-    WaitUntil("caught_up", caught_up, lambda c: c.config.catchup_timeout, say_caught_up),
+    WaitUntil("caught_up", caught_up, lambda c: c.config.catchup_timeout, say_caught_up, reads=["topo"]),
     Do(cooldown_and_settle),
     Do(measure_pair),
 ]

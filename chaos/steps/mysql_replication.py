@@ -19,6 +19,7 @@ from chaos.topology.mysql_compare import SkippedErrors
 from chaos.topology.mysql_replication import (
     MysqlReplication,
     MysqlReplicationConfig,
+    replica_progress,
     source_position,
     wait_replica_reached,
 )
@@ -120,8 +121,10 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                 cur.execute(f"REPLACE INTO `{topo.meta_db}`.heartbeat VALUES (1, NOW(6))")
     finally:
         admin.close()
-    if not wait_replica_reached(topo, source_position(topo), 30):
-        raise ChaosError("the replica did not receive the workload's table within 30 s")
+    target = source_position(topo)
+    if not wait_replica_reached(topo, target, 30):
+        raise ChaosError(f"the replica did not receive the workload's table within 30 s: "
+                         f"{replica_progress(topo, target)}")
     skipped = ctx.state.skipped = SkippedErrors(topo)
     skipped.start()
 

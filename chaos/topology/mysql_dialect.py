@@ -37,6 +37,8 @@ STATUS_FIELDS = {
     "received_gtid": ("Gtid_IO_Pos", "Retrieved_Gtid_Set"),
     "received_file": ("Master_Log_File", "Source_Log_File"),
     "received_pos": ("Read_Master_Log_Pos", "Read_Source_Log_Pos"),
+    # what the applier is doing now ("Waiting for table metadata lock", "Reading event from the relay log")
+    "sql_state": ("Slave_SQL_Running_State", "Replica_SQL_Running_State"),
 }
 REPLICATION_MODES = ("gtid", "position")
 

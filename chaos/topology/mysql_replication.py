@@ -498,6 +498,31 @@ def source_position(topo: MysqlReplication) -> str:
         conn.close()
 
 
+def replica_progress(topo: MysqlReplication, target: str) -> str:
+    """Why a wait for ``target`` may not have ended, in a few words: what the replica applied,
+    and what its threads say ("applied 0-1-7 of 0-1-9; SQL thread Yes: Waiting for table
+    metadata lock; IO thread Yes")."""
+    conn = None
+    try:
+        conn = topo.admin(topo.replica)
+        status = topo.replica_status(conn)
+        applied = topo.dialect.applied_position(status) if parse_binlog_position(target) is not None \
+            else scalar(conn, f"SELECT {topo.dialect.executed_position}")
+    except (ChaosError, pymysql.Error) as exc:
+        return f"the replica does not answer ({exc})"
+    finally:
+        if conn is not None:
+            conn.close()
+    note = (f"applied {applied or 'nothing'} of {target}; SQL thread {status.get('sql_running')}"
+            f"{': ' + status['sql_state'] if status.get('sql_state') else ''}")
+    if status.get("last_sql_error"):
+        note += f" (error {status.get('last_sql_errno')}: {status['last_sql_error']})"
+    note += f"; IO thread {status.get('io_running')}"
+    if status.get("last_io_error"):
+        note += f" (error {status.get('last_io_errno')}: {status['last_io_error']})"
+    return note
+
+
 def wait_replica_reached(topo: MysqlReplication, target: str, timeout: float = 60.0) -> bool:
     """Wait until the replica has executed everything up to the source's ``target`` (GTID set
     containment, or the applier's source position at or past ``file@pos``); False at once when
