@@ -108,10 +108,23 @@ class RedisRunConfig(RunConfig):
     keep_data: bool = option(False, "With --attach: keep the keys this run wrote (default: deleted at the end).")
     server: str | None = option(None, SERVER_HELP.format(what=REDIS_SERVERS), metavar="NAME[:VERSION]")
     image: str | None = option(None, IMAGE_HELP, metavar="REF")
+    clients: str | None = option(None, "The client view: these client libraries (comma-separated NAME[@VERSION]: "
+                                 "redis-py, ioredis) each write beside the recorder, with the library's defaults, "
+                                 "in a process of their own; the report shows what each one saw. Installed into a "
+                                 "cache on first use (`chaos clients install`).", metavar="LIST")
+    client_rate: float = option(40.0, "Writes per second of each --clients library (paced: they observe, the "
+                                "recorder loads).")
+    client_workers: int = option(4, "Concurrent workers (threads, or the library's own async tasks) per --clients "
+                                 "library.")
 
     def validate(self) -> None:
         super().validate()
         parse_server(self.server, "redis")
+        from chaos.appclients import parse_clients
+
+        parse_clients(self.clients)
+        if self.clients and not (0 < self.client_rate <= 1000 and 1 <= self.client_workers <= 64):
+            raise ChaosError("--client-rate must be in (0, 1000] and --client-workers in [1, 64]")
         check_image_options(self)
         if self.replicas_per_master < 1:
             raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")

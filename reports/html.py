@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from chaos.engine.report_writers import ReportFormat
 from reports import charts as chart_module
+from reports import client_view
 from reports.markdown import _fmt, attached_line, replication_line
 
 SOURCE = (Path(__file__).parent / "report.html.j2").read_text()
@@ -47,6 +48,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         tiles=[(k, m.get(k)) for k in headline],
         scalars=[(k, v) for k, v in m.items() if not isinstance(v, dict | list)],
         lost=lost,
+        clients=client_view.rows(m), clients_header=client_view.HEADER, clients_explain=client_view.EXPLAIN,
         replication=replication_line(result),
         attached=attached_line(result["topology"]["attached"]).replace("`", "")
         if (result.get("topology") or {}).get("attached") else None,

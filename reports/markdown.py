@@ -7,6 +7,7 @@ from typing import Any
 
 from chaos.engine.report_writers import ReportFormat
 from chaos.measure_context import load_context
+from reports import client_view
 from reports.charts import existing
 
 
@@ -178,6 +179,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
                   "", "| t (s) | ok | fail | info | p50 ms | p99 ms |", "|---|---|---|---|---|---|"]
         for t, ok, fail, info, p50, p99 in shown:
             lines.append(f"| {t:.0f} | {ok} | {fail} | {info} | {_fmt(p50)} | {_fmt(p99)} |")
+    lines += client_view.markdown(m)
     server = m.get("server_view")
     if server:
         lines += ["", "## The servers' own view (from their logs, seconds after the fault)", "",

@@ -19,6 +19,7 @@ from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import start_load
 from chaos.settings import RedisRunConfig
+from chaos.steps.client_view import start_clients, stop_clients
 from chaos.topology.kinds import load_topology
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, server_version
 from chaos.topology.redis_info import parse_slot_ranges
@@ -36,6 +37,7 @@ class RedisState(RunState):
     cpu_start = Slot[Any]("CPU seconds of the load and of each master when the load began", default=None)
     load_generator = Slot[Any]("whether the load generator or a server was the limit", default=None)
     victim = Slot[Any]("the status row of the node the fault targets; a scale run has none")
+    clients = Slot[Any]("the client view's library processes (--clients), or None", default=None)
 
 
 RedisCtx = RunContext[RedisState, RedisRunConfig]
@@ -169,7 +171,7 @@ def master_of_key(ctx: RedisCtx, key: str) -> StatusRow:
     raise ChaosError(f"no master owns slot {slot} of --target-key {key!r}")
 
 
-@action(reads=["cluster"], writes=["probe", "cpu_start", "fault_at"])
+@action(reads=["cluster"], writes=["probe", "cpu_start", "fault_at", "clients"])
 def start_probe_and_load(ctx: RedisCtx) -> None:
     """Probes on every node (10 ms), then the load; the warm-up phase begins."""
     cluster, config, run = ctx.state.cluster, ctx.config, ctx.run
@@ -186,6 +188,7 @@ def start_probe_and_load(ctx: RedisCtx) -> None:
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
     ctx.state.cpu_start = cpu_snapshot(ctx)
+    ctx.state.clients = start_clients(ctx, [s.address for s in cluster.specs])
     victim = ctx.state.victim if ctx.state.provided("victim") else None
     ctx.state.fault_at = ctx.elapsed() + config.warmup
     target = "" if victim is None else (
@@ -230,6 +233,7 @@ def stop_probe(ctx: RedisCtx) -> None:
 def stop_load_and_probe(ctx: RedisCtx) -> None:
     """Stop the load (after the saturation check) and the probes; record the topology after."""
     load_generator_check(ctx)
+    stop_clients(ctx, ctx.state.clients)
     ctx.load.stop()
     ctx.say(f"load stopped after {ctx.elapsed():.1f} s")
     stop_probe(ctx)

@@ -32,6 +32,7 @@ from chaos.engine import (
 from chaos.errors import ChaosError
 from chaos.measure_context import RedisFailoverContext
 from chaos.runner import ClusterFinalRead, iso
+from chaos.steps.client_view import with_client_checks
 from chaos.steps.redis_cluster import (
     RedisState,
     StatusRow,
@@ -162,7 +163,7 @@ def say_rejoined(ctx: FailoverCtx, ok: Any) -> None:
 
 
 # -- the end of the run ------------------------------------------------------------------------------
-@action(reads=["cluster", "probe", "fault"])
+@action(reads=["cluster", "probe", "fault", "clients"])
 def cooldown_and_stop_load(ctx: FailoverCtx) -> None:
     """Cool-down (at least 2 s, until --duration), stop the load and the probes, record the
     topology after and the servers' own log lines about the fault."""
@@ -228,7 +229,7 @@ def failover_plan(name: str, summary: str, headline: list[str], *, choose: Actio
         """Measurements and checks from the run directory's files, the final read, and what could
         only be measured live (``consistency``)."""
         m = measure_redis(run_dir, ctx, read_final, live, extra)
-        return m, checks(ctx) if checks is not None else REDIS_CHECKS + FAILOVER_CHECKS
+        return m, with_client_checks(run_dir, checks(ctx) if checks is not None else REDIS_CHECKS + FAILOVER_CHECKS)
 
     return Plan(name, summary, steps, measure, known or REDIS_KNOWN, headline, state=RedisFailoverState,
                 context_of=RedisFailoverContext.of)

@@ -1,0 +1,128 @@
+"""The client view in a Redis plan: start the named client libraries beside the recorder, stop
+them with it, and measure each one's history the way the recorder's is measured (lost writes,
+increments, availability of the victim's slots and of all slots), plus what only a library's
+history shows (calls that blocked, errors that reached the application, workers that recovered).
+
+The clients' records (library, exact version, exit code) are kept in ``clients/clients.json``, so
+`chaos analyze` measures the same files again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from redis.crc import key_slot
+
+from chaos.appclients import ClientFleet, parse_clients
+from chaos.checkers import run as run_checkers
+from chaos.checkers.availability import AvailabilityChecker
+from chaos.checkers.client_view import ClientViewChecker
+from chaos.checkers.compose import Check
+from chaos.checkers.writes import CounterChecker, WriteSetChecker
+from chaos.errors import ChaosError
+from chaos.history import merge_histories, read_history
+from chaos.measure_context import RedisFailoverContext
+
+CLIENTS_RECORD = "clients/clients.json"
+DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
+
+
+def start_clients(ctx: Any, seeds: list[str]) -> ClientFleet | None:
+    """The clients of ``--clients`` (None without it), stopped by the run's cleanup too."""
+    specs = parse_clients(getattr(ctx.config, "clients", None))
+    if not specs:
+        return None
+    run = ctx.run
+    fleet = ClientFleet.start(specs, run.dir, run.run_id, run.t0, run.wall0, seeds, ctx.config.client_rate,
+                              ctx.config.client_workers, ctx.state_dir.owner_env(), ctx.say)
+    ctx.cleanup(stop_clients, ctx, fleet)
+    return fleet
+
+
+def stop_clients(ctx: Any, fleet: ClientFleet | None) -> None:
+    """Stop them (calls still blocked stay open in their histories) and record what ran."""
+    if fleet is None or not fleet.clients:
+        return
+    fleet.stop()
+    for c in fleet.clients:
+        if c.died_early:
+            ctx.say(f"warning: the {c.spec.label} client exited during the run (code {c.exit_code}): "
+                    f"{c.record()['stderr'] or 'no output'}")
+    record = ctx.run.dir / CLIENTS_RECORD
+    record.write_text(json.dumps({"clients": fleet.records(), "rate": ctx.config.client_rate,
+                                  "workers": ctx.config.client_workers}, indent=1) + "\n")
+    fleet.clients = []  # stopped once
+
+
+def client_history(run_dir: Path, name: str) -> Path:
+    """A client's history, compressed once (``client-X.jsonl`` → ``client-X.jsonl.zst``)."""
+    plain = run_dir / name
+    packed = plain.with_name(plain.name + ".zst")
+    if plain.exists() and not packed.exists():
+        merge_histories([plain], packed)  # one shard: renumbered, compressed
+        plain.unlink()
+    if not packed.exists():
+        raise ChaosError(f"{packed.name} is missing from {run_dir}")
+    return packed
+
+
+def clients_part(run_dir: Path, ctx: RedisFailoverContext, read_final: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Per client: the recorder's measurements over its history, and the client view's own."""
+    names = ["others"] * 16384
+    for lo, hi in ctx.victim_slots:
+        names[lo : hi + 1] = ["victim"] * (hi - lo + 1)
+
+    def part(m: dict[str, Any]) -> dict[str, Any]:
+        record_file = run_dir / CLIENTS_RECORD
+        if not record_file.exists():
+            return {}
+        record = json.loads(record_file.read_text())
+        promotion = m.get("_promotion")
+        promoted_t = promotion["time"] if promotion else None
+        recorder_gap = m.get("write_unavailable_seconds")
+        out = []
+        for c in record["clients"]:
+            history = client_history(run_dir, c["history"])
+            writes, counters = WriteSetChecker(read_final), CounterChecker()
+            slots = AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())], fs=("write",))
+            anywhere = AvailabilityChecker(lambda op: "all", fs=("write",))
+            view = ClientViewChecker(ctx.fault_t, promoted_t)
+            run_checkers(read_history(history), writes, counters, slots, anywhere, view)
+            w = writes.result()
+            w.pop("lost_keys")
+            counter_keys = sorted(counters.counters)
+            final = dict(zip(counter_keys, read_final(counter_keys))) if counter_keys else {}
+            n = counters.result(final)
+            avail = slots.result()
+            victim_gap = avail.get("victim", {}).get("longest_unavailable_seconds")
+            out.append({
+                **{k: c[k] for k in ("client", "label", "version", "model", "exit_code", "died_early")},
+                "write_unavailable_seconds": victim_gap,
+                "excess_over_recorder_seconds": round(victim_gap - recorder_gap, 6)
+                if victim_gap is not None and recorder_gap is not None else None,
+                "write_unavailable_seconds_other_slots": avail.get("others", {}).get("longest_unavailable_seconds"),
+                "write_unavailable_seconds_any_slot": anywhere.result().get("all", {}).get(
+                    "longest_unavailable_seconds"),
+                "lost_writes": w["lost"], "unacked_applied_writes": w["unacked_applied"],
+                "lost_increments": n["lost_increments"], "unacked_applied_increments": n["unacked_applied_increments"],
+                "writes": {k: w[k] for k in ("attempted", "acknowledged", "indeterminate", "lost", "recovered",
+                                             "lost_sample")},
+                **view.result(),
+                "stderr": c.get("stderr"),
+            })
+        return {"clients": out, "clients_lost_writes": sum(c["lost_writes"] + c["lost_increments"] for c in out),
+                "clients_ran": all(not c["died_early"] and c["calls"] > 0 for c in out)}
+    return part
+
+
+CLIENT_CHECKS = [
+    Check("no_lost_writes_clients", "clients_lost_writes", lambda v: v == 0, "==0"),
+    Check("clients_ran", "clients_ran", lambda v: v is True),
+]
+
+
+def with_client_checks(run_dir: Path, checks: list[Check]) -> list[Check]:
+    """The plan's checks, and the client view's when the run had clients."""
+    return checks + CLIENT_CHECKS if (run_dir / CLIENTS_RECORD).exists() else checks

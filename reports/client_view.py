@@ -1,0 +1,50 @@
+"""The "what your application would see" table of the client view, shared by report.md and
+report.html: one row per client library, from ``measurements.clients``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEADER = ["client", "writes to the victim's slots stopped", "over the harness", "any slot stopped", "longest call",
+          "calls > 1 s / 5 s / 30 s", "open at end", "errors it raised", "workers recovered after promotion",
+          "acknowledged writes lost", "applied though it raised", "extra INCRs applied"]
+EXPLAIN = ("Each library ran in a process of its own with its defaults, paced beside the recorder. "
+           "\"Stopped\": the longest time without an acknowledged write. A call open at the end is one the "
+           "application would still be waiting for. \"Extra INCRs\": increments applied more often than the "
+           "library acknowledged them (retries).")
+
+
+def _s(v: Any) -> str:
+    return "–" if v is None else f"{v:.2f} s"
+
+
+def rows(m: dict[str, Any]) -> list[list[str]]:
+    out = []
+    for c in m.get("clients") or []:
+        b = c.get("blocked_calls") or {}
+        errors = ", ".join(f"{name} ×{e['count']}" for name, e in (c.get("errors") or {}).items()) or "none"
+        rec = c.get("recovery_seconds") or {}
+        recovered = (f"{rec.get('recovered', 0)}/{c.get('workers', 0)}"
+                     + (f" (median {_s(rec.get('median'))}, max {_s(rec.get('max'))})" if rec.get("recovered") else ""))
+        if c.get("still_failing"):
+            recovered += f"; {len(c['still_failing'])} still failing"
+        excess = c.get("excess_over_recorder_seconds")
+        out.append([
+            f"{c['client']} {c['version']}" + (" (exited early)" if c.get("died_early") else ""),
+            _s(c.get("write_unavailable_seconds")), "–" if excess is None else f"{excess:+.2f} s",
+            _s(c.get("write_unavailable_seconds_any_slot")), _s(c.get("longest_call_seconds")),
+            f"{b.get('over_1s', 0)} / {b.get('over_5s', 0)} / {b.get('over_30s', 0)}", str(c.get("open_at_end", 0)),
+            errors, recovered, str(c.get("lost_writes", 0) + c.get("lost_increments", 0)),
+            str(c.get("unacked_applied_writes", 0)), str(c.get("unacked_applied_increments", 0)),
+        ])
+    return out
+
+
+def markdown(m: dict[str, Any]) -> list[str]:
+    table = rows(m)
+    if not table:
+        return []
+    lines = ["", "## What your application would see", "", EXPLAIN, "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in table]
+    return lines
