@@ -81,7 +81,7 @@ def _process(pid: int, owner: str) -> Process | None:
     if status in ("Z", "X", "?"):
         return None
     cmdline = _read(f"{base}/cmdline").replace(b"\0", b" ").decode(errors="replace")
-    kind = "load" if "loadgen.locust_main" in cmdline else "server"
+    kind = "load" if "loadgen.locust_main" in cmdline or "loadgen/clients/" in cmdline else "server"
     return Process(pid, comm, kind, "paused" if status in ("T", "t") else "running")
 
 

@@ -8,6 +8,7 @@ Times are the run's seconds; the result gives them relative to the fault."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chaos.history import OK, Op
@@ -116,9 +117,20 @@ class ClientViewChecker:
         }
 
 
+GENERIC = {"Error", "Exception", "RuntimeError"}  # classes that say nothing without their message
+
+
 def error_class(error: str | None) -> str:
-    """``ConnectionError: Error 111 …`` → ``ConnectionError``."""
+    """``ConnectionError: Error 111 …`` → ``ConnectionError``; a generic class keeps the gist
+    of its message, numbers dropped (``Error: Connection is closed.`` → ``Error (Connection is
+    closed.)``), so different failures are not counted as one."""
     if not error:
         return "unknown"
-    head = error.split(":", 1)[0].strip()
-    return head if head and " " not in head else "unknown"
+    head, _, message = error.partition(":")
+    head = head.strip()
+    if not head or " " in head:
+        return "unknown"
+    if head in GENERIC:
+        gist = re.sub(r"\d+", "N", message.strip())[:60]
+        return f"{head} ({gist})" if gist else head
+    return head
