@@ -30,7 +30,8 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
             recovered += f"; {len(c['still_failing'])} still failing"
         excess = c.get("excess_over_recorder_seconds")
         out.append([
-            f"{c['client']} {c['version']}" + (" (exited early)" if c.get("died_early") else ""),
+            f"{c['client']} {c['version']}" + (f" (crashed: exit code {c.get('exit_code')})" if c.get("died_early")
+                                               else ""),
             _s(c.get("write_unavailable_seconds")), "–" if excess is None else f"{excess:+.2f} s",
             _s(c.get("write_unavailable_seconds_any_slot")), _s(c.get("longest_call_seconds")),
             f"{b.get('over_1s', 0)} / {b.get('over_5s', 0)} / {b.get('over_30s', 0)}", str(c.get("open_at_end", 0)),
@@ -47,4 +48,9 @@ def markdown(m: dict[str, Any]) -> list[str]:
     lines = ["", "## What your application would see", "", EXPLAIN, "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in table]
+    for c in m.get("clients") or []:
+        if c.get("died_early"):
+            lines += ["", f"The {c['client']} client crashed during the run (exit code {c.get('exit_code')}); its "
+                      f"stderr ended: `{(c.get('stderr') or 'nothing').splitlines()[-1]}`. Its row covers only "
+                      "the time it ran, and the run does not pass (check clients_ran)."]
     return lines

@@ -131,6 +131,6 @@ def error_class(error: str | None) -> str:
     if not head or " " in head:
         return "unknown"
     if head in GENERIC:
-        gist = re.sub(r"\d+", "N", message.strip())[:60]
+        gist = re.sub(r"\d+", "N", message.strip())[:80]
         return f"{head} ({gist})" if gist else head
     return head

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from chaos.appclients import ClientFleet, parse_clients
+from chaos.appclients import ClientFleet, install, parse_clients
 from chaos.checkers import run as run_checkers
 from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.client_view import ClientViewChecker
@@ -27,6 +27,12 @@ from chaos.measure_context import RedisFailoverContext
 
 CLIENTS_RECORD = "clients/clients.json"
 DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
+
+
+def install_clients(ctx: Any) -> None:
+    """Install what ``--clients`` names that the cache lacks (one-line errors, exit 2)."""
+    for spec in parse_clients(getattr(ctx.config, "clients", None)):
+        install(spec, ctx.say)
 
 
 def start_clients(ctx: Any, seeds: list[str]) -> ClientFleet | None:
@@ -48,8 +54,8 @@ def stop_clients(ctx: Any, fleet: ClientFleet | None) -> None:
     fleet.stop()
     for c in fleet.clients:
         if c.died_early:
-            ctx.say(f"warning: the {c.spec.label} client exited during the run (code {c.exit_code}): "
-                    f"{c.record()['stderr'] or 'no output'}")
+            ctx.say(f"warning: the {c.spec.label} client crashed during the run (exit code {c.exit_code}): "
+                    f"{c.record()['stderr'] or 'nothing on its stderr'}")
     record = ctx.run.dir / CLIENTS_RECORD
     record.write_text(json.dumps({"clients": fleet.records(), "rate": ctx.config.client_rate,
                                   "workers": ctx.config.client_workers}, indent=1) + "\n")

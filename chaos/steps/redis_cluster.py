@@ -19,7 +19,7 @@ from chaos.observe.redis_log import parse_redis_log
 from chaos.observe.redis_probe import RedisProbe
 from chaos.runner import start_load
 from chaos.settings import RedisRunConfig
-from chaos.steps.client_view import start_clients, stop_clients
+from chaos.steps.client_view import install_clients, start_clients, stop_clients
 from chaos.topology.kinds import load_topology
 from chaos.topology.redis_cluster import RedisCluster, RedisClusterConfig, server_version
 from chaos.topology.redis_info import parse_slot_ranges
@@ -55,6 +55,7 @@ def provision_cluster(ctx: RedisCtx) -> None:
     end unless --keep); then the steady state: every node answers, all slots covered, every
     replica linked."""
     config, state_dir = ctx.config, ctx.state_dir
+    install_clients(ctx)  # a client that cannot be installed ends the run before anything starts
     if config.attach:
         cluster = attach_cluster(ctx)
     elif state_dir.topology("redis-cluster") is None:

@@ -1,19 +1,27 @@
 """The client view on real redis-server processes: redis-py (threads) and ioredis (Node), each
 installed from its package index into a cache of this test session, beside a master-pause."""
 
+import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import threading
+import time
 
 import pytest
+import zstandard
 from click.testing import CliRunner
+from redis.crc import key_slot
 
 from chaos.cli import cli
-from chaos.history import read_history
 from chaos.leftovers import find
 from tests.conftest import require
 
-BASE = ["--node-timeout-ms", "1000", "--base-port", "7351", "--duration", "10", "--warmup", "2",
-        "--pause-seconds", "5", "--users", "4", "--rate", "400", "--seed", "5"]
+COMMON = ["--node-timeout-ms", "1000", "--base-port", "7351", "--duration", "10", "--warmup", "2", "--users", "4",
+          "--rate", "400", "--seed", "5"]
+BASE = [*COMMON, "--pause-seconds", "5"]
 
 
 @pytest.fixture
@@ -43,10 +51,7 @@ def test_master_pause_through_redis_py_and_ioredis(state_dir, tmp_path):
         assert c["calls"] >= 100 and c["writes"]["acknowledged"] > 50, (name, c)
         # nobody writes the victim's slots before a replica takes them over
         assert c["write_unavailable_seconds"] >= promoted_after - 0.3, (name, c["write_unavailable_seconds"])
-        # the history says the same: the gap, recounted from the client's own acknowledged writes
-        oks = [op.time for op in read_history(out / f"client-{c['label'].replace('@', '-')}.jsonl.zst")
-               if op.type == "ok" and op.f == "write"]
-        assert max(b - a for a, b in zip(oks, oks[1:])) <= c["write_unavailable_seconds_any_slot"] + 1e-6
+        recount_outside_the_harness(out, c, r["fault"]["target_slots"])
     # redis-py's defaults have no timeout shorter than the pause: its calls to the frozen master block
     assert by["redis-py"]["longest_call_seconds"] >= 1.0 and by["redis-py"]["blocked_calls"]["over_1s"] >= 1
     # the verdict follows the clients' losses: an acknowledged write a library lost fails the run
@@ -62,6 +67,93 @@ def test_master_pause_through_redis_py_and_ioredis(state_dir, tmp_path):
     again = CliRunner().invoke(cli, ["analyze", str(out)])
     assert again.exit_code == result.exit_code, again.output
     assert json.loads((out / "result.json").read_text())["measurements"]["clients"] == m["clients"]
+
+
+def raw_records(path):
+    """A client's history read with zstandard and json alone (no harness code)."""
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8")
+        return [json.loads(line) for line in text if line.strip()]
+
+
+def recount_outside_the_harness(out, c, victim_slots):
+    """The longest write gaps and the INCR tallies of one client, counted from its raw records,
+    its slots by redis-py's CRC, its counters against the servers' final values (final-read.jsonl)."""
+    records = raw_records(out / f"client-{c['label'].replace('@', '-')}.jsonl.zst")
+    lo, hi = (int(x) for x in victim_slots.split("-"))
+    invoked = {}
+    acked_at = {"victim": [], "any": []}
+    incr_acked, incr_unknown = {}, {}
+    for rec in records:
+        if rec["type"] == "invoke":
+            invoked[rec["process"]] = rec
+            continue
+        start = invoked.pop(rec["process"])
+        if rec["f"] == "incr":
+            tally = incr_acked if rec["type"] == "ok" else incr_unknown
+            tally[rec["key"]] = tally.get(rec["key"], 0) + 1
+        elif rec["type"] == "ok":
+            acked_at["any"].append(rec["time"])
+            if lo <= key_slot(rec["key"].encode()) <= hi:
+                acked_at["victim"].append(rec["time"])
+        del start
+    for group, field in (("any", "write_unavailable_seconds_any_slot"), ("victim", "write_unavailable_seconds")):
+        times = sorted(acked_at[group])
+        longest = max(b - a for a, b in zip(times, times[1:]))
+        # the harness also counts a gap from the first write of the history and to its end
+        assert longest <= c[field] + 1e-6 and c[field] - longest < 0.5, (c["client"], group, longest, c[field])
+    final = dict(json.loads(line) for line in (out / "final-read.jsonl").open())
+    extra = sum(max(0, int(final.get(k) or 0) - n) for k, n in incr_acked.items())
+    lost = sum(max(0, n - int(final.get(k) or 0)) for k, n in incr_acked.items())
+    assert (extra, lost) == (c["unacked_applied_increments"], c["lost_increments"]), c["client"]
+    assert sum(incr_acked.values()) > 0
+
+
+def kill_client_when_it_runs(owner, runner, after):
+    """SIGKILL the client runner started for ``owner`` ``after`` seconds after it appears."""
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = subprocess.run(["pgrep", "-f", runner], capture_output=True, text=True).stdout.split()
+            for pid in found:
+                try:
+                    environ = open(f"/proc/{pid}/environ", "rb").read()
+                except OSError:
+                    continue
+                if f"CHAOS_OWNER={owner}".encode() in environ:
+                    time.sleep(after)
+                    os.kill(int(pid), signal.SIGKILL)
+                    return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_client_that_crashes_mid_run_fails_the_run_and_is_reported(state_dir, tmp_path):
+    out = tmp_path / "run"
+    watcher = kill_client_when_it_runs(state_dir.path, "loadgen/clients/redis_py.py", 2.0)
+    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "run", "master-kill",
+                                      *COMMON, "--clients",
+                                      "redis-py", "--out", str(out)])
+    watcher.join(5)
+    assert result.exit_code == 1, result.output
+    assert "warning: the redis-py client crashed during the run (exit code -9)" in result.output
+    r = json.loads((out / "result.json").read_text())
+    (c,) = r["measurements"]["clients"]
+    assert c["died_early"] is True and c["exit_code"] == -9 and c["calls"] > 0
+    assert next(x for x in r["checks"] if x["name"] == "clients_ran")["status"] == "fail" and not r["passed"]
+    assert "crashed: exit code -9" in (out / "report.md").read_text()
+
+
+def test_a_client_that_cannot_be_installed_ends_the_run_before_anything_starts(state_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "run", "master-kill", *BASE[:4],
+                                      "--clients", "redis-py@99", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert "could not install redis-py@99 from PyPI (redis==99.*)" in result.output
+    assert "Traceback" not in result.output and "starting a Redis Cluster" not in result.output
+    assert state_dir.topology("redis-cluster") is None
 
 
 @pytest.mark.parametrize("args,message", [
