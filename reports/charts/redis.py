@@ -42,6 +42,49 @@ def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> 
     return _save(fig, run_dir, "failover", "The failover up close: writes to the victim's slots per 100 ms")
 
 
+def draw_clients(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
+    """The client view: each library's acknowledged writes per 100 ms under the recorder's, one
+    row each on the run's time axis, the fault shaded; every row's scale is its own (the
+    recorder loads, the libraries are paced)."""
+    ctx, m = load_context(result), result.get("measurements") or {}
+    clients = m.get("clients") or []
+    if not clients or not isinstance(ctx, RedisFailoverContext) or ctx.fault_t is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fault_t = ctx.fault_t
+    heal = ((result.get("faults") or [{}])[0] or {}).get("healed_at")
+    after = max(8.0, (m.get("failover_seconds") or 0) + 4.0, (heal or fault_t) - fault_t + 3.0)
+    lo, hi = fault_t - 2.0, fault_t + after
+    streams = [("recorder", run_dir / "history.jsonl")] + [
+        (f"{c['client']} {c['version']}", run_dir / f"client-{c['label'].replace('@', '-')}.jsonl.zst")
+        for c in clients]
+    fig, axes = plt.subplots(len(streams), 1, figsize=(9.5, 0.95 * len(streams) + 0.8), dpi=100, sharex=True)
+    for ax, (name, path) in zip(axes, streams):
+        try:
+            series = zoom_series(path, lo, hi)
+        except OSError:
+            continue
+        ax.fill_between(series["t"], series["ok"], step="post", color=COLORS["ok"], alpha=0.8, lw=0)
+        ax.plot(series["t"], [-x for x in series["info"]], color=COLORS["info"], lw=0.8, drawstyle="steps-post")
+        ax.axvspan(fault_t, heal if heal is not None else fault_t, color=COLORS["fail"], alpha=0.10, zorder=0)
+        ax.axvline(fault_t, color=COLORS["fail"], lw=0.8)
+        promoted = m.get("failover_seconds")
+        if promoted is not None:
+            ax.axvline(fault_t + promoted, color=COLORS["master"], lw=0.8, ls="--")
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+        ax.grid(True, axis="x", alpha=0.25)
+    axes[-1].set_xlim(lo, hi)
+    axes[-1].set_xlabel("seconds of the run (red: the fault; dashed: the promotion; below the line: calls that "
+                        "raised)", fontsize=8)
+    return _save(fig, run_dir, "clients", "What each client library saw: acknowledged writes per 100 ms")
+
+
 def draw_roles(run_dir: Path, result: dict[str, Any], samples: Iterable[dict[str, Any]],
                log_times: list[float]) -> Chart | None:
     segments = role_series(samples)
@@ -93,7 +136,8 @@ def draw_slots(run_dir: Path, result: dict[str, Any]) -> Chart | None:
 
 def redis_cluster_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
                          log_times: list[float]) -> list[Callable[[], Any]]:
-    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_slots(run_dir, result),
+    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_clients(run_dir, result, log_times),
+            lambda: draw_slots(run_dir, result),
             lambda: draw_latency(run_dir, result, log_times), lambda: draw_roles(run_dir, result, probes, log_times),
             lambda: draw_offsets(run_dir, result, probes, log_times)]
 
