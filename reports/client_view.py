@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-HEADER = ["client", "writes to the victim's slots stopped", "over the harness", "any slot stopped", "longest call",
-          "calls > 1 s / 5 s / 30 s", "open at end", "errors it raised", "workers recovered after promotion",
+HEADER = ["client", "writes to {slots} stopped", "over the harness", "any slot stopped", "longest call",
+          "calls > 1 s / 5 s / 30 s", "open at end", "errors it raised", "workers recovered after {since}",
           "acknowledged writes lost", "applied though it raised", "extra INCRs applied"]
 EXPLAIN = ("Each library ran in a process of its own with its defaults, paced beside the recorder. "
-           "\"Stopped\": the longest time without an acknowledged write. A call open at the end is one the "
+           "\"Stopped\": the longest time without an acknowledged write (\"before\": the longest such time before "
+           "the fault, which the library's pace alone leaves). A call open at the end is one the "
            "application would still be waiting for. \"Extra INCRs\": increments applied more often than the "
            "library acknowledged them (retries).")
 
@@ -29,10 +30,12 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
         if c.get("still_failing"):
             recovered += f"; {len(c['still_failing'])} still failing"
         excess = c.get("excess_over_recorder_seconds")
+        base = c.get("write_gap_before_fault_seconds")
         out.append([
             f"{c['client']} {c['version']}" + (f" (crashed: exit code {c.get('exit_code')})" if c.get("died_early")
                                                else ""),
-            _s(c.get("write_unavailable_seconds")), "–" if excess is None else f"{excess:+.2f} s",
+            _s(c.get("write_unavailable_seconds")) + ("" if base is None else f" (before: {base:.2f} s)"),
+            "–" if excess is None else f"{excess:+.2f} s",
             _s(c.get("write_unavailable_seconds_any_slot")), _s(c.get("longest_call_seconds")),
             f"{b.get('over_1s', 0)} / {b.get('over_5s', 0)} / {b.get('over_30s', 0)}", str(c.get("open_at_end", 0)),
             errors, recovered, str(c.get("lost_writes", 0) + c.get("lost_increments", 0)),
@@ -41,12 +44,19 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def header(m: dict[str, Any]) -> list[str]:
+    """The table's columns; the slots the fault hits are the victim's, or the ones a scale run moved."""
+    context = m.get("clients_context") or {}
+    return [h.format(slots=context.get("slots") or "the victim's slots",
+                     since=context.get("recovery_from") or "the promotion") for h in HEADER]
+
+
 def markdown(m: dict[str, Any]) -> list[str]:
     table = rows(m)
     if not table:
         return []
     lines = ["", "## What your application would see", "", EXPLAIN, "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+             "| " + " | ".join(header(m)) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in table]
     for c in m.get("clients") or []:
         if c.get("died_early"):

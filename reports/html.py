@@ -48,7 +48,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         tiles=[(k, m.get(k)) for k in headline],
         scalars=[(k, v) for k, v in m.items() if not isinstance(v, dict | list)],
         lost=lost,
-        clients=client_view.rows(m), clients_header=client_view.HEADER, clients_explain=client_view.EXPLAIN,
+        clients=client_view.rows(m), clients_header=client_view.header(m), clients_explain=client_view.EXPLAIN,
         replication=replication_line(result),
         attached=attached_line(result["topology"]["attached"]).replace("`", "")
         if (result.get("topology") or {}).get("attached") else None,

@@ -46,9 +46,6 @@ class ScaleInConfig(ScaleConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.clients:
-            raise ChaosError("--clients is measured on master-kill, master-pause, master-stop and partition; "
-                             "not yet on scale-out and scale-in: drop it")
         if self.max_memory is not None:
             parse_bytes(self.max_memory)
 

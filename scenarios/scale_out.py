@@ -44,9 +44,6 @@ class ScaleOutConfig(ScaleConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.clients:
-            raise ChaosError("--clients is measured on master-kill, master-pause, master-stop and partition; "
-                             "not yet on scale-out and scale-in: drop it")
         if self.rebalance and self.slots is not None:
             raise ChaosError("give either --slots N or --rebalance, not both")
         if not 1 <= self.add_masters <= 10:

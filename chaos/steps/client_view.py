@@ -23,7 +23,6 @@ from chaos.checkers.compose import Check
 from chaos.checkers.writes import CounterChecker, WriteSetChecker
 from chaos.errors import ChaosError
 from chaos.history import merge_histories, read_history
-from chaos.measure_context import RedisFailoverContext
 
 CLIENTS_RECORD = "clients/clients.json"
 DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
@@ -74,10 +73,17 @@ def client_history(run_dir: Path, name: str) -> Path:
     return packed
 
 
-def clients_part(run_dir: Path, ctx: RedisFailoverContext, read_final: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Per client: the recorder's measurements over its history, and the client view's own."""
+def clients_part(run_dir: Path, read_final: Any, slots: list[Any], since_t: float | None,
+                 recorder_gap: str = "write_unavailable_seconds",
+                 slots_name: str = "the victim's slots",
+                 since_name: str = "the fault") -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Per client: the recorder's measurements over its history, and the client view's own.
+    ``slots``: the [lo, hi] ranges the fault hits (the victim's, or the slots a scale run moves);
+    ``since_t``: the fault (or the migration's start); recovery counts from the promotion when
+    the measurements so far found one (``_promotion``); ``recorder_gap``: the recorder's own
+    measurement of the same gap."""
     names = ["others"] * 16384
-    for lo, hi in ctx.victim_slots:
+    for lo, hi in slots:
         names[lo : hi + 1] = ["victim"] * (hi - lo + 1)
 
     def part(m: dict[str, Any]) -> dict[str, Any]:
@@ -87,27 +93,32 @@ def clients_part(run_dir: Path, ctx: RedisFailoverContext, read_final: Any) -> C
         record = json.loads(record_file.read_text())
         promotion = m.get("_promotion")
         promoted_t = promotion["time"] if promotion else None
-        recorder_gap = m.get("write_unavailable_seconds")
+        recorder = m.get(recorder_gap)
         out = []
         for c in record["clients"]:
             history = client_history(run_dir, c["history"])
             writes, counters = WriteSetChecker(read_final), CounterChecker()
-            slots = AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())], fs=("write",))
+            hit = AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())], fs=("write",))
             anywhere = AvailabilityChecker(lambda op: "all", fs=("write",))
-            view = ClientViewChecker(ctx.fault_t, promoted_t)
-            run_checkers(read_history(history), writes, counters, slots, anywhere, view)
+            view = ClientViewChecker(since_t, promoted_t)
+            before = Before(since_t, AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())],
+                                                         fs=("write",)))
+            run_checkers(read_history(history), writes, counters, hit, anywhere, view, before)
             w = writes.result()
             w.pop("lost_keys")
             counter_keys = sorted(counters.counters)
             final = dict(zip(counter_keys, read_final(counter_keys))) if counter_keys else {}
             n = counters.result(final)
-            avail = slots.result()
-            victim_gap = avail.get("victim", {}).get("longest_unavailable_seconds")
+            avail = hit.result()
+            gap = avail.get("victim", {}).get("longest_unavailable_seconds")
             out.append({
                 **{k: c[k] for k in ("client", "label", "version", "model", "exit_code", "died_early")},
-                "write_unavailable_seconds": victim_gap,
-                "excess_over_recorder_seconds": round(victim_gap - recorder_gap, 6)
-                if victim_gap is not None and recorder_gap is not None else None,
+                "write_unavailable_seconds": gap,
+                "excess_over_recorder_seconds": round(gap - recorder, 6)
+                if gap is not None and recorder is not None else None,
+                # the same gap before the fault: what the client's pace alone leaves between two writes
+                "write_gap_before_fault_seconds": before.checker.result().get("victim", {}).get(
+                    "longest_unavailable_seconds"),
                 "write_unavailable_seconds_other_slots": avail.get("others", {}).get("longest_unavailable_seconds"),
                 "write_unavailable_seconds_any_slot": anywhere.result().get("all", {}).get(
                     "longest_unavailable_seconds"),
@@ -118,9 +129,23 @@ def clients_part(run_dir: Path, ctx: RedisFailoverContext, read_final: Any) -> C
                 **view.result(),
                 "stderr": c.get("stderr"),
             })
-        return {"clients": out, "clients_lost_writes": sum(c["lost_writes"] + c["lost_increments"] for c in out),
+        return {"clients": out,
+                "clients_context": {"slots": slots_name,
+                                    "recovery_from": "the promotion" if promoted_t is not None else since_name},
+                "clients_lost_writes": sum(c["lost_writes"] + c["lost_increments"] for c in out),
                 "clients_ran": all(not c["died_early"] and c["calls"] > 0 for c in out)}
     return part
+
+
+class Before:
+    """Feeds ``checker`` only the operations that completed before ``t`` (None: none)."""
+
+    def __init__(self, t: float | None, checker: AvailabilityChecker):
+        self.t, self.checker = t, checker
+
+    def feed(self, invoke: Any, completion: Any) -> None:
+        if self.t is not None and completion is not None and completion.time < self.t:
+            self.checker.feed(invoke, completion)
 
 
 CLIENT_CHECKS = [

@@ -12,6 +12,7 @@ from redis.crc import key_slot
 from chaos.checkers.compose import Check
 from chaos.measure_context import ScaleContext
 from chaos.runner import analyze_history
+from chaos.steps.client_view import clients_part, with_client_checks
 from chaos.topology.reshard import summarize
 
 
@@ -48,6 +49,9 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
         "probe_samples": live.get("probe_samples"),
         "load_generator": live.get("load_generator"),
     }
+    moved_ranges = [r for ranges in (ctx.moved_ranges or {}).values() for r in ranges]
+    m.update(clients_part(run_dir, read_final, moved_ranges, ctx.migration_start_t,
+                          "moved_slots_write_pause_seconds", "the moved slots", "the migration began")(m))
     checks = [
         Check("every_slot_owned_once", "end_state.slots_owned_once", bool),
         Check("nodes_agree_on_slots", "end_state.nodes_agree", bool),
@@ -66,7 +70,7 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
                             "<=0.02"))
     if ctx.removed:
         checks.append(Check("removed_nodes_forgotten", "end_state.nodes_knowing_removed", lambda v: v == 0, "==0"))
-    return m, checks
+    return m, with_client_checks(run_dir, checks)
 
 
 def _seconds(path: Path) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ async function worker(n, client) {
       const c = (n * 31 + seq) % counters;
       f = "incr"; key = `chaos:{t${(c * 257 + me) % TAG_COUNT}}:${run}:c${me}ctr:${c}`; value = null;
     } else {
-      f = "write"; key = `chaos:{t${(n * 7919 + seq) % TAG_COUNT}}:${run}:c${me}w${n}:${seq}`; value = `c${me}w${n}:${seq}`;
+      f = "write"; key = `chaos:{t${(n * 7919 + seq + me * 211) % TAG_COUNT}}:${run}:c${me}w${n}:${seq}`; value = `c${me}w${n}:${seq}`;
     }
     seq++;
     record("invoke", n, f, key, value, null);

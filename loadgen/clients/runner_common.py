@@ -51,7 +51,7 @@ def operation(spec, n, seq):
     if seq % every == every - 1:
         c = (n * 31 + seq) % counters
         return "incr", f"chaos:{{t{(c * 257 + me) % TAG_COUNT}}}:{run}:c{me}ctr:{c}", None
-    return "write", f"chaos:{{t{(n * 7919 + seq) % TAG_COUNT}}}:{run}:c{me}w{n}:{seq}", f"c{me}w{n}:{seq}"
+    return "write", f"chaos:{{t{(n * 7919 + seq + me * 211) % TAG_COUNT}}}:{run}:c{me}w{n}:{seq}", f"c{me}w{n}:{seq}"
 
 
 def failure(exc):

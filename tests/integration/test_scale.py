@@ -30,7 +30,8 @@ END_CHECKS = {"every_slot_owned_once", "nodes_agree_on_slots", "no_open_slots", 
               "cluster_ok_everywhere", "no_lost_writes", "no_lost_increments", "no_preloaded_key_lost", "slots_balanced"}
 
 
-def test_scale_out_then_scale_in_under_load(state_dir, tmp_path):
+def test_scale_out_then_scale_in_under_load(state_dir, tmp_path, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("CHAOS_CLIENTS_DIR", str(tmp_path_factory.getbasetemp() / "clients"))
     up = chaos(state_dir, "up", "redis-cluster", "--base-port", PORT)
     assert up.exit_code == 0, up.output
     out = tmp_path / "out"
@@ -62,11 +63,18 @@ def test_scale_out_then_scale_in_under_load(state_dir, tmp_path):
     assert r2["measurements"] == m and r2["checks"] == r["checks"]  # the method too (the half-moved check needs it)
 
     out = tmp_path / "in"
-    result = chaos(state_dir, "run", "scale-in", *BASE, "--remove", "redis-7", "--out", str(out))
+    # scale-in with the client view: ASK and MOVED through redis-py and ioredis while the slots move
+    result = chaos(state_dir, "run", "scale-in", *BASE, "--remove", "redis-7", "--clients", "redis-py,ioredis@5",
+                   "--out", str(out))
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     m = r["measurements"]
-    assert {c["name"] for c in r["checks"] if c["status"] == "pass"} == END_CHECKS | {"removed_nodes_forgotten"}
+    assert {c["name"] for c in r["checks"] if c["status"] == "pass"} == \
+        END_CHECKS | {"removed_nodes_forgotten", "no_lost_writes_clients", "clients_ran"}
+    assert m["clients_context"] == {"slots": "the moved slots", "recovery_from": "the migration began"}
+    for c in m["clients"]:
+        assert c["calls"] > 50 and c["lost_writes"] == 0 and c["write_unavailable_seconds"] is not None, c
+        assert c["write_gap_before_fault_seconds"] is not None
     assert m["slots_moved"] == 4096 and m["lost_writes"] == 0
     assert m["end_state"]["nodes_knowing_removed"] == 0
     cluster = RedisCluster.load(state_dir)
