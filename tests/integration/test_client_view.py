@@ -160,7 +160,7 @@ def test_a_client_that_cannot_be_installed_ends_the_run_before_anything_starts(s
 
 @pytest.mark.parametrize("args,message", [
     (["run", "master-kill", "--clients", "jedis"], "unknown client 'jedis'; known: redis-py"),
-    (["run", "scale-out", "--clients", "redis-py"], "--clients is measured on master-kill"),
+    (["run", "scale-out", "--clients", "ioredis@five"], "a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH"),
     (["run", "master-kill", "--clients", "redis-py", "--client-rate", "0"], "--client-rate must be in"),
 ])
 def test_bad_clients_are_refused_in_one_line_before_anything_starts(tmp_path, args, message):
