@@ -40,6 +40,7 @@ class Library:
     runner: str  # its runner in loadgen/clients
     model: str  # how its workers run, for the report
     defaults: str  # what the library does by default on a dying node (from its source; measured by the run)
+    family: str = "redis"  # the servers it talks to: "redis" or "mysql"
 
 
 LIBRARIES = {lib.name: lib for lib in (
@@ -51,6 +52,8 @@ LIBRARIES = {lib.name: lib for lib in (
             "no command timeout, offline queue on, retryDelayOnFailover 100 ms"),
     Library("node-redis", "npm", "redis", "node_redis.js", "async loops sharing one createCluster",
             "5 s connect timeout, commands queued while it reconnects"),
+    Library("pymysql", "pypi", "PyMySQL", "pymysql_client.py", "threads, a connection each (reconnect on error)",
+            "10 s connect timeout, no read or write timeout, no reconnect", family="mysql"),
 )}
 
 
@@ -93,18 +96,23 @@ class ClientSpec:
         return cache_dir() / (self.slug if self.version else f"{self.slug}-latest")
 
 
-def parse_clients(text: str | None) -> list[ClientSpec]:
-    """``redis-py,ioredis@5`` → specs; one-line errors naming what is wrong and what exists."""
+def parse_clients(text: str | None, family: str | None = None) -> list[ClientSpec]:
+    """``redis-py,ioredis@5`` → specs; one-line errors naming what is wrong and what exists.
+    ``family`` ("redis", "mysql"): the scenario's servers; a library for the others is refused."""
     if not text:
         return []
     specs, seen = [], set()
+    known = [n for n, lib in LIBRARIES.items() if family is None or lib.family == family]
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         name, _, version = item.partition("@")
         lib = LIBRARIES.get(name)
+        if lib is not None and family is not None and lib.family != family:
+            raise ChaosError(f"--clients: {name} is a {lib.family.replace('mysql', 'MySQL').replace('redis', 'Redis')} "
+                             f"client; this scenario's clients: {', '.join(known)}")
         if lib is None:
-            raise ChaosError(f"--clients: unknown client {name!r}; known: {', '.join(LIBRARIES)} "
+            raise ChaosError(f"--clients: unknown client {name!r}; known: {', '.join(known)} "
                              "(each may carry @VERSION, e.g. redis-py@7)")
         if version and not re.fullmatch(r"\d+(\.\d+){0,2}", version):
             raise ChaosError(f"--clients: {item!r}: a version is MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH")
@@ -179,9 +187,11 @@ def _found_version(spec: ClientSpec, home: Path) -> str | None:
             return json.loads((home / "node_modules" / package / "package.json").read_text())["version"]
         except (OSError, ValueError, KeyError):
             return None
-    dist = package.replace("-", "_")  # valkey-glide → valkey_glide-2.6.0.dist-info
-    for info in (home / "lib").glob(f"{dist}-*.dist-info"):
-        return info.name[len(dist) + 1 : -len(".dist-info")]
+    dist = re.sub(r"[-_.]+", "_", package).lower()  # valkey-glide → valkey_glide-2.6.0.dist-info, PyMySQL → pymysql
+    for info in (home / "lib").glob("*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+        if re.sub(r"[-_.]+", "_", name).lower() == dist:
+            return version
     return None
 
 
@@ -232,14 +242,16 @@ class ClientFleet:
     clients: list[RunningClient] = field(default_factory=list)
 
     @classmethod
-    def start(cls, specs: list[ClientSpec], run_dir: Path, run_id: str, t0: float, wall0: float, seeds: list[str],
-              rate: float, workers: int, owner_env: dict[str, str], say: Any) -> ClientFleet:
+    def start(cls, specs: list[ClientSpec], run_dir: Path, run_id: str, t0: float, wall0: float,
+              target: dict[str, Any], rate: float, workers: int, env: dict[str, str], say: Any) -> ClientFleet:
+        """``target``: what the runners connect to (``{"seeds": [...]}``, or ``{"mysql": {...}}``);
+        ``env``: the owner mark and the password variable (never an argument or a file)."""
         fleet = cls()
         try:
             for index, spec in enumerate(specs):
                 version = install(spec, say)
-                fleet.clients.append(_launch(spec, version, index, run_dir, run_id, t0, wall0, seeds, rate, workers,
-                                             owner_env))
+                fleet.clients.append(_launch(spec, version, index, run_dir, run_id, t0, wall0, target, rate, workers,
+                                             env))
             for client in fleet.clients:
                 _await_ready(client)
         except BaseException:
@@ -269,18 +281,15 @@ class ClientFleet:
 
 
 def _launch(spec: ClientSpec, version: str, index: int, run_dir: Path, run_id: str, t0: float, wall0: float,
-            seeds: list[str], rate: float, workers: int, owner_env: dict[str, str]) -> RunningClient:
+            target: dict[str, Any], rate: float, workers: int, extra_env: dict[str, str]) -> RunningClient:
     folder = run_dir / "clients"
     folder.mkdir(exist_ok=True)
     history = run_dir / CLIENT_FILE.format(label=spec.slug)
     spec_file = folder / f"{spec.slug}.spec.json"
-    spec_file.write_text(json.dumps({"seeds": seeds, "run_id": run_id, "index": index, "t0": t0, "wall0": wall0,
+    spec_file.write_text(json.dumps({**target, "run_id": run_id, "index": index, "t0": t0, "wall0": wall0,
                                      "rate": rate, "workers": workers, "history": str(history)}, indent=1))
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
-    env.update(owner_env)
-    password = os.environ.get("CHAOS_REDIS_PASSWORD")
-    if password:
-        env["CHAOS_REDIS_PASSWORD"] = password
+    env.update(extra_env)
     runner = str(RUNNERS / spec.library.runner)
     if spec.library.ecosystem == "pypi":
         env["PYTHONPATH"] = str(spec.home / "lib")

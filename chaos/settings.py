@@ -55,7 +55,18 @@ class RunConfig:
                                 "into one directory, then compare them grouped by server, the first the baseline.",
                                 metavar="SERVER,SERVER,...")
 
+    clients: str | None = option(None, "The client view: these client libraries (comma-separated NAME[@VERSION]; "
+                                 "Redis: redis-py, valkey-glide, ioredis, node-redis; MySQL: pymysql) each write beside "
+                                 "the recorder, with the library's defaults, in a process of their own; the report shows "
+                                 "what each one saw. Installed into a cache on first use (`chaos clients install`).",
+                                 metavar="LIST")
+    client_rate: float = option(40.0, "Writes per second of each --clients library (paced: they observe, the "
+                                "recorder loads).")
+    client_workers: int = option(4, "Concurrent workers (threads, or the library's own async tasks) per --clients "
+                                 "library.")
+
     BACKENDS: ClassVar[tuple[str, ...]] = ("process",)  # where this scenario's servers can run
+    CLIENT_FAMILY: ClassVar[str | None] = None  # the --clients libraries this scenario's servers take
 
     def validate(self) -> None:
         if self.backend not in self.BACKENDS:
@@ -75,6 +86,14 @@ class RunConfig:
             raise ChaosError(f"--workers must be a number or 'auto', got {self.workers!r}") from None
         if not 1 <= self.workers <= self.users:
             raise ChaosError(f"--workers must be between 1 and --users ({self.users}), got {self.workers}")
+        if self.clients:
+            from chaos.appclients import parse_clients
+
+            if self.CLIENT_FAMILY is None:
+                raise ChaosError("this scenario has no client view; drop --clients")
+            parse_clients(self.clients, self.CLIENT_FAMILY)
+            if not (0 < self.client_rate <= 1000 and 1 <= self.client_workers <= 16):
+                raise ChaosError("--client-rate must be in (0, 1000] and --client-workers in [1, 16]")
 
     def load_options(self) -> dict[str, Any]:
         """How the load runs: rate (0 = unpaced) and load processes."""
@@ -86,6 +105,7 @@ class RedisRunConfig(RunConfig):
     """Settings of every Redis Cluster scenario; each field is its command-line option too."""
 
     BACKENDS = ("process", "docker")
+    CLIENT_FAMILY = "redis"
     masters: int = option(3, "Masters of a cluster the harness starts.")
     replicas_per_master: int = option(1, "Replicas of each master.")
     node_timeout_ms: int = option(3000, "cluster-node-timeout of a cluster the harness starts: how long a node may be "
@@ -108,23 +128,9 @@ class RedisRunConfig(RunConfig):
     keep_data: bool = option(False, "With --attach: keep the keys this run wrote (default: deleted at the end).")
     server: str | None = option(None, SERVER_HELP.format(what=REDIS_SERVERS), metavar="NAME[:VERSION]")
     image: str | None = option(None, IMAGE_HELP, metavar="REF")
-    clients: str | None = option(None, "The client view: these client libraries (comma-separated NAME[@VERSION]: "
-                                 "redis-py, ioredis) each write beside the recorder, with the library's defaults, "
-                                 "in a process of their own; the report shows what each one saw. Installed into a "
-                                 "cache on first use (`chaos clients install`).", metavar="LIST")
-    client_rate: float = option(40.0, "Writes per second of each --clients library (paced: they observe, the "
-                                "recorder loads).")
-    client_workers: int = option(4, "Concurrent workers (threads, or the library's own async tasks) per --clients "
-                                 "library.")
-
     def validate(self) -> None:
         super().validate()
         parse_server(self.server, "redis")
-        from chaos.appclients import parse_clients
-
-        parse_clients(self.clients)
-        if self.clients and not (0 < self.client_rate <= 1000 and 1 <= self.client_workers <= 64):
-            raise ChaosError("--client-rate must be in (0, 1000] and --client-workers in [1, 64]")
         check_image_options(self)
         if self.replicas_per_master < 1:
             raise ChaosError("this scenario needs replicas to fail over to: --replicas-per-master must be >= 1")
@@ -140,6 +146,7 @@ class ReplicationConfig(RunConfig):
     """Settings of every MySQL/MariaDB replication scenario; each field is its command-line option too."""
 
     BACKENDS = ("process", "docker")
+    CLIENT_FAMILY = "mysql"
     base_port: int = option(3307, "Port of the source of a pair the harness starts; the replica uses BASE_PORT+1.")
     server: str | None = option(None, SERVER_HELP.format(what=MYSQL_SERVERS), metavar="NAME[:VERSION]")
     image: str | None = option(None, IMAGE_HELP.replace("cluster flags", "server ids, replication"), metavar="REF")

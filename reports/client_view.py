@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-HEADER = ["client", "writes to {slots} stopped", "over the harness", "any slot stopped", "longest call",
+HEADER = ["client", "writes to {slots} stopped", "over the harness", "{any} stopped", "longest call",
           "calls > 1 s / 5 s / 30 s", "open at end", "errors it raised", "workers recovered after {since}",
           "acknowledged writes lost", "applied though it raised", "extra INCRs applied"]
 EXPLAIN = ("Each library ran in a process of its own with its defaults, paced beside the recorder. "
@@ -47,7 +47,7 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
 def header(m: dict[str, Any]) -> list[str]:
     """The table's columns; the slots the fault hits are the victim's, or the ones a scale run moved."""
     context = m.get("clients_context") or {}
-    return [h.format(slots=context.get("slots") or "the victim's slots",
+    return [h.format(slots=context.get("slots") or "the victim's slots", any=context.get("any") or "any slot",
                      since=context.get("recovery_from") or "the promotion") for h in HEADER]
 
 

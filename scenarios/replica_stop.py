@@ -41,6 +41,7 @@ from chaos.measure_context import ReplicationContext
 from chaos.options import option
 from chaos.runner import analyze_history, iso
 from chaos.settings import ReplicationConfig
+from chaos.steps.client_view import clients_part, with_client_checks
 from chaos.steps.mysql_replication import (
     ReplicationCtx,
     ReplicationState,
@@ -312,10 +313,12 @@ def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
                 "replication_errors_hidden": errors["slave_skip_errors"] not in (None, "OFF", ""),
                 "findings": live.get("findings", [])}
 
-    m = measure_parts([("history", history), ("lag", lag), ("tables", tables)])
+    clients = clients_part(run_dir, read_final, lambda op: "victim", fault_t, None, slots_name="the table",
+                           any_name="any table", write_f="insert")
+    m = measure_parts([("history", history), ("lag", lag), ("tables", tables), ("clients", clients)])
     m.update(mode=ctx.mode, replica_down_seconds=round(restart_t - fault_t, 6),
              heartbeats=live.get("heartbeats"), probe_samples=live.get("probe_samples"))
-    return m, CHECKS
+    return m, with_client_checks(run_dir, CHECKS)
 
 
 PLAN = Plan(NAME, SUMMARY, PLAN_STEPS, measure, KNOWN, HEADLINE, state=ReplicationState,

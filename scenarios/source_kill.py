@@ -48,6 +48,7 @@ from chaos.observe.mysql_roles import RoleWatch
 from chaos.options import option
 from chaos.runner import analyze_history, iso
 from chaos.settings import ReplicationConfig
+from chaos.steps.client_view import clients_part, stop_clients, with_client_checks
 from chaos.steps.mysql_replication import ReplicationState, provision_pair, start_observers_and_load
 from chaos.topology.mysql_compare import compare_tables, risky_settings, row_reader
 from chaos.topology.mysql_failover import (
@@ -140,7 +141,7 @@ def write_endpoint(run_dir: Path, spec: Any) -> None:
     os.replace(tmp, path)
 
 
-@action(reads=["topo"], writes=["semi_sync", "roles", "old_source", "heartbeat", "probe", "fault_at"])
+@action(reads=["topo"], writes=["semi_sync", "roles", "old_source", "heartbeat", "probe", "fault_at", "clients"])
 def semi_sync_observers_and_load(ctx: SourceKillCtx) -> None:
     topo, config, run = ctx.state.topo, ctx.config, ctx.run
     ctx.state.old_source = topo.source
@@ -266,11 +267,12 @@ def bring_back_old_source(ctx: SourceKillCtx) -> None:
     ctx.state.rejoined = done
 
 
-@action(reads=["topo", "heartbeat", "probe", "roles", "rejoined"])
+@action(reads=["topo", "heartbeat", "probe", "roles", "rejoined", "clients"])
 def settle(ctx: SourceKillCtx) -> None:
     topo = ctx.state.topo
     ctx.run.phase("cooldown")
     ctx.sleep_until(max(ctx.elapsed() + 2.0, ctx.config.duration))
+    stop_clients(ctx, ctx.state.clients)
     ctx.load.stop()
     ctx.state.heartbeat.stop()
     final_target = source_position(topo)
@@ -432,10 +434,13 @@ def measure(run_dir: Path, ctx: SourceKillContext, read_final: ReadFinal,
             "findings": live.get("findings", []),
         }
 
-    m = measure_parts([("history", history), ("lag", lag), ("semi_sync", semi), ("servers", servers)])
+    clients = clients_part(run_dir, read_final, lambda op: "victim", kill_t, slots_name="the table",
+                           any_name="any table", write_f="insert", promoted_t=writable_t)
+    m = measure_parts([("history", history), ("lag", lag), ("semi_sync", semi), ("servers", servers),
+                       ("clients", clients)])
     m.update(mode=ctx.mode, semi_sync=ctx.semi_sync, promote=ctx.promote, rejoin=ctx.rejoin,
              heartbeats=live.get("heartbeats"), probe_samples=live.get("probe_samples"))
-    return m, [c for c in CHECKS if ctx.rejoin != "no" or c.name not in WITHOUT_REJOIN]
+    return m, with_client_checks(run_dir, [c for c in CHECKS if ctx.rejoin != "no" or c.name not in WITHOUT_REJOIN])
 
 
 class FirstAck:

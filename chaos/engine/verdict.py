@@ -101,11 +101,12 @@ def summary_table(result: dict[str, Any], keys: list[str]) -> str:
     for k in keys:
         v = m.get(k)
         lines.append(f"  {k:<{width}}{'-' if v is None else (f'{v:.3f}' if isinstance(v, float) else v)}")
-    hit = (m.get("clients_context") or {}).get("slots") or "the victim's slots"
+    context = m.get("clients_context") or {}
+    hit, anywhere = context.get("slots") or "the victim's slots", context.get("any") or "any slot"
     for c in m.get("clients") or []:  # the client view, a line per library
         gap = c.get("write_unavailable_seconds")
         lines.append(f"  client {c['client']} {c['version']}: writes to {hit} stopped "
-                     f"{'-' if gap is None else f'{gap:.2f} s'}, any slot "
+                     f"{'-' if gap is None else f'{gap:.2f} s'}, {anywhere} "
                      f"{c.get('write_unavailable_seconds_any_slot') or 0:.2f} s, longest call "
                      f"{c.get('longest_call_seconds') or 0:.2f} s, {c.get('errors_total', 0)} error(s) raised, "
                      f"{c.get('lost_writes', 0) + c.get('lost_increments', 0)} acknowledged lost")

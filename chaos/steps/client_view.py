@@ -28,20 +28,23 @@ CLIENTS_RECORD = "clients/clients.json"
 DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
 
 
-def install_clients(ctx: Any) -> None:
+def install_clients(ctx: Any, family: str = "redis") -> None:
     """Install what ``--clients`` names that the cache lacks (one-line errors, exit 2)."""
-    for spec in parse_clients(getattr(ctx.config, "clients", None)):
+    for spec in parse_clients(getattr(ctx.config, "clients", None), family):
         install(spec, ctx.say)
 
 
-def start_clients(ctx: Any, seeds: list[str]) -> ClientFleet | None:
-    """The clients of ``--clients`` (None without it), stopped by the run's cleanup too."""
-    specs = parse_clients(getattr(ctx.config, "clients", None))
+def start_clients(ctx: Any, target: dict[str, Any], password: tuple[str, str | None],
+                  family: str = "redis") -> ClientFleet | None:
+    """The clients of ``--clients`` (None without it), stopped by the run's cleanup too.
+    ``target``: what they connect to; ``password``: (variable, value) they read it from."""
+    specs = parse_clients(getattr(ctx.config, "clients", None), family)
     if not specs:
         return None
     run = ctx.run
-    fleet = ClientFleet.start(specs, run.dir, run.run_id, run.t0, run.wall0, seeds, ctx.config.client_rate,
-                              ctx.config.client_workers, ctx.state_dir.owner_env(), ctx.say)
+    env = {**ctx.state_dir.owner_env(), **({password[0]: password[1]} if password[1] else {})}
+    fleet = ClientFleet.start(specs, run.dir, run.run_id, run.t0, run.wall0, target, ctx.config.client_rate,
+                              ctx.config.client_workers, env, ctx.say)
     ctx.cleanup(stop_clients, ctx, fleet)
     return fleet
 
@@ -73,18 +76,25 @@ def client_history(run_dir: Path, name: str) -> Path:
     return packed
 
 
-def clients_part(run_dir: Path, read_final: Any, slots: list[Any], since_t: float | None,
-                 recorder_gap: str = "write_unavailable_seconds",
-                 slots_name: str = "the victim's slots",
-                 since_name: str = "the fault") -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Per client: the recorder's measurements over its history, and the client view's own.
-    ``slots``: the [lo, hi] ranges the fault hits (the victim's, or the slots a scale run moves);
-    ``since_t``: the fault (or the migration's start); recovery counts from the promotion when
-    the measurements so far found one (``_promotion``); ``recorder_gap``: the recorder's own
-    measurement of the same gap."""
+def slot_group(slots: list[Any]) -> Callable[[Any], str]:
+    """An operation's group by its key's slot: "victim" in the [lo, hi] ``slots``, else "others"."""
     names = ["others"] * 16384
     for lo, hi in slots:
         names[lo : hi + 1] = ["victim"] * (hi - lo + 1)
+    return lambda op: names[key_slot((op.key or "").encode())]
+
+
+def clients_part(run_dir: Path, read_final: Any, group: Callable[[Any], str], since_t: float | None,
+                 recorder_gap: str | None = "write_unavailable_seconds", slots_name: str = "the victim's slots",
+                 since_name: str = "the fault", write_f: str = "write",
+                 promoted_t: float | None = None,
+                 any_name: str = "any slot") -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Per client: the recorder's measurements over its history, and the client view's own.
+    ``group``: "victim" for the writes the fault hits (the victim's slots, the slots a scale run
+    moves, a MySQL table), else "others"; ``since_t``: the fault (or the migration's start);
+    recovery counts from the promotion when the measurements so far found one (``_promotion``);
+    ``recorder_gap``: the recorder's own measurement of the same gap (None: it has none);
+    ``write_f``: the writes; ``promoted_t``: when the replica took over, when the plan knows it."""
 
     def part(m: dict[str, Any]) -> dict[str, Any]:
         record_file = run_dir / CLIENTS_RECORD
@@ -92,17 +102,16 @@ def clients_part(run_dir: Path, read_final: Any, slots: list[Any], since_t: floa
             return {}
         record = json.loads(record_file.read_text())
         promotion = m.get("_promotion")
-        promoted_t = promotion["time"] if promotion else None
-        recorder = m.get(recorder_gap)
+        promoted = promoted_t if promoted_t is not None else (promotion["time"] if promotion else None)
+        recorder = m.get(recorder_gap) if recorder_gap else None
         out = []
         for c in record["clients"]:
             history = client_history(run_dir, c["history"])
-            writes, counters = WriteSetChecker(read_final), CounterChecker()
-            hit = AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())], fs=("write",))
-            anywhere = AvailabilityChecker(lambda op: "all", fs=("write",))
-            view = ClientViewChecker(since_t, promoted_t)
-            before = Before(since_t, AvailabilityChecker(lambda op: names[key_slot((op.key or "").encode())],
-                                                         fs=("write",)))
+            writes, counters = WriteSetChecker(read_final, write_f), CounterChecker()
+            hit = AvailabilityChecker(group, fs=(write_f,))
+            anywhere = AvailabilityChecker(lambda op: "all", fs=(write_f,))
+            view = ClientViewChecker(since_t, promoted)
+            before = Before(since_t, AvailabilityChecker(group, fs=(write_f,)))
             run_checkers(read_history(history), writes, counters, hit, anywhere, view, before)
             w = writes.result()
             w.pop("lost_keys")
@@ -130,8 +139,8 @@ def clients_part(run_dir: Path, read_final: Any, slots: list[Any], since_t: floa
                 "stderr": c.get("stderr"),
             })
         return {"clients": out,
-                "clients_context": {"slots": slots_name,
-                                    "recovery_from": "the promotion" if promoted_t is not None else since_name},
+                "clients_context": {"slots": slots_name, "any": any_name,
+                                    "recovery_from": "the promotion" if promoted is not None else since_name},
                 "clients_lost_writes": sum(c["lost_writes"] + c["lost_increments"] for c in out),
                 "clients_ran": all(not c["died_early"] and c["calls"] > 0 for c in out)}
     return part

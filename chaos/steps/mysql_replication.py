@@ -14,6 +14,7 @@ from chaos.engine import FaultRecord, RunContext, RunState, Slot, action, copy_n
 from chaos.errors import ChaosError
 from chaos.observe.mysql_probe import HeartbeatWriter, ReplicaProbe, new_heartbeat_row
 from chaos.runner import start_load
+from chaos.steps.client_view import install_clients, start_clients, stop_clients
 from chaos.topology.kinds import load_topology
 from chaos.topology.mysql_compare import SkippedErrors
 from chaos.topology.mysql_replication import (
@@ -38,6 +39,7 @@ class ReplicationState(RunState):
     target_gtid = Slot[str]("the source's position when the replica came back")
     caught_up = Slot[Any]("the replica caught up (or None)")
     skipped = Slot[SkippedErrors]("the count of replication errors the replica skipped during the run")
+    clients = Slot[Any]("the client view's library processes (--clients), or None", default=None)
 
 
 ReplicationCtx = RunContext[ReplicationState, Any]
@@ -54,6 +56,7 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     end unless --keep); then the steady state: both servers up, IO and SQL threads running; the
     workload's schema replicated."""
     config, state = ctx.config, ctx.state_dir
+    install_clients(ctx, "mysql")  # a client that cannot be installed ends the run before anything starts
     existing = False  # a pair `chaos up` started: it must be what the options say
     if config.source:
         topo = attach_pair(ctx)
@@ -202,7 +205,7 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
     return topo
 
 
-@action(reads=["topo"], writes=["heartbeat", "probe", "fault_at"])
+@action(reads=["topo"], writes=["heartbeat", "probe", "fault_at", "clients"])
 def start_heartbeat_probe_and_load(ctx: ReplicationCtx) -> None:
     start_observers_and_load(ctx)
 
@@ -234,17 +237,22 @@ def start_observers_and_load(ctx: ReplicationCtx, endpoint_file: Path | None = N
                                  "database": topo.workload_db,
                                  **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})})
     ctx.cleanup(ctx.load.stop)
+    ctx.state.clients = start_clients(ctx, {"mysql": {
+        "host": source.host, "port": source.port, "user": topo.admin_user, "database": topo.workload_db,
+        "id_base": ctx.load.settings.id_base, **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})}},
+        ("CHAOS_MYSQL_PASSWORD", topo.secrets["admin"]), "mysql")
     pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
     ctx.state.fault_at = ctx.elapsed() + config.warmup
     ctx.say(f"load: {config.users} users, {pace}, into {source.address}; warm-up {config.warmup:g} s")
 
 
-@action(reads=["topo", "heartbeat", "probe"])
+@action(reads=["topo", "heartbeat", "probe", "clients"])
 def cooldown_and_settle(ctx: ReplicationCtx) -> None:
     """Cool-down, stop the load and the heartbeat, wait until the replica applied everything."""
     topo = ctx.state.topo
     ctx.run.phase("cooldown")
     ctx.sleep_until(max(ctx.elapsed() + 2.0, ctx.config.duration))
+    stop_clients(ctx, ctx.state.clients)
     ctx.load.stop()
     heartbeat, probe = ctx.state.heartbeat, ctx.state.probe
     heartbeat.stop()

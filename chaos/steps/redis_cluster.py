@@ -12,6 +12,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from chaos.backends import make_backend
+from chaos.clients.resp import PASSWORD_ENV, cluster_password
 from chaos.engine import RunContext, RunState, Slot, action, copy_node_files
 from chaos.errors import ChaosError
 from chaos.observe.cpu import cpu_seconds, saturation, server_cpu
@@ -189,7 +190,8 @@ def start_probe_and_load(ctx: RedisCtx) -> None:
                           seeds=[s.address for s in cluster.specs], **config.load_options())
     ctx.cleanup(ctx.load.stop)
     ctx.state.cpu_start = cpu_snapshot(ctx)
-    ctx.state.clients = start_clients(ctx, [s.address for s in cluster.specs])
+    ctx.state.clients = start_clients(ctx, {"seeds": [s.address for s in cluster.specs]},
+                                      (PASSWORD_ENV, cluster_password()))
     victim = ctx.state.victim if ctx.state.provided("victim") else None
     ctx.state.fault_at = ctx.elapsed() + config.warmup
     target = "" if victim is None else (

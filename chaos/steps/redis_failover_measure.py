@@ -17,7 +17,7 @@ from chaos.checkers.failover import cluster_down, first_promotion, first_rejoin
 from chaos.engine import read_timeline
 from chaos.measure_context import RedisFailoverContext
 from chaos.runner import analyze_history
-from chaos.steps.client_view import clients_part
+from chaos.steps.client_view import clients_part, slot_group
 
 REDIS_KNOWN = {"failover_seconds", "failover_seconds_from_log", "cluster_down_seconds", "write_unavailable_seconds",
                "write_unavailable_seconds_other_slots", "rejoin_seconds", "lost_writes", "unacked_applied_writes",
@@ -120,7 +120,7 @@ def measure_redis(run_dir: Path, ctx: RedisFailoverContext, read_final: Any, liv
     m = measure_parts([
         ("history", history_part(run_dir, ctx, read_final)),
         ("failover", failover_part(ctx, samples)),
-        ("clients", clients_part(run_dir, read_final, ctx.victim_slots, ctx.fault_t)),
+        ("clients", clients_part(run_dir, read_final, slot_group(ctx.victim_slots), ctx.fault_t)),
         *(extra(ctx, run_dir, samples) if extra is not None else []),
         ("consistency", lambda _: {"consistency": live["consistency"]}),
     ])

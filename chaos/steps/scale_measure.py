@@ -12,7 +12,7 @@ from redis.crc import key_slot
 from chaos.checkers.compose import Check
 from chaos.measure_context import ScaleContext
 from chaos.runner import analyze_history
-from chaos.steps.client_view import clients_part, with_client_checks
+from chaos.steps.client_view import clients_part, slot_group, with_client_checks
 from chaos.topology.reshard import summarize
 
 
@@ -50,7 +50,7 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
         "load_generator": live.get("load_generator"),
     }
     moved_ranges = [r for ranges in (ctx.moved_ranges or {}).values() for r in ranges]
-    m.update(clients_part(run_dir, read_final, moved_ranges, ctx.migration_start_t,
+    m.update(clients_part(run_dir, read_final, slot_group(moved_ranges), ctx.migration_start_t,
                           "moved_slots_write_pause_seconds", "the moved slots", "the migration began")(m))
     checks = [
         Check("every_slot_owned_once", "end_state.slots_owned_once", bool),
