@@ -240,6 +240,7 @@ class ClientFleet:
     """The client processes of one run: started after the recorder's load, stopped before it."""
 
     clients: list[RunningClient] = field(default_factory=list)
+    sampler: Any = None  # the servers' side (chaos.observe.redis_stats), when the clients talk to Redis
 
     @classmethod
     def start(cls, specs: list[ClientSpec], run_dir: Path, run_id: str, t0: float, wall0: float,

@@ -51,6 +51,22 @@ def header(m: dict[str, Any]) -> list[str]:
                      since=context.get("recovery_from") or "the promotion") for h in HEADER]
 
 
+def server_side(m: dict[str, Any]) -> str | None:
+    """One sentence on what the clients cost the nodes, window by window (``clients_server_side``)."""
+    side = m.get("clients_server_side")
+    if not side:
+        return None
+
+    def three(k: str) -> str:
+        return " / ".join("–" if (side.get(w) or {}).get(k) is None else f"{side[w][k]:g}"
+                          for w in ("before", "during", "after"))
+
+    return ("On the servers, every node together (the libraries' and the recorder's own topology refreshes; "
+            "per second before / during / after the fault): CLUSTER SLOTS calls "
+            f"{three('cluster_slots_per_second')}, CLUSTER SHARDS calls {three('cluster_shards_per_second')}, "
+            f"new connections {three('connections_per_second')}.")
+
+
 def markdown(m: dict[str, Any]) -> list[str]:
     table = rows(m)
     if not table:
@@ -58,6 +74,8 @@ def markdown(m: dict[str, Any]) -> list[str]:
     lines = ["", "## What your application would see", "", EXPLAIN, "",
              "| " + " | ".join(header(m)) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in table]
+    if server_side(m):
+        lines += ["", server_side(m) or ""]
     for c in m.get("clients") or []:
         if c.get("died_early"):
             lines += ["", f"The {c['client']} client crashed during the run (exit code {c.get('exit_code')}); its "

@@ -49,6 +49,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         scalars=[(k, v) for k, v in m.items() if not isinstance(v, dict | list)],
         lost=lost,
         clients=client_view.rows(m), clients_header=client_view.header(m), clients_explain=client_view.EXPLAIN,
+        clients_server=client_view.server_side(m),
         replication=replication_line(result),
         attached=attached_line(result["topology"]["attached"]).replace("`", "")
         if (result.get("topology") or {}).get("attached") else None,

@@ -22,7 +22,8 @@ from chaos.checkers.client_view import ClientViewChecker
 from chaos.checkers.compose import Check
 from chaos.checkers.writes import CounterChecker, WriteSetChecker
 from chaos.errors import ChaosError
-from chaos.history import merge_histories, read_history
+from chaos.history import merge_histories, read_history, records
+from chaos.observe.redis_stats import STATS_FILE, ServerStatsSampler, rates
 
 CLIENTS_RECORD = "clients/clients.json"
 DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
@@ -46,6 +47,9 @@ def start_clients(ctx: Any, target: dict[str, Any], password: tuple[str, str | N
     fleet = ClientFleet.start(specs, run.dir, run.run_id, run.t0, run.wall0, target, ctx.config.client_rate,
                               ctx.config.client_workers, env, ctx.say)
     ctx.cleanup(stop_clients, ctx, fleet)
+    if "seeds" in target:  # what the libraries' topology refreshes and reconnects cost the nodes
+        fleet.sampler = ServerStatsSampler(target["seeds"], run.dir / STATS_FILE, run.t0)
+        fleet.sampler.start()
     return fleet
 
 
@@ -54,6 +58,8 @@ def stop_clients(ctx: Any, fleet: ClientFleet | None) -> None:
     if fleet is None or not fleet.clients:
         return
     fleet.stop()
+    if fleet.sampler is not None:
+        fleet.sampler.stop()
     for c in fleet.clients:
         if c.died_early:
             ctx.say(f"warning: the {c.spec.label} client crashed during the run (exit code {c.exit_code}): "
@@ -88,13 +94,14 @@ def clients_part(run_dir: Path, read_final: Any, group: Callable[[Any], str], si
                  recorder_gap: str | None = "write_unavailable_seconds", slots_name: str = "the victim's slots",
                  since_name: str = "the fault", write_f: str = "write",
                  promoted_t: float | None = None,
-                 any_name: str = "any slot") -> Callable[[dict[str, Any]], dict[str, Any]]:
+                 any_name: str = "any slot", until_t: float | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Per client: the recorder's measurements over its history, and the client view's own.
     ``group``: "victim" for the writes the fault hits (the victim's slots, the slots a scale run
     moves, a MySQL table), else "others"; ``since_t``: the fault (or the migration's start);
     recovery counts from the promotion when the measurements so far found one (``_promotion``);
     ``recorder_gap``: the recorder's own measurement of the same gap (None: it has none);
-    ``write_f``: the writes; ``promoted_t``: when the replica took over, when the plan knows it."""
+    ``write_f``: the writes; ``promoted_t``: when the replica took over, when the plan knows it;
+    ``until_t``: the fault's end (its heal, the migration's end), for the servers' side."""
 
     def part(m: dict[str, Any]) -> dict[str, Any]:
         record_file = run_dir / CLIENTS_RECORD
@@ -138,7 +145,15 @@ def clients_part(run_dir: Path, read_final: Any, group: Callable[[Any], str], si
                 **view.result(),
                 "stderr": c.get("stderr"),
             })
-        return {"clients": out,
+        server_side = None
+        stats = run_dir / STATS_FILE
+        if stats.exists() and since_t is not None:
+            samples = list(records(stats))
+            end = max((x["time"] for x in samples), default=since_t)
+            until = until_t if until_t is not None and until_t > since_t else end
+            server_side = rates(samples, {"before": (min((x["time"] for x in samples), default=0.0), since_t),
+                                          "during": (since_t, until), "after": (until, end)})
+        return {"clients": out, "clients_server_side": server_side,
                 "clients_context": {"slots": slots_name, "any": any_name,
                                     "recovery_from": "the promotion" if promoted is not None else since_name},
                 "clients_lost_writes": sum(c["lost_writes"] + c["lost_increments"] for c in out),

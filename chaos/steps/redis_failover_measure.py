@@ -120,7 +120,7 @@ def measure_redis(run_dir: Path, ctx: RedisFailoverContext, read_final: Any, liv
     m = measure_parts([
         ("history", history_part(run_dir, ctx, read_final)),
         ("failover", failover_part(ctx, samples)),
-        ("clients", clients_part(run_dir, read_final, slot_group(ctx.victim_slots), ctx.fault_t)),
+        ("clients", clients_part(run_dir, read_final, slot_group(ctx.victim_slots), ctx.fault_t, until_t=ctx.heal_t)),
         *(extra(ctx, run_dir, samples) if extra is not None else []),
         ("consistency", lambda _: {"consistency": live["consistency"]}),
     ])

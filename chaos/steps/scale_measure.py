@@ -51,7 +51,8 @@ def measure(run_dir: Path, ctx: ScaleContext, read_final: Any, live: dict[str, A
     }
     moved_ranges = [r for ranges in (ctx.moved_ranges or {}).values() for r in ranges]
     m.update(clients_part(run_dir, read_final, slot_group(moved_ranges), ctx.migration_start_t,
-                          "moved_slots_write_pause_seconds", "the moved slots", "the migration began")(m))
+                          "moved_slots_write_pause_seconds", "the moved slots", "the migration began",
+                          until_t=ctx.migration_end_t)(m))
     checks = [
         Check("every_slot_owned_once", "end_state.slots_owned_once", bool),
         Check("nodes_agree_on_slots", "end_state.nodes_agree", bool),

@@ -59,6 +59,10 @@ def test_master_pause_through_redis_py_and_ioredis(state_dir, tmp_path):
     check = next(c for c in r["checks"] if c["name"] == "no_lost_writes_clients")
     assert check["status"] == ("pass" if lost == 0 else "fail") and check["value"] == lost
     assert r["passed"] is (result.exit_code == 0) and (lost == 0 or not r["passed"])
+    # the servers' side: the recorder's and the libraries' refreshes after their failures show
+    side = m["clients_server_side"]
+    assert (out / "server-stats.jsonl").exists() and set(side) == {"before", "during", "after"}
+    assert side["during"]["cluster_slots_per_second"] + side["during"]["cluster_shards_per_second"] > 0, side
     charts = json.loads((out / "charts" / "index.json").read_text())
     assert "clients" in [c["name"] for c in charts] and (out / "charts" / "clients.svg").stat().st_size > 1000
     md = (out / "report.md").read_text()

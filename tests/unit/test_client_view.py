@@ -95,3 +95,27 @@ def test_report_table_has_a_row_per_client_with_the_numbers_behind_it():
     md = "\n".join(client_view.markdown(m))
     assert "## What your application would see" in md and md.count("\n| ioredis 5.11.1 |") == 1
     assert client_view.markdown({}) == []
+
+
+def test_the_servers_counters_become_rates_per_window_across_a_restart():
+    from chaos.observe.redis_stats import parse_counters, rates
+
+    info = ("# Commandstats\r\ncmdstat_cluster|slots:calls=12,usec=340,usec_per_call=28.33\r\n"
+            "cmdstat_get:calls=5,usec=1\r\n# Stats\r\ntotal_connections_received:40\r\n# Server\r\nrun_id:ab12\r\n")
+    assert parse_counters(info) == {"cluster_slots": 12, "cluster_shards": 0, "connections": 40, "run_id": "ab12"}
+    a, b = "127.0.0.11:7001", "127.0.0.12:7002"
+    samples = [
+        {"time": 0.0, "node": a, "cluster_slots": 10, "cluster_shards": 0, "connections": 5},
+        {"time": 0.0, "node": b, "cluster_slots": 0, "cluster_shards": 0, "connections": 2},
+        {"time": 2.0, "node": a, "cluster_slots": 12, "cluster_shards": 0, "connections": 7},
+        {"time": 2.0, "node": b, "up": False},  # killed
+        {"time": 4.0, "node": a, "cluster_slots": 52, "cluster_shards": 0, "connections": 27},
+        {"time": 4.0, "node": b, "cluster_slots": 3, "cluster_shards": 1, "connections": 3, "run_id": "new"},
+        {"time": 6.0, "node": a, "cluster_slots": 54, "cluster_shards": 0, "connections": 28},
+    ]
+    r = rates(samples, {"before": (0.0, 2.0), "during": (2.0, 4.0), "after": (4.0, 6.0)})
+    assert r["before"] == {"cluster_slots_per_second": 1.0, "cluster_shards_per_second": 0.0,
+                           "connections_per_second": 1.0, "seconds": 2.0}
+    # node a: +40 calls, +20 connections; node b restarted (a new run_id): from 0, +3 calls, +1, +3 connections
+    assert r["during"]["cluster_slots_per_second"] == 21.5 and r["during"]["connections_per_second"] == 11.5
+    assert r["during"]["cluster_shards_per_second"] == 0.5 and r["after"]["cluster_slots_per_second"] == 1.0
