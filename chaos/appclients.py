@@ -41,11 +41,18 @@ class Library:
     model: str  # how its workers run, for the report
     defaults: str  # what the library does by default on a dying node (from its source; measured by the run)
     family: str = "redis"  # the servers it talks to: "redis" or "mysql"
+    # --client-profile vendor: the settings a cloud vendor recommends for it, and where it says so
+    vendor: dict[str, Any] | None = None
+    vendor_source: str = ""
 
 
 LIBRARIES = {lib.name: lib for lib in (
     Library("redis-py", "pypi", "redis", "redis_py.py", "threads sharing one RedisCluster",
-            "7.x: no socket or connect timeout, retries after connection errors; 8.x: 5 s timeouts, 10 retries"),
+            "7.x: no socket or connect timeout, retries after connection errors; 8.x: 5 s timeouts, 10 retries",
+            vendor={"socket_connect_timeout": 0.1, "socket_timeout": 2.0},
+            vendor_source="Amazon ElastiCache, \"Configuring client-side and server-side timeouts\", the redis-py "
+                          "sample: https://docs.aws.amazon.com/AmazonElastiCache/latest/red-ug/"
+                          "BestPractices.Redis.Timeouts.html"),
     Library("valkey-glide", "pypi", "valkey-glide", "valkey_glide.py", "asyncio tasks sharing one GlideClusterClient",
             "250 ms request timeout, periodic topology checks"),
     Library("ioredis", "npm", "ioredis", "ioredis.js", "async loops sharing one Cluster",
@@ -209,6 +216,15 @@ def installed() -> list[dict[str, Any]]:
 
 
 # -- running them beside a run ---------------------------------------------------------------------
+PROFILES = ("defaults", "vendor")
+
+
+def settings_for(lib: Library, profile: str) -> dict[str, Any]:
+    """What the runner passes to the library beyond its defaults: nothing, or (``vendor``) the
+    vendor's recommendation when one is written down for it."""
+    return dict(lib.vendor or {}) if profile == "vendor" else {}
+
+
 @dataclass
 class RunningClient:
     spec: ClientSpec
@@ -218,11 +234,15 @@ class RunningClient:
     proc: subprocess.Popen[str]
     stderr: Path
     started_t: float
+    settings: dict[str, Any] = field(default_factory=dict)  # beyond the library's defaults (--client-profile)
     exit_code: int | None = None
     died_early: bool = False  # it exited on its own before the harness stopped it
 
     def record(self) -> dict[str, Any]:
-        return {"client": self.spec.library.name, "label": self.spec.label, "version": self.version,
+        lib = self.spec.library
+        return {"client": lib.name, "label": self.spec.label, "version": self.version,
+                "profile": "vendor" if self.settings else "defaults", "settings": self.settings,
+                "settings_source": lib.vendor_source if self.settings else None,
                 "model": self.spec.library.model, "index": self.index, "history": self.history.name,
                 "exit_code": self.exit_code, "died_early": self.died_early, "stderr": _tail(self.stderr)}
 
@@ -244,7 +264,8 @@ class ClientFleet:
 
     @classmethod
     def start(cls, specs: list[ClientSpec], run_dir: Path, run_id: str, t0: float, wall0: float,
-              target: dict[str, Any], rate: float, workers: int, env: dict[str, str], say: Any) -> ClientFleet:
+              target: dict[str, Any], rate: float, workers: int, env: dict[str, str], say: Any,
+              profile: str = "defaults") -> ClientFleet:
         """``target``: what the runners connect to (``{"seeds": [...]}``, or ``{"mysql": {...}}``);
         ``env``: the owner mark and the password variable (never an argument or a file)."""
         fleet = cls()
@@ -252,14 +273,20 @@ class ClientFleet:
             for index, spec in enumerate(specs):
                 version = install(spec, say)
                 fleet.clients.append(_launch(spec, version, index, run_dir, run_id, t0, wall0, target, rate, workers,
-                                             env))
+                                             env, settings_for(spec.library, profile)))
             for client in fleet.clients:
                 _await_ready(client)
         except BaseException:
             fleet.stop()
             raise
-        say("client view: " + ", ".join(f"{c.spec.library.name} {c.version} ({workers} workers, {rate:g} ops/s)"
+        say("client view: " + ", ".join(f"{c.spec.library.name} {c.version} ({workers} workers, {rate:g} ops/s"
+                                        + (f"; {_kwargs(c.settings)}" if c.settings else "") + ")"
                                         for c in fleet.clients))
+        if profile == "vendor":
+            for c in fleet.clients:
+                if not c.settings:
+                    say(f"note: no vendor recommendation is written down for {c.spec.library.name}; it runs with its "
+                        "defaults")
         return fleet
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -282,13 +309,15 @@ class ClientFleet:
 
 
 def _launch(spec: ClientSpec, version: str, index: int, run_dir: Path, run_id: str, t0: float, wall0: float,
-            target: dict[str, Any], rate: float, workers: int, extra_env: dict[str, str]) -> RunningClient:
+            target: dict[str, Any], rate: float, workers: int, extra_env: dict[str, str],
+            settings: dict[str, Any]) -> RunningClient:
     folder = run_dir / "clients"
     folder.mkdir(exist_ok=True)
     history = run_dir / CLIENT_FILE.format(label=spec.slug)
     spec_file = folder / f"{spec.slug}.spec.json"
     spec_file.write_text(json.dumps({**target, "run_id": run_id, "index": index, "t0": t0, "wall0": wall0,
-                                     "rate": rate, "workers": workers, "history": str(history)}, indent=1))
+                                     "rate": rate, "workers": workers, "history": str(history),
+                                     "settings": settings}, indent=1))
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     env.update(extra_env)
     runner = str(RUNNERS / spec.library.runner)
@@ -302,7 +331,11 @@ def _launch(spec: ClientSpec, version: str, index: int, run_dir: Path, run_id: s
     with open(stderr, "w") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
                                 cwd=str(folder), start_new_session=True)
-    return RunningClient(spec, version, index, history, proc, stderr, time.monotonic())
+    return RunningClient(spec, version, index, history, proc, stderr, time.monotonic(), settings)
+
+
+def _kwargs(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items())
 
 
 def _await_ready(client: RunningClient, timeout: float = 30.0) -> None:

@@ -64,6 +64,9 @@ class RunConfig:
                                 "recorder loads).")
     client_workers: int = option(4, "Concurrent workers (threads, or the library's own async tasks) per --clients "
                                  "library.")
+    client_profile: str = option("defaults", "How the --clients libraries are configured: their own defaults, or the "
+                                 "settings a cloud vendor recommends where one is written down (`chaos clients list` "
+                                 "shows them with their source).", choices=("defaults", "vendor"))
 
     BACKENDS: ClassVar[tuple[str, ...]] = ("process",)  # where this scenario's servers can run
     CLIENT_FAMILY: ClassVar[str | None] = None  # the --clients libraries this scenario's servers take

@@ -32,8 +32,9 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
         excess = c.get("excess_over_recorder_seconds")
         base = c.get("write_gap_before_fault_seconds")
         out.append([
-            f"{c['client']} {c['version']}" + (f" (crashed: exit code {c.get('exit_code')})" if c.get("died_early")
-                                               else ""),
+            f"{c['client']} {c['version']}"
+            + (" (vendor: " + ", ".join(f"{k}={v}" for k, v in c["settings"].items()) + ")" if c.get("settings") else "")
+            + (f" (crashed: exit code {c.get('exit_code')})" if c.get("died_early") else ""),
             _s(c.get("write_unavailable_seconds")) + ("" if base is None else f" (before: {base:.2f} s)"),
             "–" if excess is None else f"{excess:+.2f} s",
             _s(c.get("write_unavailable_seconds_any_slot")), _s(c.get("longest_call_seconds")),

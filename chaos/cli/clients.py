@@ -33,9 +33,13 @@ def clients_list() -> None:
     """The client libraries known, and those installed in the cache."""
     from chaos.appclients import LIBRARIES, cache_dir, installed
 
-    say(render_table([{"client": lib.name, "from": lib.ecosystem, "package": lib.package, "runs as": lib.model,
-                       "defaults on a dying node": lib.defaults} for lib in LIBRARIES.values()],
-                     ["client", "from", "package", "runs as", "defaults on a dying node"]))
+    say(render_table([{"client": lib.name, "for": lib.family, "from": lib.ecosystem, "package": lib.package,
+                       "runs as": lib.model, "defaults on a dying node": lib.defaults} for lib in LIBRARIES.values()],
+                     ["client", "for", "from", "package", "runs as", "defaults on a dying node"]))
+    vendor = [lib for lib in LIBRARIES.values() if lib.vendor]
+    say("\n--client-profile vendor: " + "; ".join(
+        f"{lib.name}: " + ", ".join(f"{k}={v}" for k, v in (lib.vendor or {}).items()) + f" ({lib.vendor_source})"
+        for lib in vendor) + "; the others run with their defaults")
     found = installed()
     say(f"\ninstalled in {cache_dir()}:" if found else f"\nnothing installed yet in {cache_dir()}")
     if found:

@@ -45,7 +45,7 @@ def start_clients(ctx: Any, target: dict[str, Any], password: tuple[str, str | N
     run = ctx.run
     env = {**ctx.state_dir.owner_env(), **({password[0]: password[1]} if password[1] else {})}
     fleet = ClientFleet.start(specs, run.dir, run.run_id, run.t0, run.wall0, target, ctx.config.client_rate,
-                              ctx.config.client_workers, env, ctx.say)
+                              ctx.config.client_workers, env, ctx.say, ctx.config.client_profile)
     ctx.cleanup(stop_clients, ctx, fleet)
     if "seeds" in target:  # what the libraries' topology refreshes and reconnects cost the nodes
         fleet.sampler = ServerStatsSampler(target["seeds"], run.dir / STATS_FILE, run.t0)
@@ -129,6 +129,7 @@ def clients_part(run_dir: Path, read_final: Any, group: Callable[[Any], str], si
             gap = avail.get("victim", {}).get("longest_unavailable_seconds")
             out.append({
                 **{k: c[k] for k in ("client", "label", "version", "model", "exit_code", "died_early")},
+                **{k: c.get(k) for k in ("profile", "settings", "settings_source")},
                 "write_unavailable_seconds": gap,
                 "excess_over_recorder_seconds": round(gap - recorder, 6)
                 if gap is not None and recorder is not None else None,

@@ -46,7 +46,9 @@ def main():
     try:
         from redis.cluster import ClusterNode, RedisCluster
 
-        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in seeds(spec)], password=password())
+        # the library's defaults; with --client-profile vendor, the vendor's recommended settings on top
+        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in seeds(spec)], password=password(),
+                              **spec.get("settings", {}))
     except Exception as exc:
         print(f"could not create the client: {failure(exc)}", file=sys.stderr)
         sys.exit(3)

@@ -138,17 +138,20 @@ def kill_client_when_it_runs(owner, runner, after):
 
 
 def test_a_client_that_crashes_mid_run_fails_the_run_and_is_reported(state_dir, tmp_path):
+    """(With the vendor's settings: the runner gets them, and the record says where they come from.)"""
     out = tmp_path / "run"
     watcher = kill_client_when_it_runs(state_dir.path, "loadgen/clients/redis_py.py", 2.0)
     result = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "run", "master-kill",
-                                      *COMMON, "--clients",
-                                      "redis-py", "--out", str(out)])
+                                      *COMMON, "--clients", "redis-py", "--client-profile", "vendor",
+                                      "--out", str(out)])
     watcher.join(5)
     assert result.exit_code == 1, result.output
     assert "warning: the redis-py client crashed during the run (exit code -9)" in result.output
     r = json.loads((out / "result.json").read_text())
     (c,) = r["measurements"]["clients"]
     assert c["died_early"] is True and c["exit_code"] == -9 and c["calls"] > 0
+    assert c["profile"] == "vendor" and c["settings"] == {"socket_connect_timeout": 0.1, "socket_timeout": 2.0}
+    assert json.loads((out / "clients" / "redis-py.spec.json").read_text())["settings"] == c["settings"]
     assert next(x for x in r["checks"] if x["name"] == "clients_ran")["status"] == "fail" and not r["passed"]
     assert "crashed: exit code -9" in (out / "report.md").read_text()
 

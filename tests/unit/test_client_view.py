@@ -119,3 +119,15 @@ def test_the_servers_counters_become_rates_per_window_across_a_restart():
     # node a: +40 calls, +20 connections; node b restarted (a new run_id): from 0, +3 calls, +1, +3 connections
     assert r["during"]["cluster_slots_per_second"] == 21.5 and r["during"]["connections_per_second"] == 11.5
     assert r["during"]["cluster_shards_per_second"] == 0.5 and r["after"]["cluster_slots_per_second"] == 1.0
+
+
+def test_the_vendor_profile_is_the_documented_settings_or_nothing():
+    from chaos.appclients import LIBRARIES, settings_for
+
+    assert settings_for(LIBRARIES["redis-py"], "vendor") == {"socket_connect_timeout": 0.1, "socket_timeout": 2.0}
+    assert "docs.aws.amazon.com" in LIBRARIES["redis-py"].vendor_source
+    assert settings_for(LIBRARIES["redis-py"], "defaults") == {}
+    assert settings_for(LIBRARIES["ioredis"], "vendor") == {}  # nothing written down: its defaults
+    row = client_view.rows({"clients": [{"client": "redis-py", "version": "8.1.0", "settings": {"socket_timeout": 2.0},
+                                         "blocked_calls": {}, "errors": {}, "recovery_seconds": {}}]})[0]
+    assert row[0] == "redis-py 8.1.0 (vendor: socket_timeout=2.0)"
