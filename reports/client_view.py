@@ -27,8 +27,10 @@ def rows(m: dict[str, Any]) -> list[list[str]]:
         rec = c.get("recovery_seconds") or {}
         recovered = (f"{rec.get('recovered', 0)}/{c.get('workers', 0)}"
                      + (f" (median {_s(rec.get('median'))}, max {_s(rec.get('max'))})" if rec.get("recovered") else ""))
+        if c.get("failing_5s_after"):
+            recovered += f"; {len(c['failing_5s_after'])} without a success 5 s after"
         if c.get("still_failing"):
-            recovered += f"; {len(c['still_failing'])} still failing"
+            recovered += f"; {len(c['still_failing'])} still failing at the end"
         excess = c.get("excess_over_recorder_seconds")
         base = c.get("write_gap_before_fault_seconds")
         out.append([

@@ -14,6 +14,7 @@ from typing import Any
 from chaos.history import OK, Op
 
 BLOCKED = (1.0, 5.0, 30.0)  # "calls blocked longer than" thresholds, seconds
+LATE = 5.0  # a worker without a success this long after the promotion (or the fault) is "still failing"
 
 
 class _Worker:
@@ -98,6 +99,8 @@ class ClientViewChecker:
             if failing:
                 still_failing.append({"worker": process, "last_error": w.last_error})
         recovery.sort()
+        late = [{"worker": p, "last_error": w.last_error} for p, w in sorted(self.workers.items(), key=lambda kv: str(kv[0]))
+                if since is not None and (w.first_ok_after is None or w.first_ok_after - since > LATE)]
         return {
             "calls": self.calls,
             "longest_call_seconds": round(longest, 6),
@@ -113,6 +116,7 @@ class ClientViewChecker:
                                  "max": round(recovery[-1], 6) if recovery else None,
                                  "recovered": len(recovery)},
             "all_recovered": bool(self.workers) and not still_failing,
+            f"failing_{LATE:g}s_after": late,  # no success yet 5 s after the promotion, with their last error
             "still_failing": still_failing,
         }
 

@@ -50,6 +50,9 @@ def test_blocked_and_open_calls_errors_and_recovery_per_worker():
     assert r["recovery_seconds"]["recovered"] == 2
     assert r["recovery_seconds"]["max"] == pytest.approx(3.1)
     assert {w["worker"] for w in r["still_failing"]} == {2, 3} and r["all_recovered"] is False
+    # 5 s after the promotion (18.0): workers 2 and 3 had no success yet; 0 and 1 had
+    assert r["failing_5s_after"] == [{"worker": 2, "last_error": None},
+                                     {"worker": 3, "last_error": "Error: Connection is closed."}]
 
 
 def test_without_a_promotion_recovery_counts_from_the_fault():
