@@ -47,6 +47,11 @@ class Comparison:
     rows: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)
+    legend: dict[str, str] = field(default_factory=dict)  # a group's short name → the settings that define it
+
+
+SHORT = 40  # a group name longer than this is shortened, its settings said once in the legend
+WIDE = 120  # a terminal table wider than this is printed a measurement at a time
 
 
 def load_runs(dirs: Sequence[str | Path]) -> list[Run]:
@@ -74,6 +79,24 @@ def group_runs(runs: list[Run], group_by: str | None = None, label: bool = False
     return groups
 
 
+def short_names(names: list[str]) -> dict[str, str]:
+    """Full group name → the name shown: itself when every name is short; else the values of
+    the differing settings alone (``1000 · redis:7.0``); else letters (A, B, …)."""
+    if all(len(n) <= SHORT for n in names):
+        return {n: n for n in names}
+    values = {n: " · ".join(part.partition("=")[2] or part for part in n.split(", ")) for n in names}
+    if all(len(v) <= SHORT for v in values.values()) and len(set(values.values())) == len(names):
+        return values
+    letters = [chr(ord("A") + i % 26) * (1 + i // 26) for i in range(len(names))]
+    return dict(zip(names, letters))
+
+
+def settings_of(groups: dict[str, list[Run]]) -> set[str]:
+    """Every setting of the runs compared: echoed into measurements (``node_timeout_ms``), it
+    defines groups and is never compared as a result."""
+    return {k for runs in groups.values() for r in runs for k in (r.result.get("config") or {})}
+
+
 def numbers(run: Run) -> dict[str, float]:
     """The run's scalar measurements (and ops.ok / ops.fail / ops.info)."""
     m = run.result.get("measurements") or {}
@@ -93,7 +116,8 @@ def compare(groups: dict[str, list[Run]], baseline: str | None = None, min_chang
         if len(runs) < 4:
             c.warnings.append(f"group {name!r} has {len(runs)} run(s): below 4 a side no difference can be "
                               "significant (p ≥ 0.10 with 3)")
-    names = sorted({k for runs in groups.values() for r in runs for k in numbers(r)})
+    settings = settings_of(groups)
+    names = sorted({k for runs in groups.values() for r in runs for k in numbers(r)} - settings)
     base_runs = groups[baseline]
     for measurement in names:
         row: dict[str, Any] = {"measurement": measurement, "higher_is_better": higher_is_better(measurement),
@@ -147,30 +171,40 @@ def _versus(measurement: str, base: list[float], values: list[float], min_change
     return {"change": change, "p": p, "verdict": verdict}
 
 
+def cell_text(row: dict[str, Any], cell: dict[str, Any] | None) -> str:
+    """One group's cell of a row, as text: a median with its interval and n (and against the
+    baseline: the change, p, the verdict), or k of n runs with the upper bound on the rate."""
+    if cell is None:
+        return ""
+    if row.get("kind") == "count":
+        return (f"{cell['k']}/{cell['n']} (≤{cell['upper_bound']:.0%})"
+                + (f" {cell['verdict']} p={cell['p']:.3f}" if "verdict" in cell else ""))
+    text = f"{_num(cell['median'])} [{_num(cell['interval'][0])}–{_num(cell['interval'][1])}] n={cell['n']}"
+    if "verdict" in cell:
+        text += f" {_pct(cell['change'])} p={cell['p']:.3f} {cell['verdict']}"
+    return text
+
+
 def render_table(c: Comparison) -> str:
+    """The terminal table: a column per group while it fits in :data:`WIDE` columns, else a
+    block per measurement with a line per group; the groups' settings once, in a legend."""
     names = list(c.groups)
     lines = [f"baseline: {c.baseline}; groups: " + "; ".join(f"{n} ({len(c.groups[n])} runs)" for n in names)]
+    if len(lines[0]) > WIDE or any(short != full for short, full in c.legend.items()):
+        lines = [f"baseline: {c.baseline}", "groups:"] + [
+            f"  {n} ({len(c.groups[n])} runs)" + (f" = {c.legend[n]}" if c.legend.get(n, n) != n else "")
+            for n in names]
     header = ["measurement", *names]
-    table = []
-    for row in c.rows:
-        cells = [row["measurement"]]
-        for name in names:
-            cell = row["groups"].get(name)
-            if cell is None:
-                cells.append("")
-            elif row.get("kind") == "count":
-                cells.append(f"{cell['k']}/{cell['n']} (≤{cell['upper_bound']:.0%})"
-                             + (f" {cell['verdict']} p={cell['p']:.3f}" if "verdict" in cell else ""))
-            else:
-                text = f"{_num(cell['median'])} [{_num(cell['interval'][0])}–{_num(cell['interval'][1])}] n={cell['n']}"
-                if "verdict" in cell:
-                    mark = "~" if cell["verdict"] == "~" else cell["verdict"]
-                    text += f" {_pct(cell['change'])} p={cell['p']:.3f} {mark}"
-                cells.append(text)
-        table.append(cells)
+    table = [[row["measurement"], *(cell_text(row, row["groups"].get(n)) for n in names)] for row in c.rows]
     widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
-    lines.append("  ".join(h.upper().ljust(w) for h, w in zip(header, widths)).rstrip())
-    lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in table]
+    if sum(widths) + 2 * (len(widths) - 1) <= WIDE:
+        lines.append("  ".join(h.upper().ljust(w) for h, w in zip(header, widths)).rstrip())
+        lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in table]
+    else:  # transposed: as narrow as its longest cell
+        width = max(len(n) for n in names)
+        for r in table:
+            lines.append(r[0])
+            lines += [f"  {n.ljust(width)}  {text}" for n, text in zip(names, r[1:]) if text]
     lines += [f"warning: {w}" for w in c.warnings]
     lines += [f"regression: {r}" for r in c.regressions] or ["no regression beyond the threshold"]
     return "\n".join(lines)
@@ -212,13 +246,31 @@ def render_html(c: Comparison, out: Path) -> str:
     names = list(c.groups)
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>chaos compare</title><style>"
              "body{font-family:sans-serif;max-width:1000px;margin:1.5em auto}svg{width:100%;height:auto}"
-             "td,th{border:1px solid #ddd;padding:.2em .5em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}"
+             "table{border-collapse:collapse;margin:.5em 0}th{font-weight:normal;background:#f6f6f6}"
              ".worse{color:#c33;font-weight:bold}.better{color:#2a7d3f}</style></head><body>",
              f"<h1>Comparison of {sum(len(r) for r in c.groups.values())} runs</h1>",
              f"<p>Baseline: <b>{html.escape(c.baseline)}</b>.</p>"]
     parts += [f"<p class='worse'>Regression: {html.escape(r)}</p>" for r in c.regressions]
     parts += [f"<p>Warning: {html.escape(w)}</p>" for w in c.warnings]
-    parts.append("<pre>" + html.escape(render_table(c)) + "</pre>")
+    if any(short != full for short, full in c.legend.items()):
+        parts.append("<h2>Groups</h2><table><tr><th>group</th><th>runs</th><th>settings</th></tr>"
+                     + "".join(f"<tr><td>{html.escape(short)}</td><td>{len(c.groups[short])}</td>"
+                               f"<td>{html.escape(full)}</td></tr>" for short, full in c.legend.items()) + "</table>")
+    parts.append("<h2>Measurements</h2><p>Each cell: the median [its 95% interval, or min–max] over n runs; against "
+                 "the baseline the change, Mann–Whitney's p and the verdict (<span class='worse'>worse</span>, "
+                 "<span class='better'>better</span>, ~ not significant). Run counts: k of n with the upper bound "
+                 "on the rate, and Fisher's exact p.</p>")
+    parts.append("<table><tr><th>measurement</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>")
+    for row in c.rows:
+        cells = []
+        for n in names:
+            cell = row["groups"].get(n)
+            verdict = (cell or {}).get("verdict")
+            cls = f" class='{verdict}'" if verdict in ("worse", "better") else ""
+            cells.append(f"<td{cls}>{html.escape(cell_text(row, cell))}</td>")
+        parts.append(f"<tr><th>{html.escape(row['measurement'])}</th>{''.join(cells)}</tr>")
+    parts.append("</table>")
     fig, ax = plt.subplots(figsize=(9.5, 3), dpi=100)
     for gi, (name, runs) in enumerate(c.groups.items()):
         for r in runs:
@@ -280,10 +332,15 @@ def compare_dirs(dirs: Sequence[str | Path], out: Path, group_by: str | None = N
                 raise ChaosError(f"{d} holds no run (no result.json in it or in its subdirectories)")
             expanded += inner
     runs = load_runs(expanded)
-    groups = group_runs(runs, group_by, label)
-    if baseline is not None and baseline not in groups:
-        raise ChaosError(f"--baseline {baseline!r}: no such group; groups: {', '.join(groups)}")
+    full = group_runs(runs, group_by, label)
+    shown = short_names(list(full))
+    groups = {shown[name]: members for name, members in full.items()}
+    if baseline is not None and baseline not in groups:  # the full name, or the short one
+        if baseline not in shown:
+            raise ChaosError(f"--baseline {baseline!r}: no such group; groups: {', '.join(groups)}")
+        baseline = shown[baseline]
     c = compare(groups, baseline, min_change)
+    c.legend = {short: name for name, short in shown.items()}
     c_table = render_table(c)
     out.write_text(render_html(c, out))
     return c_table, bool(c.regressions)

@@ -15,12 +15,8 @@ library returned, ``info`` when it raised (it may have been committed)."""
 
 import json
 import os
-import signal
-import sys
-import threading
-import time
 
-from runner_common import History, Pace, failure, load_spec
+from runner_common import Pace, failure, run_threads
 
 ID_SPACE = 10**9  # as loadgen.mysql_workload: row id = the run's base + user * ID_SPACE + seq
 FIRST_USER = 900  # the load's users are numbered from 0; the clients' workers from here (16 per client)
@@ -38,9 +34,7 @@ def endpoint(m):
     return m["host"], int(m["port"])
 
 
-def worker(n, spec, history, stop):
-    import pymysql
-
+def worker(n, spec, pymysql, history, stop):
     m = spec["mysql"]
     user = FIRST_USER + spec["index"] * 16 + n
     table = f"`{m['database']}`.items"
@@ -71,29 +65,11 @@ def worker(n, spec, history, stop):
         stop.wait(pace.delay())
 
 
-def main():
-    spec = load_spec()
-    history = History(spec)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        import pymysql  # noqa: F401
-    except Exception as exc:
-        print(f"could not load PyMySQL: {failure(exc)}", file=sys.stderr)
-        sys.exit(3)
-    threads = [threading.Thread(target=worker, args=(n, spec, history, stop), daemon=True)
-               for n in range(spec["workers"])]
-    for t in threads:
-        t.start()
-    print("ready", flush=True)
-    while not stop.is_set():
-        stop.wait(0.2)
-    deadline = time.monotonic() + spec.get("drain_seconds", 1.0)
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    history.out.flush()
-    os._exit(0)  # threads blocked inside the library are left as the application would have them
+def make(_spec):
+    import pymysql  # a connection per worker, made by the worker; here only the library, loaded once
+
+    return pymysql
 
 
 if __name__ == "__main__":
-    main()
+    run_threads(worker, make)

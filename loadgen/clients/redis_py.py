@@ -12,13 +12,7 @@ Every call is one recorded operation: ``ok`` when the library returned, ``info``
 (whatever it retried inside, the write may have been applied), with the exception's class and
 message as the application sees them."""
 
-import os
-import signal
-import sys
-import threading
-import time
-
-from runner_common import History, Pace, failure, load_spec, operation, password, seeds
+from runner_common import Pace, failure, operation, password, run_threads, seeds
 
 
 def worker(n, spec, client, history, stop):
@@ -38,33 +32,13 @@ def worker(n, spec, client, history, stop):
         stop.wait(pace.delay())
 
 
-def main():
-    spec = load_spec()
-    history = History(spec)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        from redis.cluster import ClusterNode, RedisCluster
+def make(spec):
+    from redis.cluster import ClusterNode, RedisCluster
 
-        # the library's defaults; with --client-profile vendor, the vendor's recommended settings on top
-        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in seeds(spec)], password=password(),
-                              **spec.get("settings", {}))
-    except Exception as exc:
-        print(f"could not create the client: {failure(exc)}", file=sys.stderr)
-        sys.exit(3)
-    threads = [threading.Thread(target=worker, args=(n, spec, client, history, stop), daemon=True)
-               for n in range(spec["workers"])]
-    for t in threads:
-        t.start()
-    print("ready", flush=True)
-    while not stop.is_set():
-        stop.wait(0.2)
-    deadline = time.monotonic() + spec.get("drain_seconds", 1.0)
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    history.out.flush()
-    os._exit(0)  # threads blocked inside the library are left as the application would have them
+    # the library's defaults; with --client-profile vendor, the vendor's recommended settings on top
+    return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in seeds(spec)], password=password(),
+                        **spec.get("settings", {}))
 
 
 if __name__ == "__main__":
-    main()
+    run_threads(worker, make)

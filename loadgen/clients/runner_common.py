@@ -4,6 +4,7 @@ operations (unique-key writes and a few counters, keys the recorder's way), the 
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -69,3 +70,32 @@ class Pace:
     def delay(self):
         self.next_at = max(self.next_at + self.interval, time.monotonic())
         return max(0.0, self.next_at - time.monotonic())
+
+
+def run_threads(worker, make=None):
+    """The threaded runners' main: the spec and the history, ``make()`` (the client the workers
+    share, or None; an error there ends the runner with its message on stderr), ``workers``
+    threads of ``worker(n, spec, client, history, stop)``, "ready"; on SIGTERM stop invoking,
+    wait up to ``drain_seconds``, exit: threads blocked inside the library are left as the
+    application would have them (their calls stay open in the history)."""
+    spec = load_spec()
+    history = History(spec)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        client = make(spec) if make is not None else None
+    except Exception as exc:
+        print(f"could not create the client: {failure(exc)}", file=sys.stderr)
+        sys.exit(3)
+    threads = [threading.Thread(target=worker, args=(n, spec, client, history, stop), daemon=True)
+               for n in range(spec["workers"])]
+    for t in threads:
+        t.start()
+    print("ready", flush=True)
+    while not stop.is_set():
+        stop.wait(0.2)
+    deadline = time.monotonic() + spec.get("drain_seconds", 1.0)
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    history.out.flush()
+    os._exit(0)

@@ -76,3 +76,44 @@ def test_lost_commits_count_as_runs_losing_writes(tmp_path):
     assert result.exit_code == 0, result.output
     lost = next(x for x in result.output.splitlines() if x.startswith("runs_losing_writes"))
     assert "0/2" in lost and "1/2" in lost
+
+
+def test_many_groups_get_short_names_a_legend_and_a_page_of_tables(tmp_path):
+    """Five configurations that differ in three settings: groups named by the values that differ,
+    their settings once, the terminal within 120 columns, the settings never compared as results."""
+    runs = []
+    configs = [(1000, "redis:7.0", 3), (3000, "redis:7.0", 3), (1000, "valkey:9.1", 3), (3000, "valkey:9.1", 6),
+               (5000, "redis:7.0", 6)]
+    for g, (timeout, server, masters) in enumerate(configs):
+        for i in range(4):
+            d = make_run(tmp_path, f"g{g}r{i}", timeout, timeout / 1000 + 1 + i / 10)
+            r = json.loads((d / "result.json").read_text())
+            r["config"].update(server=server, masters=masters, replicas_per_master=1)
+            r["measurements"]["node_timeout_ms"] = timeout  # a setting echoed into the measurements
+            (d / "result.json").write_text(json.dumps(r))
+            runs.append(d)
+    out = tmp_path / "compare.html"
+    result = CliRunner().invoke(cli, ["report", "compare", *map(str, runs), "--out", str(out)])
+    assert result.exit_code == 1, result.output  # failover_seconds is worse in the slower groups
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 120, max(lines, key=len)
+    assert "baseline: 3 · 1000 · redis:7.0" in lines and "groups:" in lines
+    assert "  3 · 1000 · redis:7.0 (4 runs) = masters=3, node_timeout_ms=1000, server=redis:7.0" in lines
+    assert not any(line.startswith("node_timeout_ms") for line in lines)  # a setting, not a result
+    assert "failover_seconds" in lines  # a block per measurement: five groups do not fit side by side
+    assert any(line.startswith("  6 · 5000 · redis:7.0 ") and "worse" in line for line in lines)
+    page = out.read_text()
+    assert "<pre>" not in page and page.count("<table>") >= 2 and "class='worse'" in page
+    assert "<td>masters=3, node_timeout_ms=3000, server=redis:7.0</td>" in page
+    # --baseline by its full name or its letter
+    again = CliRunner().invoke(cli, ["report", "compare", *map(str, runs), "--out", str(out),
+                                     "--baseline", "masters=3, node_timeout_ms=3000, server=redis:7.0"])
+    assert "baseline: 3 · 3000 · redis:7.0" in again.output.splitlines()
+
+
+def test_names_too_long_even_as_values_become_letters():
+    from reports.compare import short_names
+
+    assert short_names(["a=1", "a=2"]) == {"a=1": "a=1", "a=2": "a=2"}
+    long = [f"image=registry.local:5000/team/redis-with-a-long-name:{v}, masters={m}" for v, m in (("7", 3), ("8", 6))]
+    assert short_names(long) == {long[0]: "A", long[1]: "B"}
