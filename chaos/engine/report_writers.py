@@ -49,7 +49,15 @@ class RunComparison:
     order: int = 100
 
 
-Writer = RunWriter | ReportFormat | RunComparison
+@dataclass(frozen=True)
+class SuiteReport:
+    """``write(parent, scorecard) -> [files]``: the resilience report of a suite (`chaos suite`)."""
+
+    write: Callable[[Path, dict[str, Any]], list[Path]]
+    order: int = 200
+
+
+Writer = RunWriter | ReportFormat | RunComparison | SuiteReport
 
 
 def report_writers() -> dict[str, Writer]:
@@ -57,9 +65,9 @@ def report_writers() -> dict[str, Writer]:
     found: dict[str, Writer] = {}
     for ep in entry_points(group=REPORTS_GROUP):
         writer = ep.load()
-        if not isinstance(writer, RunWriter | ReportFormat | RunComparison):
-            raise ChaosError(f"the report entry point {ep.name!r} ({ep.value}) is not a RunWriter, ReportFormat or "
-                             "RunComparison; reinstall the package (./scripts/setup)")
+        if not isinstance(writer, RunWriter | ReportFormat | RunComparison | SuiteReport):
+            raise ChaosError(f"the report entry point {ep.name!r} ({ep.value}) is not a RunWriter, ReportFormat, "
+                             "RunComparison or SuiteReport; reinstall the package (./scripts/setup)")
         found[ep.name] = writer
     return dict(sorted(found.items(), key=lambda kv: kv[1].order))
 
@@ -70,6 +78,10 @@ def formats() -> dict[str, ReportFormat]:
 
 def comparison() -> RunComparison | None:
     return next((w for w in report_writers().values() if isinstance(w, RunComparison)), None)
+
+
+def suite_report() -> SuiteReport | None:
+    return next((w for w in report_writers().values() if isinstance(w, SuiteReport)), None)
 
 
 def write_reports(run_dir: Path, result: dict[str, Any]) -> None:

@@ -1,0 +1,105 @@
+"""`chaos suite` without servers: suite files checked before anything starts (errors name the
+line), and the scorecard and its recommendations from literal results."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chaos.cli import cli
+from chaos.errors import ChaosError
+from chaos.resilience import scorecard
+from chaos.suite import entries_of, load_suite, to_args
+from reports import resilience
+
+GOOD = """name = "nightly"
+[defaults]
+node-timeout-ms = 1000
+
+[[run]]
+scenario = "master-kill"
+slo = ["write_unavailable_seconds<=6"]
+
+[[run]]
+scenario = "partition"
+name = "partition-replica"
+options = { isolate = "replica", keep = false }
+"""
+
+
+def suite_file(tmp_path, text):
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_suite_file_becomes_checked_runs(tmp_path):
+    data, source = load_suite(suite_file(tmp_path, GOOD))
+    kill, part = entries_of(data, source)
+    assert (kill.name, kill.scenario, kill.line) == ("master-kill", "master-kill", 5)
+    assert kill.args == ["--node-timeout-ms", "1000", "--slo", "write_unavailable_seconds<=6"]
+    assert (part.name, part.line) == ("partition-replica", 9)
+    assert part.args == ["--node-timeout-ms", "1000", "--isolate", "replica"]
+    assert to_args({"keep": True, "slo": ["a<=1", "b<=2"]}) == ["--keep", "--slo", "a<=1", "--slo", "b<=2"]
+    assert [e.name for e in entries_of(*load_suite("redis"))] == [
+        "master-kill", "master-pause", "partition-master", "partition-replica", "scale-out", "scale-in"]
+
+
+@pytest.mark.parametrize("text,message", [
+    (GOOD.replace('scenario = "partition"', 'scenario = "partitoin"'), ":9: run 2: unknown scenario 'partitoin'"),
+    (GOOD.replace("isolate =", "isolation ="), ":9: run 2 (partition): No such option '--isolation'"),
+    (GOOD.replace("<=6", "<<6"), ":5: run 1 (master-kill):"),
+    (GOOD.replace("node-timeout-ms = 1000", "repeat = 3"), "repeat is set by the suite"),
+    (GOOD + "[[run]]\nname = 'x'\n", ":13: run 3 names no scenario"),
+    (GOOD.replace("[defaults]", "[defaults"), "not valid TOML"),
+    ('name = "empty"\n', "no [[run]] tables"),
+])
+def test_a_bad_suite_is_refused_in_one_line_naming_the_line(tmp_path, text, message):
+    path = suite_file(tmp_path, text)
+    with pytest.raises(ChaosError, match=None) as err:
+        entries_of(*load_suite(path))
+    assert message in str(err.value), str(err.value)
+    result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "suite", "--suite", path,
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def run(name, passed=True, **m):
+    return {"dir": name, "result": {"passed": passed, "measurements": m, "checks": [
+        {"name": "no_lost_writes", "status": "pass" if not m.get("lost_writes") else "fail"},
+        {"name": "write_unavailable_seconds<=6", "status": "pass" if m.get("write_unavailable_seconds", 0) <= 6
+         else "fail"}]}}
+
+
+def test_the_scorecard_and_recommendations_follow_from_the_runs():
+    entries = [
+        {"name": "master-kill", "scenario": "master-kill", "planned": 3, "slos": ["write_unavailable_seconds<=6"],
+         "runs": [run("01-a-01", write_unavailable_seconds=5.1, failover_seconds=4.9, node_timeout_ms=3000),
+                  run("01-a-02", write_unavailable_seconds=5.3, failover_seconds=5.0, node_timeout_ms=3000),
+                  run("01-a-03", False, write_unavailable_seconds=7.0, failover_seconds=5.2, node_timeout_ms=3000,
+                      lost_writes=2)]},
+        {"name": "scale-out", "scenario": "scale-out", "planned": 3,
+         "runs": [run("02-b-01", moved_slots_write_pause_seconds=0.9, migration_seconds=3.4)]},
+    ]
+    card = scorecard({"name": "nightly", "source": "x.toml"}, entries, complete=False)
+    kill, scale = card["rows"]
+    assert (card["runs"], card["planned"], card["passed"], card["complete"]) == (4, 6, 3, False)
+    assert kill["passed"] == 2 and kill["failure_rate_upper"] == pytest.approx(0.8646, abs=1e-3)
+    assert kill["write_outage_seconds"] == {"median": 5.3, "worst": 7.0, "n": 3, "interval": [5.1, 7.0],
+                                            "interval_kind": "min–max"}
+    assert kill["recovery_measurement"] == "failover_seconds" and kill["recovery_seconds"]["median"] == 5.0
+    assert kill["lost_acknowledged"] == 2 and kill["slos"] == [{"slo": "write_unavailable_seconds<=6", "met": 2,
+                                                               "of": 3}]
+    assert scale["write_outage_measurement"] == "moved_slots_write_pause_seconds"
+    assert scale["recovery_what"] == "slots moved" and scale["runs"] == 1
+    because = " ".join(r["because"] for r in card["recommendations"])
+    assert "2 acknowledged write(s) lost in 3 run(s)" in because
+    assert "the promotion took 5.00 s (median of 3) at cluster-node-timeout 3000 ms: the timeout, plus 2.00 s" in because
+    assert "paused for up to 0.90 s" in because
+    md = resilience.markdown(card)
+    assert "INCOMPLETE" in md and "| master-kill | 2 of 3 | 86% | 5.30 s | 7.00 s |" in md
+    assert "[01-a-03](01-a-03/report.md)" in md and "write_unavailable_seconds<=6: 2/3" in md
+    page = resilience.page(card)
+    assert "<tr class='bad'>" in page and "01-a-01/report.html" in page and "2 of 3" in page
+    json.dumps(card)  # resilience.json is plain JSON
