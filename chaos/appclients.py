@@ -317,7 +317,7 @@ def _launch(spec: ClientSpec, version: str, index: int, run_dir: Path, run_id: s
     spec_file = folder / f"{spec.slug}.spec.json"
     spec_file.write_text(json.dumps({**target, "run_id": run_id, "index": index, "t0": t0, "wall0": wall0,
                                      "rate": rate, "workers": workers, "history": str(history),
-                                     "settings": settings}, indent=1))
+                                     "settings": settings, "parent": os.getpid()}, indent=1))
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     env.update(extra_env)
     runner = str(RUNNERS / spec.library.runner)
@@ -353,6 +353,7 @@ def _await_ready(client: RunningClient, timeout: float = 30.0) -> None:
                 return
             if not line:  # exited
                 break
-    client.proc.wait(5) if client.proc.poll() is not None else None
+    if client.proc.poll() is not None:
+        client.proc.wait(5)
     why = _tail(client.stderr, 1) or ("no answer within 30 s" if client.proc.poll() is None else "no output")
     raise ChaosError(f"the {client.spec.label} client did not start: {why}")

@@ -75,13 +75,17 @@ async function run(connect) {
   const loops = [];
   for (let n = 0; n < spec.workers; n++) loops.push(worker(n, client));
   process.stdout.write("ready\n");
-  process.on("SIGTERM", () => {
+  const stop = () => {
+    if (stopping) return;
     stopping = true;
     Promise.race([Promise.all(loops), sleep((spec.drain_seconds || 1) * 1000)]).then(() => {
       fs.fsyncSync(out);
       process.exit(0);
     });
-  });
+  };
+  process.on("SIGTERM", stop);
+  // the harness that started this runner is gone (killed): stop, as the load processes do
+  setInterval(() => { if (spec.parent && process.ppid !== spec.parent) stop(); }, 200).unref();
 }
 
 module.exports = { run };

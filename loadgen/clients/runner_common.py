@@ -55,6 +55,11 @@ def operation(spec, n, seq):
     return "write", f"chaos:{{t{(n * 7919 + seq + me * 211) % TAG_COUNT}}}:{run}:c{me}w{n}:{seq}", f"c{me}w{n}:{seq}"
 
 
+def orphaned(spec):
+    """The harness that started this runner is gone (killed): stop, as the load processes do."""
+    return spec.get("parent") is not None and os.getppid() != spec["parent"]
+
+
 def failure(exc):
     """What the application was told, as the history's error text."""
     return f"{type(exc).__name__}: {exc}"[:300]
@@ -94,6 +99,8 @@ def run_threads(worker, make=None):
     print("ready", flush=True)
     while not stop.is_set():
         stop.wait(0.2)
+        if orphaned(spec):
+            stop.set()
     deadline = time.monotonic() + spec.get("drain_seconds", 1.0)
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from runner_common import History, Pace, failure, load_spec, operation, password, seeds
+from runner_common import History, Pace, failure, load_spec, operation, orphaned, password, seeds
 
 
 async def worker(n, spec, client, history, stop):
@@ -51,7 +51,12 @@ async def main():
         sys.exit(3)
     tasks = [asyncio.create_task(worker(n, spec, client, history, stop)) for n in range(spec["workers"])]
     print("ready", flush=True)
-    await stop.wait()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 0.2)
+        except TimeoutError:
+            if orphaned(spec):
+                stop.set()
     await asyncio.wait(tasks, timeout=spec.get("drain_seconds", 1.0))
     history.out.flush()
     os._exit(0)  # calls pending inside the library are left as the application would have them

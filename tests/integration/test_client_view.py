@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -17,7 +18,8 @@ from redis.crc import key_slot
 
 from chaos.cli import cli
 from chaos.leftovers import find
-from tests.conftest import require
+from tests.conftest import chaos, require
+from tests.lines import read_until
 
 COMMON = ["--node-timeout-ms", "1000", "--base-port", "7351", "--duration", "10", "--warmup", "2", "--users", "4",
           "--rate", "400", "--seed", "5"]
@@ -154,6 +156,28 @@ def test_a_client_that_crashes_mid_run_fails_the_run_and_is_reported(state_dir, 
     assert json.loads((out / "clients" / "redis-py.spec.json").read_text())["settings"] == c["settings"]
     assert next(x for x in r["checks"] if x["name"] == "clients_ran")["status"] == "fail" and not r["passed"]
     assert "crashed: exit code -9" in (out / "report.md").read_text()
+
+
+def test_the_clients_do_not_outlive_a_killed_harness(state_dir, tmp_path):
+    """kill -9 of the harness mid-run: its client runners stop by themselves within a second or
+    two (they watch their parent, as the load processes do); `chaos down` removes the rest."""
+    env = {**os.environ, "CHAOS_STATE_DIR": str(state_dir.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", "master-kill", *COMMON, "--clients",
+                             "redis-py,ioredis@5", "--out", str(tmp_path / "run")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    read_until(proc.stderr, "client view:", 90)
+    runners = [p for p in find(state_dir, docker=False).processes if p.kind == "load"]
+    assert len(runners) >= 3, runners  # the load, and a runner per library
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 10
+    left = runners
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [p for p in find(state_dir, docker=False).processes if p.kind == "load"]
+    assert not left, left
+    down = chaos(state_dir, "down")
+    assert down.exit_code == 0, down.output
 
 
 def test_a_client_that_cannot_be_installed_ends_the_run_before_anything_starts(state_dir, tmp_path):
