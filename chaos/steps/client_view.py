@@ -1,7 +1,9 @@
-"""The client view in a Redis plan: start the named client libraries beside the recorder, stop
-them with it, and measure each one's history the way the recorder's is measured (lost writes,
-increments, availability of the victim's slots and of all slots), plus what only a library's
-history shows (calls that blocked, errors that reached the application, workers that recovered).
+"""The client view in a plan (Redis or MySQL): start the named client libraries beside the
+recorder, stop them with it, and measure each one's history the way the recorder's is measured
+(lost writes, increments, availability of the data the fault hits and of all of it), plus what
+only a library's history shows (calls that blocked, errors that reached the application,
+workers that recovered), and on Redis what their refreshes cost the nodes (the nodes the run
+began with; nodes a scale-out adds are not sampled).
 
 The clients' records (library, exact version, exit code) are kept in ``clients/clients.json``, so
 `chaos analyze` measures the same files again."""
@@ -26,7 +28,6 @@ from chaos.history import merge_histories, read_history, records
 from chaos.observe.redis_stats import STATS_FILE, ServerStatsSampler, rates
 
 CLIENTS_RECORD = "clients/clients.json"
-DEFAULT_RATE, DEFAULT_WORKERS = 40.0, 4
 
 
 def install_clients(ctx: Any, family: str = "redis") -> None:
