@@ -321,7 +321,16 @@ def compare_dirs(dirs: Sequence[str | Path], out: Path, group_by: str | None = N
     """Compare the runs in ``dirs`` (a directory holding runs stands for them all); write the
     HTML page to ``out``. Returns (the terminal table, whether a regression was found)."""
     from chaos.errors import ChaosError
+    from reports import suite_compare
 
+    suites = [Path(d) for d in dirs if suite_compare.is_suite(Path(d))]
+    if suites:  # two suites: their scorecards row by row
+        if len(suites) != 2 or len(list(dirs)) != 2:
+            raise ChaosError("give two suite directories to compare their scorecards (or runs, not both)")
+        c = suite_compare.compare_suites(*suites)
+        out.write_text(suite_compare.render_html(c))
+        worse = [r for r in c["rows"] if any(x and x["worse"] for x in (r["write_outage"], r["recovery"]))]
+        return suite_compare.render_text(c), bool(worse)
     expanded: list[Path] = []
     for d in map(Path, dirs):
         if (d / "result.json").exists():

@@ -5,6 +5,7 @@ behind it, the SLOs met and missed, findings, and recommendations each with its 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,11 @@ def markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _code(text: str) -> str:
+    """Escaped, with `backticked` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def page(card: dict[str, Any]) -> str:
     e = html.escape
     state = "complete" if card["complete"] else "INCOMPLETE: interrupted, `chaos suite --resume` finishes it"
@@ -66,7 +72,7 @@ def page(card: dict[str, Any]) -> str:
         links = " ".join(f"<a href='{e(d)}/report.html'>{i + 1}</a>" for i, d in enumerate(r["run_dirs"]))
         rows.append(f"<tr class='{'bad' if bad else ''}'>" + "".join(f"<td>{e(c)}</td>" for c in row)
                     + f"<td>{links}</td></tr>")
-    recs = "".join(f"<li><b>{e(x['fault'])}</b>: {e(x['because'])}. {e(x['do'][0].upper() + x['do'][1:])}.</li>"
+    recs = "".join(f"<li><b>{e(x['fault'])}</b>: {_code(x['because'])}. {_code(x['do'][0].upper() + x['do'][1:])}.</li>"
                    for x in card["recommendations"]) or "<li>None: no measurement of this suite calls for a change.</li>"
     findings = "".join(f"<li>{e(r['name'])}: {e(f)}</li>" for r in card["rows"] for f in r.get("findings") or [])
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>resilience report</title><style>"

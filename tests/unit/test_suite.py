@@ -103,3 +103,37 @@ def test_the_scorecard_and_recommendations_follow_from_the_runs():
     page = resilience.page(card)
     assert "<tr class='bad'>" in page and "01-a-01/report.html" in page and "2 of 3" in page
     json.dumps(card)  # resilience.json is plain JSON
+
+
+def suite_dir(root, name, timeout, failovers):
+    """A suite directory as `chaos suite` leaves it: suite.json, runs, resilience.json."""
+    from chaos.suite import Entry, write_report
+
+    parent = root / name
+    parent.mkdir()
+    (parent / "suite.json").write_text("{}")
+    for k, f in enumerate(failovers):
+        d = parent / f"01-master-kill-{k + 1:02d}"
+        d.mkdir()
+        (d / "result.json").write_text(json.dumps({
+            "scenario": "master-kill", "passed": True, "config": {"node_timeout_ms": timeout, "seed": k},
+            "measurements": {"failover_seconds": f, "write_unavailable_seconds": f + 0.1, "lost_writes": 0,
+                             "node_timeout_ms": timeout}, "checks": []}))
+    write_report(parent, {"name": name}, "test", [Entry("master-kill", "master-kill", [], [])], len(failovers), True)
+    return parent
+
+
+def test_two_suites_compared_row_by_row_name_the_setting_that_made_the_difference(tmp_path):
+    fast = suite_dir(tmp_path, "nt1000", 1000, [1.9, 2.0, 2.1, 2.2])
+    slow = suite_dir(tmp_path, "nt3000", 3000, [4.0, 4.1, 4.2, 4.3])
+    out = tmp_path / "suites.html"
+    result = CliRunner().invoke(cli, ["report", "compare", str(fast), str(slow), "--out", str(out)])
+    assert result.exit_code == 1, result.output  # the failover got significantly slower
+    lines = result.output.splitlines()
+    assert "master-kill (4 → 4 runs)" in lines
+    assert "  recovery      2.05 → 4.15 s +102% p=0.029 worse" in lines
+    assert "  made the difference: node_timeout_ms: 1000 → 3000" in lines
+    assert "<b>made the difference:</b> node_timeout_ms: 1000 → 3000" in out.read_text()
+    same = suite_dir(tmp_path, "again", 1000, [2.0, 2.1, 1.9, 2.2])
+    result = CliRunner().invoke(cli, ["report", "compare", str(fast), str(same), "--out", str(out)])
+    assert result.exit_code == 0 and "made the difference" not in result.output, result.output
