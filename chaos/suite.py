@@ -214,6 +214,9 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
             code = Engine(scenarios_registry.plan(e.scenario), config, state_dir).run()
         except KeyboardInterrupt:
             code = 130
+        except ChaosError as exc:  # the run refused (setup: exit 2) or crashed (exit 1): said, and recorded
+            click.echo(f"chaos: error: {exc}", err=True)
+            code = getattr(exc, "exit_code", 2)
         done_seconds.append(time.monotonic() - started)
         codes.append(code)
         if code == 130:
@@ -256,12 +259,15 @@ def _minutes(seconds: float) -> str:
 
 
 def finished(run_dir: Path) -> dict[str, Any] | None:
-    """A run's result when it finished (an interrupted run did not)."""
+    """A run's result when it finished: not an interrupted run, nor one that ended with an error
+    before it measured anything (refused at setup: `--resume` runs those again)."""
     try:
         result = json.loads((run_dir / "result.json").read_text())
     except (OSError, ValueError):
         return None
-    return None if result.get("interrupted") else result
+    if result.get("interrupted") or (result.get("error") and not result.get("measurements")):
+        return None
+    return result
 
 
 def finished_runs(parent: Path, entries: list[Entry], repeat: int) -> list[dict[str, Any]]:
