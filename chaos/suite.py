@@ -204,13 +204,13 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
         eta = f"; about {_minutes(left * sum(done_seconds) / len(done_seconds))} left" if done_seconds else ""
         click.echo(f"== suite {data.get('name') or source}: run {n} of {total}: {e.name} ({k + 1} of {repeat}){eta} ==",
                    err=True)
-        command = scenarios_registry.command(e.scenario)
-        ctx = command.make_context(e.scenario, list(e.args))
-        config = replace(config_from_options(command.config, ctx.params), out=str(sub), repeat=1)
-        if config.seed is not None:
-            config = replace(config, seed=config.seed + k)
         started = time.monotonic()
         try:
+            command = scenarios_registry.command(e.scenario)
+            ctx = command.make_context(e.scenario, list(e.args))
+            config = replace(config_from_options(command.config, ctx.params), out=str(sub), repeat=1)
+            if config.seed is not None:
+                config = replace(config, seed=config.seed + k)
             code = Engine(scenarios_registry.plan(e.scenario), config, state_dir).run()
         except KeyboardInterrupt:
             code = 130
@@ -231,7 +231,7 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
     for f in files:
         click.echo(f"resilience report: {f}")
     if interrupted:
-        click.echo(f"suite incomplete: {len(codes)} of {total} runs done; finish it with "
+        click.echo(f"suite incomplete: {sum(1 for c in codes if c != 130)} of {total} runs finished; finish it with "
                    f"`chaos suite --resume {parent}`")
         return 130 if codes and codes[-1] == 130 else 2
     click.echo(f"{sum(1 for c in codes if c == 0)} of {total} runs passed; runs in {parent}")
