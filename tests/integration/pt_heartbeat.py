@@ -35,6 +35,22 @@ class Witness:
         self.source_cnf = defaults_file(where / "pt-source.cnf", *source, user, password)
         self.replica_cnf = defaults_file(where / "pt-replica.cnf", *replica, user, password)
         self.database, self.server_id = database, source_server_id
+        # the table and its row made here, transactional, before pt-heartbeat starts: it then only
+        # updates the row. Its own first INSERT, replayed by a replica's SQL thread, was seen in CI
+        # to stop replication with a duplicate key (error 1062) before the run began.
+        import pymysql
+
+        conn = pymysql.connect(host=source[0], port=source[1], user=user, password=password, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE TABLE IF NOT EXISTS `{database}`.{TABLE} (ts varchar(26) NOT NULL, server_id int "
+                            "unsigned NOT NULL PRIMARY KEY, file varchar(255) DEFAULT NULL, position bigint unsigned "
+                            "DEFAULT NULL, relay_master_log_file varchar(255) DEFAULT NULL, exec_master_log_pos bigint "
+                            "unsigned DEFAULT NULL) ENGINE=InnoDB")
+                cur.execute(f"INSERT IGNORE INTO `{database}`.{TABLE} (ts, server_id) VALUES (UTC_TIMESTAMP(6), %s)",
+                            (source_server_id,))
+        finally:
+            conn.close()
         # (wall time the check began, when it returned, lag in s or None: no answer)
         self.readings: list[tuple[float, float, float | None]] = []
         self._stop = threading.Event()

@@ -244,8 +244,10 @@ def test_source_kill_on_oracle_mysql_9_7(docker_state, tmp_path, replication, se
         assert r["topology"]["semi_sync"]["status"] == "ON"
         assert m["lost_commits"] == 0 and m["semi_sync_fallback"] is False and result.exit_code == 0, result.output
         assert m["errant"]["method"] == "gtid set difference"
+    elif m["lost_commits"] == 0:  # seen once in CI: the applier had everything; then the run passes
+        assert result.exit_code == 0 and r["passed"] is True, result.output
     else:
-        assert m["lost_commits"] > 0 and result.exit_code == 1
+        assert result.exit_code == 1
         assert m["errant"]["method"] == "binary log events" and m["errant_transactions"] >= m["lost_commits"]
         assert m["errant"]["transactions"][0].startswith("binlog.")
         assert m["old_source"]["how"] == "rebuild"  # errant transactions: never rejoined as they are
