@@ -111,9 +111,12 @@ def recommendations(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def scorecard(suite: dict[str, Any], entries: list[dict[str, Any]], complete: bool) -> dict[str, Any]:
-    """``entries``: per suite entry its name, scenario, planned repeats and finished runs."""
+def scorecard(suite: dict[str, Any], entries: list[dict[str, Any]], complete: bool,
+              skipped: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+    """``entries``: per suite entry its name, scenario, planned repeats and finished runs;
+    ``skipped``: the entries left out ({name, scenario, why}), said in the report."""
     rows = [row(e["name"], e["scenario"], e["runs"], e["planned"], e.get("slos") or ()) for e in entries]
     return {"suite": suite.get("name"), "source": suite.get("source"), "complete": complete,
             "runs": sum(r["runs"] for r in rows), "planned": sum(r["planned"] for r in rows),
-            "passed": sum(r["passed"] for r in rows), "rows": rows, "recommendations": recommendations(rows)}
+            "passed": sum(r["passed"] for r in rows), "rows": rows, "recommendations": recommendations(rows),
+            "skipped": list(skipped)}

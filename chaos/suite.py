@@ -180,10 +180,13 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
             raise ChaosError("--repeat must be between 1 and 100")
         data, source = load_suite(which or "redis")
     entries = entries_of(json.loads(json.dumps(data)), source)
+    skipped: list[dict[str, str]] = []
     if extra:  # the options given after `--` reach every run, and are checked the same way
         for e in entries:
             e.args = e.args + list(extra)
-        check_extra(entries)
+        entries, skipped = check_extra(entries, skip_unfit=source.startswith("built-in"))
+        for s in skipped:
+            click.echo(f"suite: {s['name']} is left out: {s['why']}", err=True)
     if not resume:
         parent = make_run_dir(f"suite-{data.get('name') or 'suite'}", out)
         (parent / SUITE_FILE).write_text(json.dumps({"suite": data, "source": source, "repeat": repeat,
@@ -227,7 +230,7 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
                        f"`chaos suite --resume {parent}`", err=True)
             interrupted = True
             break
-    files = write_report(parent, data, source, entries, repeat, complete=not interrupted)
+    files = write_report(parent, data, source, entries, repeat, complete=not interrupted, skipped=skipped)
     for f in files:
         click.echo(f"resilience report: {f}")
     if interrupted:
@@ -238,20 +241,36 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
     return 0 if all(c == 0 for c in codes) else 1
 
 
-def check_extra(entries: list[Entry]) -> None:
-    """Check each run again with the options every run gets appended."""
+def check_extra(entries: list[Entry], skip_unfit: bool = False) -> tuple[list[Entry], list[dict[str, str]]]:
+    """Check each run again with the options every run gets appended. With ``skip_unfit`` (a
+    built-in suite), a scenario that does not take one of those options is left out, with why
+    (scale-out starts its own node: no ``--attach``), rather than the whole suite refused; a
+    suite file named its runs, so there it is an error. Returns (the runs kept, those left out)."""
     from chaos import scenarios_registry
     from chaos.options import config_from_options
 
+    kept, skipped = [], []
     for e in entries:
         command = scenarios_registry.command(e.scenario)
         try:
             ctx = command.make_context(e.scenario, list(e.args))
             config_from_options(command.config, ctx.params).validate()
+        except click.NoSuchOption as exc:
+            if not skip_unfit:
+                raise ChaosError(f"the options after `--`, in run {e.name}: {e.scenario} does not take "
+                                 f"{exc.option_name}; give it in the options of the [[run]] tables that take it") from None
+            skipped.append({"name": e.name, "scenario": e.scenario,
+                            "why": f"{e.scenario} does not take {exc.option_name}"})
+            continue
         except click.UsageError as exc:
             raise ChaosError(f"the options after `--`, in run {e.name} ({e.scenario}): {exc.format_message()}") from None
         except ChaosError as exc:
             raise ChaosError(f"the options after `--`, in run {e.name} ({e.scenario}): {exc}") from None
+        kept.append(e)
+    if not kept:
+        raise ChaosError("no run of the suite takes the options after `--`: " +
+                         "; ".join(s["why"] for s in skipped))
+    return kept, skipped
 
 
 def _minutes(seconds: float) -> str:
@@ -284,12 +303,13 @@ def finished_runs(parent: Path, entries: list[Entry], repeat: int) -> list[dict[
 
 
 def write_report(parent: Path, data: dict[str, Any], source: str, entries: list[Entry], repeat: int,
-                 complete: bool) -> list[Path]:
+                 complete: bool, skipped: list[dict[str, str]] | None = None) -> list[Path]:
     from chaos.engine.report_writers import suite_report
     from chaos.resilience import scorecard
     from chaos.runner import write_json
 
-    card = scorecard({"name": data.get("name"), "source": source}, finished_runs(parent, entries, repeat), complete)
+    card = scorecard({"name": data.get("name"), "source": source}, finished_runs(parent, entries, repeat), complete,
+                     skipped or [])
     write_json(parent / "resilience.json", card)
     writer = suite_report()
     return [parent / "resilience.json"] + (writer.write(parent, card) if writer is not None else [])

@@ -43,6 +43,7 @@ def markdown(card: dict[str, Any]) -> str:
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in card["rows"]:
         lines.append("| " + " | ".join(cells(r)) + " |")
+    lines += [f"- Not run: {x['name']} ({x['why']})." for x in card.get("skipped") or []]
     lines += ["", "## Recommendations", ""]
     lines += [f"- **{x['fault']}**: {x['because']}. {x['do'][0].upper() + x['do'][1:]}." for x in card["recommendations"]] \
         or ["- None: no measurement of this suite calls for a change."]
@@ -86,7 +87,9 @@ def page(card: dict[str, Any]) -> str:
             f"{e(str(card.get('source')))}. The write outage is the longest time without an acknowledged write to the "
             "data the fault hit; \"failure rate ≤\" is the one-sided 95 % upper bound on the share of runs that fail."
             "</p><h2>Scorecard</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "<th>runs</th></tr>"
-            + "".join(rows) + "</table><h2>Recommendations</h2><ul>" + recs + "</ul>"
+            + "".join(rows) + "</table>"
+            + "".join(f"<p>Not run: {e(x['name'])} ({e(x['why'])}).</p>" for x in card.get("skipped") or [])
+            + "<h2>Recommendations</h2><ul>" + recs + "</ul>"
             + (f"<h2>Findings</h2><ul>{findings}</ul>" if findings else "") + "</body></html>\n")
 
 

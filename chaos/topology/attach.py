@@ -10,6 +10,7 @@ and are deleted at the end of a run (``--keep-data`` keeps them)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -66,10 +67,44 @@ def config_to_file(config: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def discover(host: str, port: int) -> tuple[list[dict[str, Any]], list[str]]:
+def view_disagreements(nodes: list[dict[str, Any]]) -> list[str]:
+    """Where a node's own ``myself`` line (its role, its master) differs from what the seed
+    node said of it: the cluster is still forming (``redis-cli --cluster create`` has just
+    returned, a replica was just added) or gossip has not reached the seed yet."""
+    out = []
+    for n in nodes:
+        own = n.get("own")
+        if own is None:
+            continue
+        role, master_id = own
+        if role != n["role"] or (role == "replica" and master_id != n["master_id"]):
+            seen = "a master" if n["role"] == "master" else f"a replica of {(n['master_id'] or '?')[:8]}"
+            says = "a master" if role == "master" else f"a replica of {(master_id or '?')[:8]}"
+            out.append(f"{n['address']} says it is {says}, the seed node sees {seen}")
+    return out
+
+
+def discover(host: str, port: int, settle_seconds: float = 15.0) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`discover_once`, again until every node's own view of its role agrees with the
+    seed's (at most ``settle_seconds``); refuses a cluster whose views still disagree."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        nodes, notes = discover_once(host, port)
+        disagree = view_disagreements(nodes)
+        if not disagree:
+            return nodes, notes
+        if time.monotonic() >= deadline:
+            raise ChaosError(f"the nodes of {host}:{port} still disagree on their roles after {settle_seconds:.0f} s "
+                             f"({'; '.join(disagree[:3])}): the cluster is still forming or its gossip is split; "
+                             "check CLUSTER NODES on each node and run again")
+        time.sleep(0.5)
+
+
+def discover_once(host: str, port: int) -> tuple[list[dict[str, Any]], list[str]]:
     """Every node of the cluster ``host:port`` belongs to: address, id, role, master id, slots,
     server version, process id, and its configuration (None, with a note, where ``CONFIG`` is
-    renamed or denied). Masters first (by first slot), then replicas."""
+    renamed or denied), and (``own``) the role and master the node gives itself. Masters first
+    (by first slot), then replicas."""
     address = f"{host}:{port}"
     try:
         seed = _client(host, port)
@@ -95,6 +130,12 @@ def discover(host: str, port: int) -> tuple[list[dict[str, Any]], list[str]]:
         except redis.RedisError as exc:
             node["error"] = str(exc)
             continue
+        try:
+            me = next((m for m in parse_cluster_nodes(c.execute_command("CLUSTER", "NODES")) if m.is_myself), None)
+        except redis.RedisError:
+            me = None
+        if me is not None:
+            node["own"] = ("master" if me.is_master else "replica", me.master_id)
         name = server.get("server_name") or "redis"
         node.update(version=f"{name} {server.get(f'{name}_version') or server.get('redis_version', '?')}",
                     process_id=int(server.get("process_id", 0)), executable=server.get("executable", ""),

@@ -105,3 +105,19 @@ def test_mysql_attach_helpers():
     assert not _same_server("127.0.0.21", 3307, "127.0.0.1", 3307)  # another loopback address: another server
     assert not _same_server("127.0.0.1", 3306, "127.0.0.1", 3307)
     assert not _same_server("db.example", 3306, "127.0.0.1", 3306)
+
+
+def test_view_disagreements_names_a_node_whose_own_role_differs_from_the_seeds_view():
+    from chaos.topology.attach import view_disagreements
+
+    nodes = [
+        {"address": "127.0.0.1:7001", "role": "master", "master_id": None, "own": ("master", None)},
+        {"address": "127.0.0.1:7005", "role": "master", "master_id": None, "own": ("replica", "abcdef123456")},
+        {"address": "127.0.0.1:7006", "role": "replica", "master_id": "aaaa", "own": ("replica", "bbbbbbbbbb")},
+        {"address": "127.0.0.1:7004", "role": "replica", "master_id": "cccc", "own": ("replica", "cccc")},
+        {"address": "127.0.0.1:7007", "role": "replica", "master_id": "cccc"},  # its own view unknown
+    ]
+    found = view_disagreements(nodes)
+    assert found == ["127.0.0.1:7005 says it is a replica of abcdef12, the seed node sees a master",
+                     "127.0.0.1:7006 says it is a replica of bbbbbbbb, the seed node sees a replica of aaaa"]
+    assert view_disagreements(nodes[:1] + nodes[3:]) == []

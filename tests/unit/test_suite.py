@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from chaos.cli import cli
 from chaos.errors import ChaosError
 from chaos.resilience import scorecard
-from chaos.suite import entries_of, load_suite, to_args
+from chaos.suite import check_extra, entries_of, load_suite, to_args
 from reports import resilience
 
 GOOD = """name = "nightly"
@@ -70,6 +70,23 @@ def run(name, passed=True, **m):
         {"name": "no_lost_writes", "status": "pass" if not m.get("lost_writes") else "fail"},
         {"name": "write_unavailable_seconds<=6", "status": "pass" if m.get("write_unavailable_seconds", 0) <= 6
          else "fail"}]}}
+
+
+def test_options_for_every_run_leave_out_the_built_in_runs_that_cannot_take_them(tmp_path):
+    entries = entries_of(*load_suite("redis"))
+    for e in entries:
+        e.args += ["--attach", "redis://127.0.0.1:7001"]
+    kept, skipped = check_extra(entries, skip_unfit=True)
+    assert [e.name for e in kept] == ["master-kill", "master-pause", "partition-master", "partition-replica"]
+    assert skipped == [{"name": "scale-out", "scenario": "scale-out", "why": "scale-out does not take --attach"},
+                       {"name": "scale-in", "scenario": "scale-in", "why": "scale-in does not take --attach"}]
+    with pytest.raises(ChaosError, match=r"in run scale-out: scale-out does not take --attach"):
+        check_extra(entries)  # a suite file named its runs: an error there
+    bad = entries_of(*load_suite("redis"))
+    for e in bad:
+        e.args += ["--node-timeout-ms", "nope"]
+    with pytest.raises(ChaosError, match="node-timeout-ms"):
+        check_extra(bad, skip_unfit=True)  # a bad value is never skipped
 
 
 def test_the_scorecard_and_recommendations_follow_from_the_runs():
