@@ -49,6 +49,7 @@ def row(name: str, scenario: str, runs: list[dict[str, Any]], planned: int,
                 failed_checks[c["name"]] = failed_checks.get(c["name"], 0) + 1
     findings = sorted({f"{f.get('server')} {f.get('setting')}={f.get('value')}: {f.get('why')}"
                        for m in ms for f in (m.get("findings") or [])})
+    findings += client_findings(ms)
     if any((m.get("load_generator") or {}).get("generator_saturated") for m in ms):
         findings.append("the load generator was saturated in some runs: their throughput is its limit, not the "
                         "servers'")
@@ -71,6 +72,32 @@ def row(name: str, scenario: str, runs: list[dict[str, Any]], planned: int,
                   for k in ("stale_master_acknowledged_writes", "replica_down_seconds", "max_lag_seconds")
                   if any(_number(m, k) is not None for m in ms)},
     }
+
+
+def client_findings(ms: Sequence[dict[str, Any]]) -> list[str]:
+    """What each client library (``--clients``) saw over the runs: its worst write gap on the
+    data the fault hit against the recorder's in the same run, its longest call, and what it
+    lost; one line per library."""
+    by_lib: dict[str, list[tuple[dict[str, Any], float | None]]] = {}
+    for m in ms:
+        for c in m.get("clients") or []:
+            by_lib.setdefault(str(c.get("label") or c.get("client")), []).append(
+                (c, _number(m, "write_unavailable_seconds")))
+    out = []
+    for lib, seen in sorted(by_lib.items()):
+        gaps = [(g, rec) for c, rec in seen if (g := _number(c, "write_unavailable_seconds")) is not None]
+        worst = max(gaps, default=None, key=lambda x: x[0])
+        longest = max((_number(c, "longest_call_seconds") or 0.0 for c, _ in seen), default=0.0)
+        lost = sum(int(_number(c, "lost_writes") or 0) + int(_number(c, "lost_increments") or 0) for c, _ in seen)
+        crashed = sum(1 for c, _ in seen if c.get("died_early"))
+        text = f"client {lib}: " + (f"worst write gap {worst[0]:.2f} s" + (
+            f" (the recorder's in that run {worst[1]:.2f} s)" if worst[1] is not None else "") if worst else
+            "no write gap measured")
+        text += f", longest call {longest:.2f} s, {lost} acknowledged write(s) lost over {len(seen)} run(s)"
+        if crashed:
+            text += f", crashed in {crashed}"
+        out.append(text)
+    return out
 
 
 def recommendations(rows: list[dict[str, Any]]) -> list[dict[str, str]]:

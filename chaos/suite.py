@@ -162,7 +162,10 @@ def entries_of(data: dict[str, Any], source: str) -> list[Entry]:
 def run_suite(which: str | None, repeat: int, out: str | None, resume: str | None, extra: list[str],
               state_dir: StateDir) -> int:
     """Run the suite (or finish the one in ``resume``); write the resilience report; 0 when
-    every run passed, 1 otherwise, 130 when interrupted (the report then says it is incomplete)."""
+    every run passed, 1 otherwise, 130 when interrupted (the report then says it is incomplete).
+    A run refused before any fault (exit 2: e.g. a partition on nodes that share one address)
+    leaves out that fault's other runs, said in the report; the suite goes on (exit 2 when every
+    fault was refused)."""
     from chaos import scenarios_registry
     from chaos.engine import Engine
     from chaos.options import config_from_options
@@ -195,11 +198,14 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
     total = len(plan_runs)
     done_seconds: list[float] = []
     interrupted, codes = False, []
+    refused: dict[str, str] = {}  # entry name → why its run was refused (its other runs are left out)
     for n, (e, k) in enumerate(plan_runs, 1):
         sub = parent / f"{entries.index(e) + 1:02d}-{e.name}-{k + 1:02d}"
         kept = finished(sub)
         if kept is not None:  # --resume: done before
             codes.append(0 if kept.get("passed") else 1)
+            continue
+        if e.name in refused:
             continue
         if sub.exists():  # an interrupted run: run again, its directory kept aside
             sub.rename(sub.with_name(sub.name + f".interrupted-{int(time.time())}"))
@@ -220,25 +226,32 @@ def run_suite(which: str | None, repeat: int, out: str | None, resume: str | Non
         except ChaosError as exc:  # the run refused (setup: exit 2) or crashed (exit 1): said, and recorded
             click.echo(f"chaos: error: {exc}", err=True)
             code = getattr(exc, "exit_code", 2)
+            if code == 2:
+                refused[e.name] = str(exc)
         done_seconds.append(time.monotonic() - started)
         codes.append(code)
         if code == 130:
             interrupted = True
             break
-        if code == 2:  # the environment, not the system under test: the next runs would fail the same way
-            click.echo(f"suite: run {n} ended with a setup error (exit 2); stopping here. Fix it and "
-                       f"`chaos suite --resume {parent}`", err=True)
-            interrupted = True
-            break
-    files = write_report(parent, data, source, entries, repeat, complete=not interrupted, skipped=skipped)
+        if code == 2:  # refused before any fault: this fault's other runs would be refused the same way
+            click.echo(f"suite: {e.name} was refused (exit 2); its other runs are left out, the suite goes on. "
+                       f"Fix it and `chaos suite --resume {parent}` runs them", err=True)
+    skipped = skipped + [{"name": name, "scenario": next(e.scenario for e in entries if e.name == name),
+                          "why": f"refused: {why}"} for name, why in refused.items()]
+    if refused and len(refused) == len(entries):
+        interrupted = True  # nothing could run: the environment, not the system under test
+    files = write_report(parent, data, source, entries, repeat, complete=not interrupted and not refused,
+                         skipped=skipped)
     for f in files:
         click.echo(f"resilience report: {f}")
     if interrupted:
-        click.echo(f"suite incomplete: {sum(1 for c in codes if c != 130)} of {total} runs finished; finish it with "
-                   f"`chaos suite --resume {parent}`")
+        ran = sum(1 for c in codes if c not in (2, 130))
+        click.echo(f"suite incomplete: {ran} of {total} runs finished; finish it with `chaos suite --resume {parent}`")
         return 130 if codes and codes[-1] == 130 else 2
-    click.echo(f"{sum(1 for c in codes if c == 0)} of {total} runs passed; runs in {parent}")
-    return 0 if all(c == 0 for c in codes) else 1
+    click.echo(f"{sum(1 for c in codes if c == 0)} of {total} runs passed; runs in {parent}" +
+               (f"; refused: {', '.join(refused)} (`chaos suite --resume {parent}` runs them once fixed)"
+                if refused else ""))
+    return 0 if codes and all(c == 0 for c in codes) else 1
 
 
 def check_extra(entries: list[Entry], skip_unfit: bool = False) -> tuple[list[Entry], list[dict[str, str]]]:

@@ -24,6 +24,7 @@ def cells(r: dict[str, Any]) -> list[str]:
     slos = "; ".join(f"{s['slo']}: {s['met']}/{s['of']}" for s in r.get("slos") or []) or "–"
     return [
         r["name"] + ("" if r["name"] == r["scenario"] else f" ({r['scenario']})"),
+        "not run" if not r["runs"] else
         f"{r['passed']} of {r['runs']}" + (f" (of {r['planned']} planned)" if r["runs"] < r["planned"] else ""),
         "–" if r.get("failure_rate_upper") is None else f"{r['failure_rate_upper']:.0%}",
         _s((outage or {}).get("median")), _s((outage or {}).get("worst")),
@@ -33,8 +34,20 @@ def cells(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def state_of(card: dict[str, Any]) -> str:
+    """Complete; or why not: faults refused before any fault (listed), or an interruption."""
+    if card["complete"]:
+        return "complete"
+    refused = {x["name"] for x in card.get("skipped") or [] if x["why"].startswith("refused")}
+    short = {r["name"] for r in card["rows"] if r["runs"] < r["planned"]}
+    if refused and short <= refused:
+        return (f"INCOMPLETE: {len(refused)} fault(s) refused, listed under the scorecard; `chaos suite --resume` "
+                "runs them once fixed")
+    return "INCOMPLETE (interrupted; `chaos suite --resume` finishes it)"
+
+
 def markdown(card: dict[str, Any]) -> str:
-    state = "complete" if card["complete"] else "INCOMPLETE (interrupted; `chaos suite --resume` finishes it)"
+    state = state_of(card)
     lines = [f"# Resilience report: {card.get('suite') or card.get('source')}", "",
              f"{card['passed']} of {card['runs']} runs passed ({card['planned']} planned; {state}). Source: "
              f"{card.get('source')}.", "", "## Scorecard", "",
@@ -43,7 +56,8 @@ def markdown(card: dict[str, Any]) -> str:
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in card["rows"]:
         lines.append("| " + " | ".join(cells(r)) + " |")
-    lines += [f"- Not run: {x['name']} ({x['why']})." for x in card.get("skipped") or []]
+    if card.get("skipped"):
+        lines += [""] + [f"- Not run: {x['name']} ({x['why']})." for x in card["skipped"]]
     lines += ["", "## Recommendations", ""]
     lines += [f"- **{x['fault']}**: {x['because']}. {x['do'][0].upper() + x['do'][1:]}." for x in card["recommendations"]] \
         or ["- None: no measurement of this suite calls for a change."]
@@ -63,7 +77,7 @@ def _code(text: str) -> str:
 
 def page(card: dict[str, Any]) -> str:
     e = html.escape
-    state = "complete" if card["complete"] else "INCOMPLETE: interrupted, `chaos suite --resume` finishes it"
+    state = state_of(card)
     verdict = "all passed" if card["passed"] == card["runs"] == card["planned"] else \
         f"{card['runs'] - card['passed']} failed" if card["passed"] < card["runs"] else "incomplete"
     rows = []
@@ -80,10 +94,11 @@ def page(card: dict[str, Any]) -> str:
             "body{font-family:sans-serif;max-width:1300px;margin:1.5em auto;padding:0 1em}"
             "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;"
             "vertical-align:top}th{background:#f6f6f6;font-weight:normal}tr.bad td{background:#fdecea}"
+            "td:nth-child(n+2):nth-child(-n+6){white-space:nowrap}"
             ".banner{padding:.5em 1em;color:#fff;background:" + ("#2a7d3f" if verdict == "all passed" else "#c33")
             + "}</style></head><body>"
             f"<h1 class='banner'>Resilience report: {e(str(card.get('suite') or card.get('source')))} — {e(verdict)}</h1>"
-            f"<p>{card['passed']} of {card['runs']} runs passed ({card['planned']} planned; {e(state)}). Source: "
+            f"<p>{card['passed']} of {card['runs']} runs passed ({card['planned']} planned; {_code(state)}). Source: "
             f"{e(str(card.get('source')))}. The write outage is the longest time without an acknowledged write to the "
             "data the fault hit; \"failure rate ≤\" is the one-sided 95 % upper bound on the share of runs that fail."
             "</p><h2>Scorecard</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "<th>runs</th></tr>"

@@ -32,6 +32,11 @@ slo = ["write_unavailable_seconds<=8"]
 scenario = "partition"
 name = "partition-replica"
 options = { isolate = "replica", heal-after = 2 }
+
+[[run]]
+scenario = "master-kill"
+name = "kill-missing"
+options = { target = "redis-99" }
 """
 
 
@@ -49,22 +54,26 @@ def test_a_suite_interrupted_then_resumed_writes_one_report_of_its_runs(state_di
     proc = subprocess.Popen([sys.executable, "-m", "chaos", "suite", "--suite", str(suite), "--out", str(out)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = read_until(proc.stderr, "run 2 of 2: partition-replica", 120)
+    seen = read_until(proc.stderr, "run 2 of 3: partition-replica", 120)
     assert "about" in seen.splitlines()[-1]  # the time left, from the first run's
     proc.send_signal(signal.SIGINT)
     stdout, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, seen + err
-    assert "suite incomplete: 1 of 2 runs finished" in stdout, stdout
+    assert "suite incomplete: 1 of 3 runs finished" in stdout, stdout
     card = json.loads((out / "resilience.json").read_text())
-    assert card["complete"] is False and [r["runs"] for r in card["rows"]] == [1, 0]
+    assert card["complete"] is False and [r["runs"] for r in card["rows"]] == [1, 0, 0]
     assert "INCOMPLETE" in (out / "resilience.md").read_text()
 
     result = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "suite", "--resume", str(out)])
-    assert result.exit_code in (0, 1), result.output
-    assert "run 1 of 2" not in result.output and "run 2 of 2: partition-replica" in result.output
+    # a run refused before any fault (no such node) is said, left out, and the suite not called complete
+    assert result.exit_code == 1, result.output
+    assert "run 1 of 3" not in result.output and "run 2 of 3: partition-replica" in result.output
+    assert "--target redis-99: no such node" in result.output and "refused: kill-missing" in result.output
     card = json.loads((out / "resilience.json").read_text())
-    assert card["complete"] is True and [r["runs"] for r in card["rows"]] == [1, 1]
-    kill, part = card["rows"]
+    assert card["complete"] is False and [r["runs"] for r in card["rows"]] == [1, 1, 0]
+    assert [s["name"] for s in card["skipped"]] == ["kill-missing"] and "no such node" in card["skipped"][0]["why"]
+    assert "Not run: kill-missing (refused: --target redis-99: no such node" in (out / "resilience.md").read_text()
+    kill, part, _ = card["rows"]
     # every figure is its run's own (n = 1: the median and the worst are the run's value)
     for row, key in ((kill, "write_unavailable_seconds"), (part, None)):
         (run_dir,) = row["run_dirs"]

@@ -154,3 +154,24 @@ def test_two_suites_compared_row_by_row_name_the_setting_that_made_the_differenc
     same = suite_dir(tmp_path, "again", 1000, [2.0, 2.1, 1.9, 2.2])
     result = CliRunner().invoke(cli, ["report", "compare", str(fast), str(same), "--out", str(out)])
     assert result.exit_code == 0 and "made the difference" not in result.output, result.output
+
+
+def test_the_client_view_becomes_one_finding_per_library():
+    from chaos.resilience import client_findings
+
+    ms = [{"write_unavailable_seconds": 2.1, "clients": [
+              {"client": "redis-py", "label": "redis-py 8.1.0", "write_unavailable_seconds": 2.4,
+               "longest_call_seconds": 1.03, "lost_writes": 0, "lost_increments": 0, "died_early": False},
+              {"client": "ioredis", "label": "ioredis 5.8.2", "write_unavailable_seconds": 9.7,
+               "longest_call_seconds": 9.6, "lost_writes": 3, "lost_increments": 1, "died_early": False}]},
+          {"write_unavailable_seconds": 2.0, "clients": [
+              {"client": "redis-py", "label": "redis-py 8.1.0", "write_unavailable_seconds": 3.5,
+               "longest_call_seconds": 2.0, "lost_writes": 0, "lost_increments": 0, "died_early": True}]},
+          {"write_unavailable_seconds": 1.0}]
+    assert client_findings(ms) == [
+        "client ioredis 5.8.2: worst write gap 9.70 s (the recorder's in that run 2.10 s), longest call 9.60 s, "
+        "4 acknowledged write(s) lost over 1 run(s)",
+        "client redis-py 8.1.0: worst write gap 3.50 s (the recorder's in that run 2.00 s), longest call 2.00 s, "
+        "0 acknowledged write(s) lost over 2 run(s), crashed in 1",
+    ]
+    assert client_findings([{"write_unavailable_seconds": 1.0}]) == []
