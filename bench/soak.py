@@ -1,12 +1,16 @@
-"""A long master-kill: the harness's resident memory and the history's bytes a record.
+"""A long run: the harness's resident memory, the history's bytes a record, and the run
+directory's growth per hour.
 
-    .venv/bin/python bench/soak.py [--duration 600] [--base-port 7701]
+    .venv/bin/python bench/soak.py [--scenario master-kill|soak] [--duration 600] [--base-port 7701]
 
-Runs `chaos run master-kill --duration N` as a child process (a cluster of its own, torn down
+Runs `chaos run master-kill --duration N` (or `chaos run soak`: kill, pause and partition episodes
+every 40 s ± 15 s at node timeout 1000 ms) as a child process (a cluster of its own, torn down
 after), samples the harness process's resident memory (VmRSS, every 0.5 s; the load processes are
-separate and not counted) and prints the peak against the 300 MB target, then the history's
-records and bytes a record on disk against the 30 B target. A benchmark, not a test: it takes
-the run's duration plus about a minute.
+separate and not counted) and prints the peak against the 300 MB target and the growth from the
+second minute to the end of the load (target: within 10 %), then the history's records and bytes
+a record on disk against the 30 B target, and the run directory's bytes, by file, per hour of
+load against the 200 MB target. A benchmark, not a test: it takes the run's duration plus about a
+minute.
 """
 
 from __future__ import annotations
@@ -34,13 +38,17 @@ def rss_mb(pid: int) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=("master-kill", "soak"), default="master-kill")
     parser.add_argument("--duration", type=float, default=600.0)
     parser.add_argument("--base-port", type=int, default=7701)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chaos-soak-") as tmp:
         out = Path(tmp) / "run"
-        cmd = [str(ROOT / ".venv/bin/chaos"), "--state-dir", str(Path(tmp) / "state"), "run", "master-kill",
+        cmd = [str(ROOT / ".venv/bin/chaos"), "--state-dir", str(Path(tmp) / "state"), "run", args.scenario,
                "--duration", str(args.duration), "--base-port", str(args.base_port), "--out", str(out)]
+        if args.scenario == "soak":
+            cmd += ["--node-timeout-ms", "1000", "--faults", "kill,pause,partition", "--interval", "40s±15s",
+                    "--seed", "1"]
         started = time.monotonic()
         child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         samples: list[tuple[float, float]] = []  # (seconds since start, MB)
@@ -67,7 +75,13 @@ def main() -> None:
                   ("charts/index.json", "charts drawn"), ("metrics.prom", "reports written")]
         times = [(label, (out / name).stat().st_mtime) for name, label in stages if (out / name).exists()]
         steps = ", ".join(f"{label} +{t - prev:.0f} s" for (label, t), (_, prev) in zip(times[1:], times))
-    print(f"master-kill --duration {args.duration:g}: {wall:.0f} s, passed={verdict}")
+        sizes = sorted(((p.stat().st_size, str(p.relative_to(out))) for p in out.rglob("*") if p.is_file()),
+                       reverse=True)
+        episodes = len(json.loads((out / "result.json").read_text())["measurements"].get("episodes") or [])
+    steady_mem = [mb for t, mb in samples if 120 <= t <= args.duration]
+    total = sum(n for n, _ in sizes)
+    per_hour = total * 3600 / args.duration / 1e6
+    print(f"{args.scenario} --duration {args.duration:g}: {wall:.0f} s, passed={verdict}")
     print(f"harness peak resident memory {peak:.0f} MB; ratio to the 300 MB target: {peak / 300:.2f}")
     print(f"  during the load: peak {max(loading, default=0):.0f} MB (first minute {max(first, default=0):.0f}, last "
           f"minute {max(last, default=0):.0f}); measuring and reports after it: peak "
@@ -75,6 +89,13 @@ def main() -> None:
     print(f"  after the load: {steps}")
     print(f"history {records:,} records, {per_record:.1f} bytes a record; ratio to the 30 B target: "
           f"{per_record / 30:.2f}")
+    if steady_mem:
+        print(f"memory from minute 2 to the end of the load: {steady_mem[0]:.0f} → {steady_mem[-1]:.0f} MB (max "
+              f"{max(steady_mem):.0f}); growth ratio {max(steady_mem) / max(steady_mem[0], 1e-9):.2f} (target ≤ 1.10)")
+    print(f"run directory {total / 1e6:.1f} MB ({episodes} episodes): {per_hour:.0f} MB per hour of load; ratio to the "
+          f"200 MB target: {per_hour / 200:.2f}")
+    for n, name in sizes[:6]:
+        print(f"  {name}: {n / 1e6:.2f} MB ({n * 3600 / args.duration / 1e6:.0f} MB/h)")
 
 
 if __name__ == "__main__":

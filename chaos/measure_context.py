@@ -155,8 +155,34 @@ class SourceKillContext(MeasureContext):
                    new_source_address=(promoted or {}).get("address", ""), promoted=promoted, rejoined=rejoined)
 
 
+@dataclass
+class SoakContext(MeasureContext):
+    """Many fault episodes over one run (soak): each episode's record as the run saw it live
+    (target, its replicas and first slot, injection, heal, steady again), and the slot groups
+    the write availability is measured over."""
+
+    FORM: ClassVar[str] = "redis-soak"
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[Any] = field(default_factory=list)  # [lo, hi, name]: the masters' slot ranges at the start
+    soak_t0: float = 0.0  # run seconds the schedule's offsets count from
+    load_end_t: float | None = None
+    node_timeout_ms: int = 0
+    in_progress: list[int] = field(default_factory=list)  # episodes not finished when the run ended
+
+    @property
+    def reference_t(self) -> float:
+        return self.episodes[0]["injected_t"] if self.episodes else 0.0
+
+    @classmethod
+    def of(cls, ctx: Any) -> SoakContext:
+        s = ctx.state
+        return cls(phases=list(ctx.run.phases), episodes=s.episodes, groups=s.groups, soak_t0=s.soak_t0,
+                   load_end_t=s.load_end_t, node_timeout_ms=s.cluster.config.node_timeout_ms,
+                   in_progress=list(s.in_progress))
+
+
 FORMS: dict[str, type[MeasureContext]] = {c.FORM: c for c in (MeasureContext, RedisFailoverContext, ScaleContext,
-                                                                 ReplicationContext, SourceKillContext)}
+                                                                 ReplicationContext, SourceKillContext, SoakContext)}
 # version 1 had no form: it follows from the scenario that wrote it
 _FORM_OF_SCENARIO = {"master-kill": "redis-failover", "master-pause": "redis-failover", "partition": "redis-failover",
                      "scale-out": "redis-scale", "scale-in": "redis-scale", "replica-stop": "mysql-replication"}
@@ -184,7 +210,7 @@ def load_context(result: dict[str, Any]) -> MeasureContext:
     return FORMS.get(context.get("form", "run"), MeasureContext).from_json(context)
 
 
-_KIND_OF_FORM = {"redis-failover": "redis-cluster", "redis-scale": "redis-cluster",
+_KIND_OF_FORM = {"redis-failover": "redis-cluster", "redis-scale": "redis-cluster", "redis-soak": "redis-cluster",
                  "mysql-replication": "mysql-replication", "mysql-failover": "mysql-replication"}
 
 

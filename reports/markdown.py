@@ -90,6 +90,41 @@ def source_kill_lines(m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def soak_lines(m: dict[str, Any]) -> list[str]:
+    """A soak's episodes, one row each, and the figures per fault kind."""
+    episodes = m.get("episodes")
+    if not isinstance(episodes, list) or not episodes:
+        return []
+    lines = ["", "## Episodes", "",
+             f"{m.get('episodes_ok')} of {m.get('episodes_total')} episodes ok; writes accepted on every slot in "
+             f"{_fmt(100 * (m.get('writable_fraction') or 0))} % of the load's seconds (longest stretch without: "
+             f"{_fmt(m.get('longest_unwritable_seconds'))} s); worst episode: {m.get('worst_episode')}.", "",
+             "| # | fault | target | at (s) | promoted after (s) | write outage (s) | rejoin (s) | steady after heal (s) "
+             "| lost | outcome |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in episodes:
+        during = f" (during {e['overlaps']})" if e.get("overlaps") else ""
+        lines.append(f"| {e['index']} | {e['kind']}{during} | {e.get('target') or '–'} ({e['role']}) | "
+                     f"{_fmt(e['injected_t'])} | {_fmt(e.get('failover_seconds'))} | "
+                     f"{_fmt(e.get('write_unavailable_seconds'))} | {_fmt(e.get('rejoin_seconds'))} | "
+                     f"{_fmt(e.get('steady_seconds'))} | {e.get('lost_writes')} | "
+                     f"{'ok' if e['outcome'] == 'ok' else '**' + e['outcome'] + '**'} |")
+    kinds = m.get("by_kind") or {}
+    if kinds:
+        lines += ["", "### Per fault kind", "", "| fault | episodes | ok | figure | median | 95 % interval of the "
+                  "median | p95 | max |", "|---|---|---|---|---|---|---|---|"]
+        for kind, row in kinds.items():
+            for key in ("failover_seconds", "write_unavailable_seconds", "rejoin_seconds"):
+                f = row.get(key)
+                if f:
+                    ci = f.get("median_interval")
+                    lines.append(f"| {kind} | {row['episodes']} | {row['ok']} | {key} | {_fmt(f['median'])} | "
+                                 f"{_fmt(ci[0]) + '–' + _fmt(ci[1]) if ci else '–'} | {_fmt(f['p95'])} | "
+                                 f"{_fmt(f['max'])} |")
+    if m.get("in_progress_at_end"):
+        lines += ["", f"The run ended during episode(s) {m['in_progress_at_end']}."]
+    return lines
+
+
 def replication_line(result: dict[str, Any]) -> str:
     """How a MySQL/MariaDB replica follows its source and how its IO thread logs in ("" for other runs)."""
     topo = result.get("topology") or {}
@@ -194,6 +229,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
             lines.append(f"| {p['master']} | {p['replica']} | {p['master_keys']}/{p['replica_keys']} | "
                          f"{'yes' if p['digest_match'] else '**no**'} | {p['mismatches']} |")
     lines += source_kill_lines(m)
+    lines += soak_lines(m)
     tables = m.get("tables")
     if isinstance(tables, dict) and tables.get("tables"):
         lines += ["", "## Tables, source against replica", "",
