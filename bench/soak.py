@@ -41,16 +41,20 @@ def main() -> None:
     parser.add_argument("--scenario", choices=("master-kill", "soak"), default="master-kill")
     parser.add_argument("--duration", type=float, default=600.0)
     parser.add_argument("--base-port", type=int, default=7701)
+    parser.add_argument("--keep", metavar="DIR", help="write the run directory here and keep it (default: a temporary one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chaos-soak-") as tmp:
-        out = Path(tmp) / "run"
+        out = Path(args.keep) if args.keep else Path(tmp) / "run"
         cmd = [str(ROOT / ".venv/bin/chaos"), "--state-dir", str(Path(tmp) / "state"), "run", args.scenario,
                "--duration", str(args.duration), "--base-port", str(args.base_port), "--out", str(out)]
         if args.scenario == "soak":
             cmd += ["--node-timeout-ms", "1000", "--faults", "kill,pause,partition", "--interval", "40s±15s",
                     "--seed", "1"]
         started = time.monotonic()
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # the run's progress goes to a file: a pipe nobody reads fills (64 KB, about 15 minutes of
+        # progress lines) and then blocks the harness in the middle of its faults
+        log = open(Path(tmp) / "run.log", "w+")
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True)
         samples: list[tuple[float, float]] = []  # (seconds since start, MB)
         while child.poll() is None:
             samples.append((time.monotonic() - started, rss_mb(child.pid) or 0.0))
@@ -63,7 +67,8 @@ def main() -> None:
         first = [mb for t, mb in samples if t <= 60]
         last = [mb for t, mb in samples if args.duration - 60 < t <= args.duration]
         if child.returncode not in (0, 1):
-            sys.exit(f"the run failed (exit {child.returncode}): {child.stderr.read()[-500:] if child.stderr else ''}")
+            log.seek(0)
+            sys.exit(f"the run failed (exit {child.returncode}): {log.read()[-500:]}")
         summary = subprocess.run([str(ROOT / ".venv/bin/chaos"), "history", str(out)], capture_output=True,
                                  text=True, check=True).stdout.strip()
         records = int(summary.split(": ")[1].split(" records")[0])
