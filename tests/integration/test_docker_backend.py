@@ -93,7 +93,9 @@ def test_replica_stop_on_docker(docker_state, tmp_path):
     out = tmp_path / "docker-mysql"
     result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "replica-stop", "--backend",
                                       "docker", "--base-port", "3337", "--mode", "kill", "--duration", "6",
-                                      "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out)])
+                                      "--warmup", "2", "--down-seconds", "2", "--users", "4", "--rate", "300",
+                                      "--out", str(out)])  # paced: a busy CI machine's replica kept up with
+    # 1000 ops/s in most runs, and in one applied slower than the source wrote (no catch-up, rightly failed)
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     m = r["measurements"]
@@ -129,7 +131,7 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         out = tmp_path / f"{mode}-{replication}"
         result = CliRunner().invoke(cli, ["--state-dir", str(docker_state.path), "run", "replica-stop", "--mode",
                                           mode, "--duration", "6", "--warmup", "2", "--down-seconds", "2", "--users",
-                                          "4", "--rate", "600", "--out", str(out)])
+                                          "4", "--rate", "300", "--out", str(out)])  # see test_replica_stop_on_docker
         assert result.exit_code == 0, result.output
         r = json.loads((out / "result.json").read_text())
         m = r["measurements"]
