@@ -199,10 +199,14 @@ def group_of(ctx: Ctx, slot: int | None) -> str | None:
 LATE_LIMIT = 1.0  # seconds past its offset after which an episode is skipped, not injected
 
 
+def base_record(ctx: Ctx, ep: sch.Episode) -> dict[str, Any]:
+    """What an episode's record holds from the schedule (its target and times follow)."""
+    return {"index": ep.index, "kind": ep.kind, "role": ep.role, "pick": ep.pick, "overlaps": ep.overlaps,
+            "hold": ep.hold, "scheduled_t": round(ctx.state.soak_t0 + ep.at, 6)}
+
+
 def skip(ctx: Ctx, ep: sch.Episode, why: str) -> None:
-    rec = {"index": ep.index, "kind": ep.kind, "role": ep.role, "pick": ep.pick, "overlaps": ep.overlaps,
-           "hold": ep.hold, "scheduled_t": round(ctx.state.soak_t0 + ep.at, 6), "target": None,
-           "injected_t": round(ctx.elapsed(), 6), "skipped": why}
+    rec = {**base_record(ctx, ep), "target": None, "injected_t": round(ctx.elapsed(), 6), "skipped": why}
     ctx.say(f"episode {ep.index} of {len(ctx.state.schedule.episodes)}: skipped: {why}")
     record_episode(ctx, rec)
 
@@ -213,8 +217,7 @@ def begin(ctx: Ctx, ep: sch.Episode, busy: set[str]) -> Live | None:
     scheduled = s.soak_t0 + ep.at
     roles = roles_now(ctx)
     name = sch.target(ep, roles, busy)
-    rec: dict[str, Any] = {"index": ep.index, "kind": ep.kind, "role": ep.role, "pick": ep.pick,
-                           "overlaps": ep.overlaps, "hold": ep.hold, "scheduled_t": round(scheduled, 6)}
+    rec = base_record(ctx, ep)
     if name is None:
         skip(ctx, ep, f"no {ep.role} free to fault (roles now: "
              + (", ".join(f"{k} {v}" for k, v in sorted(roles.items())) or "none answering") + ")")
