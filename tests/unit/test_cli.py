@@ -92,8 +92,8 @@ def test_unknown_scenario_is_one_line_naming_the_known_ones(state):
     result = run(state, "run", "master-kil")
     assert result.exit_code == 2
     assert result.output.strip() == ("chaos: error: unknown scenario 'master-kil'; known scenarios: master-kill, "
-                                     "master-pause, master-stop, partition, replica-stop, scale-in, scale-out, source-kill "
-                                     "(see `chaos list`)")
+                                     "master-pause, master-stop, partition, replica-stop, scale-in, scale-out, soak, "
+                                     "source-kill (see `chaos list`)")
 
 
 @pytest.mark.parametrize("args, message", [
