@@ -108,6 +108,11 @@ class ReplicationContext(MeasureContext):
     def reference_t(self) -> float:
         return self.fault_t
 
+    @property
+    def cooldown_t(self) -> float | None:
+        """When the cool-down began: the catch-up wait (under load) had ended."""
+        return next((t for name, t in self.phases if name == "cooldown"), None)
+
     @classmethod
     def of(cls, ctx: Any) -> ReplicationContext:
         s = ctx.state

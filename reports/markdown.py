@@ -189,6 +189,8 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
     for key, value in m.items():
         if not isinstance(value, dict | list):
             lines.append(f"| {key} | {_fmt(value)} |")
+    if m.get("catchup_seconds") is None and m.get("catchup_blocked"):
+        lines += ["", f"The replica did not catch up: {m['catchup_blocked']}."]
     if m.get("rejoin_seconds") is None and m.get("rejoin_reason"):
         lines += ["", f"The old master did not rejoin: {m['rejoin_reason']}."]
     ops = m.get("ops")

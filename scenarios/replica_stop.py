@@ -18,7 +18,7 @@ import pymysql
 
 from chaos.checkers.compose import Check, measure_parts
 from chaos.checkers.counts import WindowCounter
-from chaos.checkers.replication import is_caught_up, lag_summary
+from chaos.checkers.replication import catchup_blocked, is_caught_up, lag_summary
 from chaos.engine import (
     Do,
     FinalReadLog,
@@ -212,8 +212,9 @@ def say_caught_up(ctx: ReplicationCtx, ok: Any) -> None:
     else:
         latest = ctx.state.probe.latest or {}
         lag = latest.get("heartbeat_lag")
+        why = catchup_blocked(list(ctx.state.probe.recent), restarted_at(ctx), ctx.state.target_gtid)
         ctx.say(f"replica did not catch up within {ctx.config.catchup_timeout:g} s (heartbeat lag "
-                f"{'unknown' if lag is None else f'{lag:.1f} s'}): "
+                f"{'unknown' if lag is None else f'{lag:.1f} s'}): {why or ''}{'; ' if why else ''}"
                 f"{replica_progress(ctx.state.topo, ctx.state.target_gtid)}")
 
 
@@ -296,10 +297,11 @@ def measure(run_dir: Path, ctx: ReplicationContext, read_final: ReadFinal,
         }
 
     def lag(_: dict[str, Any]) -> dict[str, Any]:
-        summary = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx.target_gtid)
+        summary = lag_summary(read_timeline(run_dir / "timeline.jsonl"), fault_t, restart_t, ctx.target_gtid,
+                              wait_end=ctx.cooldown_t)
         return {k: summary[k] for k in ("max_lag_seconds", "max_lag_before_fault_seconds", "max_applier_lag_seconds",
                                         "max_seconds_behind_master", "seconds_behind_null_samples",
-                                        "catchup_seconds")}
+                                        "catchup_seconds", "catchup_blocked")}
 
     def tables(_: dict[str, Any]) -> dict[str, Any]:
         errors = live["replication_error_detail"]

@@ -123,13 +123,71 @@ def is_caught_up(sample: Sample | None, target: str | None, below: float = 1.0) 
                 and target_reached(sample, target))
 
 
+def transactions(position: str | None) -> int | None:
+    """How many transactions a GTID position holds: MariaDB's sequence numbers summed over its
+    domains, MySQL's GTID set counted interval by interval; None for binary log coordinates."""
+    if not position or parse_binlog_position(position) is not None:
+        return None
+    if re.search(r"[0-9a-fA-F-]{36}:", position):
+        return sum(hi - lo + 1 for iv in parse_gtid_set(position).values() for lo, hi in iv)
+    return sum(parse_gtid(position).values()) if parse_gtid(position) else None
+
+
+def catchup_blocked(samples: Iterable[Sample], restart_t: float, target: str | None,
+                    below: float = 1.0, until: float | None = None) -> str | None:
+    """Why a replica that never caught up did not, read from the probe's samples after the
+    restart: down or stopped, ``target`` never executed, or (executed, but the heartbeat lag
+    stayed ≥ ``below`` s) the lag's trend. A replica whose lag rose by ``s`` seconds per second
+    applies the source's history at (1 − s)× real time, so its source wrote about
+    applied/(1 − s) transactions per second: when s > 0, it cannot catch up at this write rate.
+    ``until``: when the wait (under load) ended; later samples are left out."""
+    after = [s for s in samples if s.get("source", "probe") == "probe" and s["time"] >= restart_t
+             and (until is None or s["time"] <= until)]
+    up = [s for s in after if s.get("up")]
+    if not up:
+        return "the replica never answered after its restart"
+    last = up[-1]
+    if last.get("sql_thread") != "Yes":
+        return f"its SQL thread is {last.get('sql_thread') or 'not running'} (error {last.get('last_errno') or 0})"
+    if not target_reached(last, target):
+        return f"it never executed what the source had at the restart ({target})"
+    lagged = [s for s in up if s.get("heartbeat_lag") is not None and target_reached(s, target)]
+    if len(lagged) < 2 or lagged[-1]["time"] - lagged[0]["time"] < 1:
+        return f"its heartbeat lag never fell below {below:g} s"
+    first, span = lagged[0], lagged[-1]["time"] - lagged[0]["time"]
+    slope = _slope([(s["time"], s["heartbeat_lag"]) for s in lagged])
+    why = (f"it had applied everything the source had at the restart, but its heartbeat lag went "
+           f"{first['heartbeat_lag']:.1f} → {last['heartbeat_lag']:.1f} s over {span:.0f} s ({slope:+.3f} s per s)")
+    done = [transactions(first.get("gtid")), transactions(last.get("gtid"))]
+    if done[0] is not None and done[1] is not None:
+        applied = (done[1] - done[0]) / span
+        why += f" while it applied {applied:.0f} transactions/s"
+        if 0 < slope < 1:
+            why += f" and the source wrote about {applied / (1 - slope):.0f}/s"
+    if slope > 0:
+        why += (": it applies slower than the source writes and cannot catch up while the load runs "
+                "(lower --rate, or give the replica parallel appliers)")
+    return why
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x."""
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
+
+
 def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | None,
-                target_gtid: str | None, caught_up_below: float = 1.0) -> dict[str, Any]:
+                target_gtid: str | None, caught_up_below: float = 1.0, wait_end: float | None = None) -> dict[str, Any]:
     """Max heartbeat lag (and Seconds_Behind_Master, and performance_schema's apply lag where the
     server has it), and catch-up: the first sample after the restart with heartbeat lag <
     ``caught_up_below`` s and everything the source had written at the restart (``target_gtid``:
     a GTID set or binary log coordinates) executed. ``seconds_behind_null_samples`` counts the
-    answering samples whose Seconds_Behind_Master was NULL (a replication thread stopped)."""
+    answering samples whose Seconds_Behind_Master was NULL (a replication thread stopped).
+    ``wait_end``: when the wait for the catch-up (under load) ended; a catch-up later (the load
+    stopped) is not one, and ``catchup_blocked`` says why there was none."""
+    samples = list(samples)
     max_lag = max_sbm = max_applier = None
     max_before = None
     caught_up_at = None
@@ -149,7 +207,7 @@ def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | No
         if sbm is not None:
             max_sbm = sbm if max_sbm is None else max(max_sbm, sbm)
         if caught_up_at is None and restart_t is not None and s["time"] >= restart_t \
-                and is_caught_up(s, target_gtid, caught_up_below):
+                and (wait_end is None or s["time"] <= wait_end) and is_caught_up(s, target_gtid, caught_up_below):
             caught_up_at = s["time"]
     return {
         "max_lag_seconds": round(max_lag, 6) if max_lag is not None else None,
@@ -159,6 +217,8 @@ def lag_summary(samples: Iterable[Sample], fault_t: float, restart_t: float | No
         "max_applier_lag_seconds": round(max_applier, 6) if max_applier is not None else None,
         "caught_up_at": caught_up_at,
         "catchup_seconds": round(caught_up_at - restart_t, 6) if caught_up_at is not None and restart_t else None,
+        "catchup_blocked": catchup_blocked(samples, restart_t, target_gtid, caught_up_below, wait_end)
+        if caught_up_at is None and restart_t is not None else None,
     }
 
 

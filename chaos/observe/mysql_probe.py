@@ -19,6 +19,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ class ReplicaProbe(FileSampler):
         self.dialect = dialect
         self.path, self.t0, self.wall0, self.interval, self.on_sample = timeline, t0, wall0, interval, on_sample
         self.latest: Sample | None = None
+        self.recent: deque[Sample] = deque(maxlen=6000)  # the last ~10 minutes, for live explanations
         self.samples = 0
         self.errors = 0  # unexpected errors of the probe itself, reported at the end
         self.last_error: str | None = None
@@ -150,6 +152,7 @@ class ReplicaProbe(FileSampler):
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 sample.update({"up": False, "error": f"probe error: {self.last_error}"})
             self.latest = sample
+            self.recent.append(sample)
             self.samples += 1
             self._out.write(json.dumps(sample, separators=(",", ":"), default=str) + "\n")
             if self.on_sample is not None:

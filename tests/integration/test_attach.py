@@ -121,7 +121,7 @@ def _replica_stop_attached(state, tmp_path, ports, backend):
     result = chaos(state, "run", "replica-stop", "--source", f"mysql://root@127.0.0.1:{ports[0]}",
                    "--replica", f"mysql://root@127.0.0.1:{ports[1]}", "--password-env", "RUNBOOK_PW",
                    "--backend", backend, "--mode", "stop", "--down-seconds", "3", "--duration", "8", "--warmup", "2",
-                   "--out", str(out), env={"RUNBOOK_PW": PASSWORD})
+                   "--rate", "300", "--out", str(out), env={"RUNBOOK_PW": PASSWORD})
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     m = r["measurements"]

@@ -139,7 +139,7 @@ def test_replica_stop_on_your_own_mariadb_image(docker_state, tmp_path, registry
     out = tmp_path / "rs"
     result = run(docker_state, "run", "replica-stop", "--backend", "docker", "--image", ref, "--base-port", "3537",
                  "--mode", "kill", "--duration", "6", "--warmup", "2", "--down-seconds", "2", "--users", "4",
-                 "--keep", "--out", str(out))
+                 "--rate", "300", "--keep", "--out", str(out))
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     assert r["topology"]["image"]["ref"] == ref and r["topology"]["image"]["kept_conf"] == "/etc/mysql/team.cnf"
@@ -188,7 +188,7 @@ def test_an_upgrade_rehearsal_replica_on_a_newer_image(docker_state, tmp_path):
     out = tmp_path / "upgrade"
     result = run(docker_state, "run", "replica-stop", "--backend", "docker", "--server", "mariadb:10.11",
                  "--image-replica", "chaos/mariadb:11.8", "--base-port", "3547", "--mode", "stop", "--duration", "6",
-                 "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out))
+                 "--warmup", "2", "--down-seconds", "2", "--users", "4", "--rate", "300", "--out", str(out))
     assert result.exit_code == 0, result.output
     r = json.loads((out / "result.json").read_text())
     assert r["topology"]["image"]["ref"] == "chaos/mariadb:10.11"

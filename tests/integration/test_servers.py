@@ -107,7 +107,8 @@ def test_replica_stop_on_mariadb_11_8(state, tmp_path):
         pytest.fail(f"this test needs a Docker engine and the MariaDB 11.8 image: {exc}")
     out = tmp_path / "m118"
     result = run(state, "replica-stop", "--backend", "docker", "--server", "mariadb:11.8", "--base-port", "3391",
-                 "--duration", "8", "--warmup", "2", "--down-seconds", "2", "--users", "4", "--out", str(out))
+                 "--duration", "8", "--warmup", "2", "--down-seconds", "2", "--users", "4", "--rate", "300",
+                 "--out", str(out))
     chaos(state, "down")
     assert result.exit_code == 0, result.output
     r = result_of(out)
