@@ -36,6 +36,17 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` now (files may vanish while it counts: shards merged)."""
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            total += p.stat().st_size if p.is_file() else 0
+        except OSError:
+            pass
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenario", choices=("master-kill", "soak"), default="master-kill")
@@ -56,8 +67,13 @@ def main() -> None:
         log = open(Path(tmp) / "run.log", "w+")
         child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True)
         samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        disk_peak, disk_at = 0, 0.0  # the run directory's largest size while it ran (plain shards, timeline)
         while child.poll() is None:
             samples.append((time.monotonic() - started, rss_mb(child.pid) or 0.0))
+            if len(samples) % 10 == 0 and out.exists():
+                size = dir_bytes(out)
+                if size > disk_peak:
+                    disk_peak, disk_at = size, time.monotonic() - started
             time.sleep(0.5)
         wall = time.monotonic() - started
         peak = max((mb for _, mb in samples), default=0.0)
@@ -76,8 +92,9 @@ def main() -> None:
         verdict = json.loads((out / "result.json").read_text())["passed"]
         # where the measuring went, by when each file was last written
         stages = [("load-seconds.jsonl", "load stopped"), ("history.jsonl.zst", "replicas compared and history merged"),
-                  ("final-read.jsonl", "checkers and final read"), ("result.json", "verdict written"),
-                  ("charts/index.json", "charts drawn"), ("metrics.prom", "reports written")]
+                  ("lost-writes.txt", "checkers and final read"), ("result.json", "verdict written"),
+                  ("charts/index.json", "charts drawn"), ("metrics.prom", "reports written"),
+                  ("timeline.jsonl.zst", "timeline and final read compressed")]
         times = [(label, (out / name).stat().st_mtime) for name, label in stages if (out / name).exists()]
         steps = ", ".join(f"{label} +{t - prev:.0f} s" for (label, t), (_, prev) in zip(times[1:], times))
         sizes = sorted(((p.stat().st_size, str(p.relative_to(out))) for p in out.rglob("*") if p.is_file()),
@@ -99,6 +116,7 @@ def main() -> None:
               f"{max(steady_mem):.0f}); growth ratio {max(steady_mem) / max(steady_mem[0], 1e-9):.2f} (target ≤ 1.10)")
     print(f"run directory {total / 1e6:.1f} MB ({episodes} episodes): {per_hour:.0f} MB per hour of load; ratio to the "
           f"200 MB target: {per_hour / 200:.2f}")
+    print(f"  while it ran: at most {disk_peak / 1e6:.1f} MB ({disk_at:.0f} s in: plain load shards and timeline)")
     for n, name in sizes[:6]:
         print(f"  {name}: {n / 1e6:.2f} MB ({n * 3600 / args.duration / 1e6:.0f} MB/h)")
 

@@ -195,8 +195,9 @@ def merge_histories(paths: Iterable[str | Path], out: str | Path) -> int:
     return count
 
 
-def _open_out(path: Path) -> IO[bytes]:
-    if path.suffix != ".zst":
+def _open_out(path: Path, zstd: bool | None = None) -> IO[bytes]:
+    """``path`` opened for writing bytes, zstd-compressed when ``zstd`` (default: when it ends in ``.zst``)."""
+    if not (path.suffix == ".zst" if zstd is None else zstd):
         return open(path, "wb", buffering=1 << 20)
     import io
 
@@ -205,6 +206,19 @@ def _open_out(path: Path) -> IO[bytes]:
     raw = open(path, "wb")
     writer: Any = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=True)  # a raw binary stream
     return io.BufferedWriter(writer, 1 << 20)
+
+
+def compress_file(path: Path) -> Path:
+    """Replace a plain JSON-lines file by its zstd-compressed ``….zst`` (streamed; written under
+    a temporary name first, so a crash leaves the plain file whole). Returns the new path."""
+    packed = path.with_name(path.name + ".zst")
+    partial = path.with_name(path.name + ".zst.partial")
+    with open(path, "rb") as src, _open_out(partial, zstd=True) as dest:
+        while chunk := src.read(1 << 20):
+            dest.write(chunk)
+    partial.replace(packed)
+    path.unlink()
+    return packed
 
 
 def pair(history: Iterable[Op]) -> Iterator[tuple[Op, Op | None]]:

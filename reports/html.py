@@ -13,7 +13,7 @@ from markupsafe import Markup
 from chaos.engine.report_writers import ReportFormat
 from reports import charts as chart_module
 from reports import client_view
-from reports.markdown import _fmt, attached_line, replication_line
+from reports.markdown import EPISODE_KEY, _fmt, attached_line, replication_line
 
 SOURCE = (Path(__file__).parent / "report.html.j2").read_text()
 
@@ -50,7 +50,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         lost=lost,
         clients=client_view.rows(m), clients_header=client_view.header(m), clients_explain=client_view.EXPLAIN,
         clients_server=client_view.server_side(m),
-        replication=replication_line(result),
+        replication=replication_line(result), episode_key=EPISODE_KEY.replace("`", ""),
         attached=attached_line(result["topology"]["attached"]).replace("`", "")
         if (result.get("topology") or {}).get("attached") else None,
     )

@@ -90,6 +90,11 @@ def source_kill_lines(m: dict[str, Any]) -> list[str]:
     return lines
 
 
+EPISODE_KEY = ("On the charts' time axis each episode is a band from its injection to the cluster's steady state "
+               "again: kill red, pause orange, partition purple, stop-replica green, stale grey; a red edge and a "
+               "`!` before its number: not ok. The worst episode has a chart of its own, up close.")
+
+
 def soak_lines(m: dict[str, Any]) -> list[str]:
     """A soak's episodes, one row each, and the figures per fault kind."""
     episodes = m.get("episodes")
@@ -98,7 +103,8 @@ def soak_lines(m: dict[str, Any]) -> list[str]:
     lines = ["", "## Episodes", "",
              f"{m.get('episodes_ok')} of {m.get('episodes_total')} episodes ok; writes accepted on every slot in "
              f"{_fmt(100 * (m.get('writable_fraction') or 0))} % of the load's seconds (longest stretch without: "
-             f"{_fmt(m.get('longest_unwritable_seconds'))} s); worst episode: {m.get('worst_episode')}.", "",
+             f"{_fmt(m.get('longest_unwritable_seconds'))} s); worst episode: {m.get('worst_episode')}. "
+             f"{EPISODE_KEY}", "",
              "| # | fault | target | at (s) | promoted after (s) | write outage (s) | rejoin (s) | steady after heal (s) "
              "| lost | outcome |", "|---|---|---|---|---|---|---|---|---|---|"]
     for e in episodes:
@@ -257,7 +263,7 @@ def render(result: dict[str, Any], run_dir: Path | None = None) -> str:
         lines += ["", "## Charts", ""]
         for c in charts:
             lines += [f"**{c.title}**", "", f"![{c.title}]({c.png})", ""]
-    lines += ["", "Files: `result.json`, `history.jsonl.zst` (`chaos history RUN_DIR --jsonl`), `timeline.jsonl`, "
+    lines += ["", "Files: `result.json`, `history.jsonl.zst` (`chaos history RUN_DIR --jsonl`), `timeline.jsonl.zst`, "
               "`metrics.prom`, `nodes/`.", ""]
     return "\n".join(lines)
 

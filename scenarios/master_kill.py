@@ -84,7 +84,7 @@ load through it, kills a master (seeded random choice, or --target / --target-ke
 the failover, restarts the old master and waits until it is a replica, then reads back every
 key and compares every master with its replicas. Built-in checks: failover happened, old master
 rejoined as a replica, no acknowledged write or increment lost, replicas consistent. Writes
-runs/master-kill-<UTC>/ (result.json, history.jsonl.zst, timeline.jsonl, metrics.prom, report.md, nodes/).
+runs/master-kill-<UTC>/ (result.json, history.jsonl.zst, timeline.jsonl.zst, metrics.prom, report.md, nodes/).
 
 \b
 Examples:

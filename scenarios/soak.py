@@ -54,6 +54,8 @@ KNOWN = {"episodes_total", "episodes_ok", "episodes_not_recovered", "failovers",
 @dataclass
 class SoakConfig(RedisRunConfig):
     duration: float = option(600.0, "Seconds of load; episodes are drawn until one no longer fits (1200 = 20 min).")
+    rate: float | None = option(1000.0, "Target ops/s over all users, paced; 0 = unpaced (here ~5-10k ops/s: the history "
+                                "then grows by ~800 MB an hour, against ~150 MB at 1000/s).")
     faults: str = option("kill,pause,partition", "Fault kinds to draw from (comma-separated): "
                          + ", ".join(sch.KINDS) + " (stale: cut a master's replication stream, then kill it: a forced "
                          "loss).")

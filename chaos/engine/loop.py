@@ -17,7 +17,7 @@ import click
 
 from chaos.engine.config import RunConfig
 from chaos.engine.context import RunContext
-from chaos.engine.rundir import FinalReadLog, ReadFinal
+from chaos.engine.rundir import FinalReadLog, ReadFinal, pack
 from chaos.engine.steps import Plan, Step, check_plan
 from chaos.engine.verdict import finish, summary_table
 from chaos.errors import ChaosError, RunCrashed
@@ -84,9 +84,9 @@ class Engine:
         return 0 if result["passed"] else 1
 
     def _wind_down(self) -> dict[str, Any]:
-        """Cleanups (last registered first), then the result files, both shielded from Ctrl-C and
-        SIGTERM. A signal that came meanwhile marks the run interrupted and is raised again once
-        the files are written."""
+        """Cleanups (last registered first), then the result files (and the growing ones
+        compressed), both shielded from Ctrl-C and SIGTERM. A signal that came meanwhile marks
+        the run interrupted and is raised again once the files are written."""
         ctx = self.ctx
         pending = False
         try:
@@ -97,6 +97,10 @@ class Engine:
         try:
             with deferred_interrupts():
                 result = finish(ctx, ctx.slos)
+                try:
+                    pack(ctx.run.dir)
+                except OSError as exc:  # the plain files are kept whole: readers take them as they are
+                    ctx.say(f"warning: the run's files were not compressed ({exc})")
         except KeyboardInterrupt:
             pending = True
         if pending:

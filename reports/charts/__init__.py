@@ -20,6 +20,7 @@ from reports.charts.mysql import draw_lag, mysql_replication_charts
 from reports.charts.redis import draw_offsets, draw_roles, draw_slots, draw_zoom, redis_cluster_charts
 from reports.charts.series import (
     _Records,
+    episode_bands,
     lag_series,
     latency_series,
     markers,
@@ -29,14 +30,17 @@ from reports.charts.series import (
     slots_series,
     stored_latency_series,
     throughput_series,
+    worst_episode_window,
     zoom_series,
 )
 from reports.charts.style import CHART_DIR, COLORS, Chart, _decorate, _figure, _save
 
 __all__ = ["CHART_DIR", "COLORS", "Chart", "WRITER", "draw_lag", "draw_latency", "draw_offsets", "draw_operations",
-           "draw_roles", "draw_slots", "draw_throughput", "draw_zoom", "existing", "inline_svg", "lag_series",
+           "draw_roles", "draw_slots", "draw_throughput", "draw_zoom", "episode_bands", "existing", "inline_svg",
+           "lag_series",
            "latency_series", "markers", "offset_gap_series", "operations_series", "role_series", "slots_series",
-           "stored_latency_series", "throughput_series", "write", "zoom_series", "_decorate", "_figure", "_save"]
+           "stored_latency_series", "throughput_series", "worst_episode_window", "write", "zoom_series",
+           "_decorate", "_figure", "_save"]
 
 
 CHART_SETS = {"redis-cluster": redis_cluster_charts, "mysql-replication": mysql_replication_charts}

@@ -8,8 +8,8 @@ from typing import Any
 
 from chaos.measure_context import RedisFailoverContext, load_context
 from reports.charts.common import draw_latency
-from reports.charts.series import offset_gap_series, role_series, slots_series, zoom_series
-from reports.charts.style import COLORS, Chart, _decorate, _figure, _save
+from reports.charts.series import offset_gap_series, role_series, slots_series, worst_episode_window, zoom_series
+from reports.charts.style import COLORS, EPISODE_COLORS, Chart, _decorate, _figure, _save
 
 
 def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
@@ -40,6 +40,32 @@ def draw_zoom(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> 
     ax.legend(loc="center right", fontsize=8)
     _decorate(ax, result, log_times, (fault_t - 2.0, fault_t + after))
     return _save(fig, run_dir, "failover", "The failover up close: writes to the victim's slots per 100 ms")
+
+
+def draw_worst_episode(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
+    """A soak's worst episode up close: writes to the slots of the master it hit, per 100 ms."""
+    w = worst_episode_window(result)
+    if w is None:
+        return None
+    from redis.crc import key_slot
+
+    lo, hi, e = w["lo"], w["hi"], w["episode"]
+    s = zoom_series(run_dir / "history.jsonl", w["start"], w["end"], keys=lambda key: lo <= key_slot(key.encode()) <= hi)
+    fig, ax = _figure()
+    for k in ("ok", "fail", "info"):
+        ax.plot(s["t"], s[k], color=COLORS[k], lw=1.2, label=k, drawstyle="steps-post")
+    color = EPISODE_COLORS.get(e["kind"], "#777")
+    for t, label in ((e["injected_t"], e["kind"]), (e.get("heal_t"), "heal"), (e.get("steady_t"), "steady")):
+        if t is not None:
+            ax.axvline(t, color=color if label == e["kind"] else "#555", lw=0.9, ls="--")
+            ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=7, va="bottom")
+    ax.set_ylabel(f"writes to {w['group']} / 100 ms")
+    ax.legend(loc="center right", fontsize=8)
+    _decorate(ax, result, log_times, (w["start"], w["end"]))
+    outage = e.get("write_unavailable_seconds")
+    return _save(fig, run_dir, "worst-episode",
+                 f"The worst episode up close: #{e['index']}, {e['kind']} of {e.get('target')} ({e.get('role')}), "
+                 f"writes to its slots unavailable {outage if outage is not None else '?'} s, outcome {e.get('outcome')}")
 
 
 def draw_clients(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:
@@ -136,7 +162,8 @@ def draw_slots(run_dir: Path, result: dict[str, Any]) -> Chart | None:
 
 def redis_cluster_charts(run_dir: Path, result: dict[str, Any], probes: Iterable[dict[str, Any]],
                          log_times: list[float]) -> list[Callable[[], Any]]:
-    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_clients(run_dir, result, log_times),
+    return [lambda: draw_zoom(run_dir, result, log_times), lambda: draw_worst_episode(run_dir, result, log_times),
+            lambda: draw_clients(run_dir, result, log_times),
             lambda: draw_slots(run_dir, result),
             lambda: draw_latency(run_dir, result, log_times), lambda: draw_roles(run_dir, result, probes, log_times),
             lambda: draw_offsets(run_dir, result, probes, log_times)]

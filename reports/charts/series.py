@@ -14,6 +14,7 @@ from chaos.measure_context import (
     RedisFailoverContext,
     ReplicationContext,
     ScaleContext,
+    SoakContext,
     SourceKillContext,
     load_context,
 )
@@ -40,10 +41,53 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
         return
 
 
-def markers(result: dict[str, Any]) -> list[tuple[float, str]]:
-    """(run seconds, label) of the moments worth a vertical line."""
-    m, ctx = result.get("measurements") or {}, load_context(result)
+def episode_bands(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A soak's episodes as bands of the time axis: from the injection to the cluster's steady
+    state again (or the heal, or the end of the load when it never was), with the episode's
+    index, kind, outcome and, for the worst one, ``worst``."""
+    ctx, m = load_context(result), result.get("measurements") or {}
+    if not isinstance(ctx, SoakContext):
+        return []
+    measured = {e["index"]: e for e in m.get("episodes") or []}
+    end = ctx.load_end_t if ctx.load_end_t is not None else max((r[0] for r in result.get("per_second") or []),
+                                                                  default=0.0)
     out = []
+    for e in ctx.episodes:
+        if e.get("injected_t") is None:  # skipped: nothing was injected
+            continue
+        stop = e.get("steady_t") or e.get("heal_t") or end
+        out.append({"index": e["index"], "kind": e["kind"], "start": e["injected_t"], "end": max(stop, e["injected_t"]),
+                    "outcome": (measured.get(e["index"]) or {}).get("outcome", "unknown"),
+                    "worst": e["index"] == m.get("worst_episode")})
+    return out
+
+
+def worst_episode_window(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The soak's worst episode (the longest write outage) up close: its record, the slot range
+    of the master it hit (``lo``, ``hi``: whose writes to show) and a window around it."""
+    ctx, m = load_context(result), result.get("measurements") or {}
+    if not isinstance(ctx, SoakContext) or m.get("worst_episode") is None:
+        return None
+    live = next((e for e in ctx.episodes if e["index"] == m["worst_episode"]), None)
+    measured = next((e for e in m.get("episodes") or [] if e["index"] == m["worst_episode"]), None)
+    if live is None or measured is None or live.get("injected_t") is None:
+        return None
+    group = next((g for g in ctx.groups if g[2] == live.get("group")), None)
+    t0 = live["injected_t"]
+    after = max(6.0, (measured.get("failover_seconds") or 0) + 3.0,
+                (measured.get("write_unavailable_seconds") or 0) + 3.0,
+                (live.get("heal_t") or t0) - t0 + 2.0)
+    return {"episode": {**live, **measured}, "lo": group[0] if group else 0, "hi": group[1] if group else 16383,
+            "group": live.get("group") or "every slot", "start": t0 - 2.0, "end": t0 + after}
+
+
+def markers(result: dict[str, Any]) -> list[tuple[float, str]]:
+    """(run seconds, label) of the moments worth a vertical line (a soak's episodes are bands,
+    see :func:`episode_bands`, not lines)."""
+    m, ctx = result.get("measurements") or {}, load_context(result)
+    out: list[tuple[float, str]] = []
+    if isinstance(ctx, SoakContext):
+        return out
     for f in result.get("faults") or []:
         if f.get("injected_at") is not None:
             out.append((f["injected_at"], f["kind"]))

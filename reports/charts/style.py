@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from chaos.measure_context import load_context
-from reports.charts.series import markers
+from reports.charts.series import episode_bands, markers
 
 CHART_DIR = "charts"
 COLORS = {"ok": "#2a7d3f", "fail": "#c33", "info": "#e49b0f", "master": "#2c6fbb", "replica": "#7bb662",
           "down": "#999999", "failing": "#e49b0f", "cluster_fail": "#c33"}
+# a soak's episode bands, by fault kind
+EPISODE_COLORS = {"kill": "#c33", "pause": "#e49b0f", "partition": "#8e44ad", "stop-replica": "#7bb662",
+                  "stale": "#555555"}
 
 
 @dataclass
@@ -49,6 +52,15 @@ def _decorate(ax: Any, result: dict[str, Any], log_times: list[float], xlim: tup
             if until - shown >= 0.04 * max(hi - lo, 1e-9):
                 ax.text(shown, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=7, va="top",
                         color="#666")
+    for band in episode_bands(result):
+        if band["end"] < lo or band["start"] > hi:
+            continue
+        bad = band["outcome"] != "ok"
+        ax.axvspan(band["start"], band["end"], color=EPISODE_COLORS.get(band["kind"], "#777"), alpha=0.18, zorder=0,
+                   lw=1.2 if bad or band["worst"] else 0, ec=COLORS["fail"] if bad else "#333")
+        if hi - lo < 400 or band["worst"] or bad:  # labels of a long soak only where they matter
+            ax.text(band["start"], 0.90, f"{'!' if bad else ''}{band['index']}", transform=ax.get_xaxis_transform(),
+                    fontsize=6, color=COLORS["fail"] if bad else "#333", clip_on=True)
     for t, label in markers(result):
         ax.axvline(t, color="#555", lw=0.8, ls="--", zorder=1)
         ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=7, color="#333",

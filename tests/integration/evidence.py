@@ -10,7 +10,7 @@ have held everything the master had."""
 import json
 from pathlib import Path
 
-from chaos.history import read_history
+from chaos.history import read_history, records
 
 
 def result_of(out: Path) -> dict:
@@ -33,7 +33,7 @@ def unreplicated_tail(out: Path) -> set[str]:
     process reads the same monotonic clock)."""
     r = result_of(out)
     target, promoted = r["fault"]["target"], r["measurements"]["promoted"]
-    probes = [s for s in map(json.loads, (out / "timeline.jsonl").open()) if s["source"] == "probe"]
+    probes = [s for s in records(out / "timeline.jsonl") if s["source"] == "probe"]
     down = min(s["time"] for s in probes if s["address"] == target and not s["up"])
     replica_got = max(s["offset"] for s in probes
                       if s["address"] == promoted and s["up"] and s["role"] == "replica" and s["master"] == target)

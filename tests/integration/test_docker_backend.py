@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from chaos.backends.docker import DockerBackend
 from chaos.cli import cli
 from chaos.errors import ChaosError
+from chaos.history import records
 from chaos.topology.redis_cluster import RedisCluster
 from tests.integration import evidence
 
@@ -152,7 +153,7 @@ def test_replica_stop_on_oracle_mysql_9_7_twice_on_one_pair(docker_state, tmp_pa
         assert abs(m["max_applier_lag_seconds"] - m["max_lag_seconds"]) <= tolerance, \
             (m["max_applier_lag_seconds"], m["max_lag_seconds"])
         assert m["seconds_behind_null_samples"] > 0 if mode == "sql-thread" else True  # NULL while it is stopped
-        samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+        samples = list(records(out / "timeline.jsonl"))
         assert not any(str(s.get("error", "")).startswith("probe error") for s in samples)  # the SQL fits 9.7
         items = {t["database"] + "." + t["table"]: t for t in m["tables"]["tables"]}["chaos.items"]
         for side, node in (("source", "mysql-1"), ("replica", "mysql-2")):

@@ -16,7 +16,7 @@ from chaos.cli import cli
 from chaos.engine import Do, Engine, Inject, Plan
 from chaos.errors import RunCrashed
 from chaos.faults import Partition, Pause
-from chaos.history import pair, read_history
+from chaos.history import pair, read_history, records
 from chaos.steps.redis_cluster import RedisRunConfig, choose_node, provision_cluster
 from chaos.steps.redis_failover import RedisFailoverState, set_victim
 from chaos.topology.redis_cluster import RedisCluster
@@ -66,7 +66,7 @@ def test_master_pause_fails_over_then_the_resumed_master_demotes_itself(state_di
     assert {c["name"] for c in r["checks"]} >= {"failover_happened", "old_master_demoted", "no_lost_writes"}
     assert nemesis(out) == [("pause", "invoke"), ("pause", "ok"), ("resume", "invoke"), ("resume", "ok")]
     # while frozen the old master answered no probe; the first sample after the resume saw it
-    timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    timeline = list(records(out / "timeline.jsonl"))
     victim, t0 = r["fault"]["target_name"], r["faults"][0]["injected_at"]
     frozen = [s for s in timeline if s.get("source") == "probe" and s["node"] == victim
               and t0 + 0.5 < s["time"] < t0 + 3.0]

@@ -10,7 +10,7 @@ from redis.crc import key_slot
 
 from chaos.backends.process import pid_status
 from chaos.cli import cli
-from chaos.history import read_history
+from chaos.history import read_history, records
 from tests.conftest import require
 from tests.lines import read_until
 
@@ -54,7 +54,7 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     # the rejoin, recounted from the timeline: the victim's first sample after its restart that
     # shows it a replica of the promoted node with its link up
     healed_at = r["faults"][0]["healed_at"]
-    samples = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    samples = list(records(out / "timeline.jsonl"))
     back = next(s["time"] for s in samples if s.get("source", "probe") == "probe"
                 and s["node"] == r["fault"]["target_name"] and s["time"] > healed_at and s.get("up")
                 and s.get("role") == "replica" and s.get("master") == m["promoted"] and s.get("link") == "up")
@@ -88,7 +88,7 @@ def test_master_kill_measures_failover_rejoin_and_consistency(state_dir, tmp_pat
     victim = r["fault"]["target_name"]
     assert nemesis == [("kill", "invoke", victim), ("kill", "ok", victim), ("restart", "invoke", victim),
                        ("restart", "ok", victim)]
-    timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    timeline = list(records(out / "timeline.jsonl"))
     probe_times = sorted(s["time"] for s in timeline if s["source"] == "probe" and s["node"] == "redis-1")
     gaps = [b - a for a, b in zip(probe_times, probe_times[1:])]
     assert len(probe_times) > 200 and sorted(gaps)[len(gaps) // 2] <= 0.1  # sampled often (every 10 ms when idle)

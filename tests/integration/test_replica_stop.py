@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaos.cli import cli
-from chaos.history import read_history
+from chaos.history import read_history, records
 from chaos.topology.mysql_replication import MysqlReplication, source_position, wait_replica_reached
 from tests.conftest import require
 from tests.integration import pt_heartbeat
@@ -92,7 +92,7 @@ def test_replica_stop_lag_rises_then_catches_up_and_data_matches(state_dir, tmp_
     # the pair's mixed binlog format is a finding the report shows, not a failure
     assert [f["setting"] for f in m["findings"]] == ["binlog_format"] and "## Findings" in (out / "report.md").read_text()
     assert {t["table"] for t in m["tables"]["tables"]} >= {"items", "heartbeat"}
-    timeline = [json.loads(line) for line in (out / "timeline.jsonl").open()]
+    timeline = list(records(out / "timeline.jsonl"))
     first = next(read_history(out))
     fault = r["fault"]["injected_at"] - first.wall + first.time
     outage = [s for s in timeline if fault + 0.3 < s["time"] < fault + m["replica_down_seconds"] - 0.3]

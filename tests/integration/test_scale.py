@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from chaos.history import records
 from chaos.steps.scale_end_state import end_state
 from chaos.topology.redis_cluster import RedisCluster
 from tests.conftest import chaos, require
@@ -49,7 +50,7 @@ def test_scale_out_then_scale_in_under_load(state_dir, tmp_path, tmp_path_factor
     assert m["ops_per_second"]["before"] > 0 and m["throughput_dip"] is not None
     assert m["lost_writes"] == 0 and m["end_state"]["slot_imbalance"] <= 0.02
     assert sorted(m["end_state"]["slots_per_master"].values()) == [4096] * 4
-    steps = {e["event"]: e["time"] for e in map(json.loads, (out / "timeline.jsonl").open()) if e["source"] == "step"}
+    steps = {e["event"]: e["time"] for e in records(out / "timeline.jsonl") if e["source"] == "step"}
     order = ["nodes_started", "nodes_joined", "nodes_replicas_linked", "nodes_agreed", "migration_started",
              "migration_finished", "settled"]
     assert [steps[e] for e in order] == sorted(steps[e] for e in order)  # every step timestamped, in order

@@ -143,3 +143,37 @@ def test_operations_per_second_by_kind(tmp_path):
             (1, "insert", "3", 1.5, "ok", 1.6)]
     s = charts.operations_series(history(tmp_path, rows))
     assert {f: dict(c) for f, c in s.items()} == {"insert": {0: 1, 1: 1}, "read": {1: 1}}
+
+
+SOAK = {"scenario": "soak", "faults": [{"kind": "kill", "injected_at": 10.0, "healed_at": 13.0}],
+        "context": {"version": 2, "form": "redis-soak", "phases": [["warmup", 0.0], ["soak", 5.0]], "soak_t0": 5.0,
+                    "load_end_t": 60.0, "node_timeout_ms": 1000,
+                    "groups": [[0, 5460, "slots 0-5460"], [5461, 16383, "slots 5461-16383"]],
+                    "episodes": [
+                        {"index": 1, "kind": "kill", "role": "master", "target": "redis-1", "group": "slots 0-5460",
+                         "injected_t": 10.0, "heal_t": 13.0, "steady_t": 14.5},
+                        {"index": 2, "kind": "partition", "role": "master", "target": "redis-2",
+                         "group": "slots 5461-16383", "injected_t": 30.0, "heal_t": 35.0},  # never steady again
+                        {"index": 3, "kind": "pause", "role": "replica", "target": "redis-5", "injected_t": None}]},
+        "measurements": {"worst_episode": 2, "episodes": [
+            {"index": 1, "outcome": "ok", "write_unavailable_seconds": 2.4, "failover_seconds": 2.3},
+            {"index": 2, "outcome": "not recovered", "write_unavailable_seconds": 4.0, "failover_seconds": None},
+            {"index": 3, "outcome": "skipped", "write_unavailable_seconds": 0}]},
+        "per_second": [[float(t), 100, 0, 0, 1.0, 2.0] for t in range(1, 61)]}
+
+
+def test_a_soaks_episodes_are_bands_and_its_worst_is_zoomed(tmp_path):
+    assert charts.markers(SOAK) == []  # bands, not a line per fault
+    assert charts.episode_bands(SOAK) == [
+        {"index": 1, "kind": "kill", "start": 10.0, "end": 14.5, "outcome": "ok", "worst": False},
+        {"index": 2, "kind": "partition", "start": 30.0, "end": 35.0, "outcome": "not recovered", "worst": True}]
+    w = charts.worst_episode_window(SOAK)
+    assert (w["lo"], w["hi"], w["group"], w["start"]) == (5461, 16383, "slots 5461-16383", 28.0)
+    assert w["end"] == 30.0 + 7.0 and w["episode"]["outcome"] == "not recovered"  # heal + 2 s
+    assert charts.worst_episode_window({**SOAK, "measurements": {**SOAK["measurements"], "worst_episode": None}}) is None
+    from redis.crc import key_slot
+    keys = {slot: next(f"k{i}" for i in range(10000) if key_slot(f"k{i}".encode()) // 5461 == slot) for slot in (0, 1)}
+    history(tmp_path, [(1, "write", keys[i % 2], 25 + i / 10, "ok", 25 + i / 10 + 0.001) for i in range(100)])
+    made = {c.name: c for c in charts.write(tmp_path, SOAK)}
+    assert "worst-episode" in made and "#2, partition of redis-2" in made["worst-episode"].title
+    assert "failover" not in made  # the single-fault zoom is master-kill's

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from chaos.history import HistoryError, HistoryWriter, merge_histories, pair, read_history
@@ -90,3 +92,27 @@ def test_a_final_read_that_failed_is_not_kept(tmp_path):
     assert not path.exists()  # analysed again, it would have counted "b" as lost
     with pytest.raises(ChaosError, match="only a finished run"):
         StoredFinalRead(path)
+
+
+def test_a_packed_run_directory_reads_as_the_plain_one(tmp_path):
+    """After the reports, the timeline and the final reads are compressed; every reader takes
+    the packed files through the plain names, and a crash mid-pack leaves the plain file whole."""
+    from chaos.engine import FinalReadLog, StoredFinalRead
+    from chaos.engine.rundir import pack, read_timeline
+    from chaos.history import records
+
+    samples = [{"source": "probe", "time": t / 100, "node": "redis-1", "role": "master"} for t in range(3000)]
+    (tmp_path / "timeline.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    with FinalReadLog(tmp_path / "final-read.jsonl", lambda keys: [k.upper() for k in keys]) as keep:
+        keep(["a", "b"])
+    plain = (tmp_path / "timeline.jsonl").stat().st_size
+    (tmp_path / "timeline.jsonl.zst.partial").write_bytes(b"torn")  # an earlier pack that crashed
+    pack(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final-read.jsonl.zst", "timeline.jsonl.zst"]
+    assert (tmp_path / "timeline.jsonl.zst").stat().st_size * 10 < plain
+    assert list(read_timeline(tmp_path / "timeline.jsonl")) == samples
+    assert list(records(tmp_path / "final-read.jsonl")) == [["a", "A"], ["b", "B"]]
+    with StoredFinalRead(tmp_path / "final-read.jsonl") as stored:
+        assert stored(["a", "b"]) == ["A", "B"] and stored._all is None
+    pack(tmp_path)  # nothing plain left: nothing to do
+    assert (tmp_path / "timeline.jsonl.zst").exists()
