@@ -9,7 +9,7 @@ in which every slot took writes."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,21 @@ from redis.crc import key_slot
 
 from chaos import schedule as sch
 from chaos.checkers import run as run_checkers
+from chaos.checkers.availability import AvailabilityChecker
 from chaos.checkers.compose import Check
+from chaos.checkers.counts import OpCounter
 from chaos.checkers.episodes import EpisodeTimeline, by_kind, measure_episodes, writable_seconds
 from chaos.checkers.failover import is_promoted
 from chaos.engine import Do, Phase, Plan, RunContext, Slot, action, measure_live
 from chaos.engine.command import scenario_command
+from chaos.engine.rundir import STARTED_FILE
+from chaos.engine.verdict import SCHEMA_VERSION
 from chaos.errors import ChaosError
 from chaos.faults import Kill, Partition, Pause
-from chaos.history import OK, read_history, records
+from chaos.history import HISTORY_FILE, OK, merge_histories, read_history, records
 from chaos.measure_context import SoakContext
 from chaos.options import option
-from chaos.runner import ClusterFinalRead, analyze_history
+from chaos.runner import ClusterFinalRead, analyze_history, iso
 from chaos.steps.redis_cluster import (
     RedisRunConfig,
     RedisState,
@@ -330,11 +334,25 @@ def record_episode(ctx: Ctx, rec: dict[str, Any]) -> None:
         out.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 
+def write_started(ctx: Ctx) -> None:
+    """started.json: what `chaos analyze` needs to judge this soak if the harness is killed and
+    never writes result.json (the run's identity, config, topology and measure context)."""
+    s = ctx.state
+    context = SoakContext(phases=list(ctx.run.phases), groups=s.groups, soak_t0=s.soak_t0,
+                          node_timeout_ms=s.cluster.config.node_timeout_ms)
+    (ctx.run.dir / STARTED_FILE).write_text(json.dumps({
+        "schema_version": SCHEMA_VERSION, "scenario": ctx.plan.name, "kind": SoakState.KIND, "run_id": ctx.run.run_id,
+        "backend": ctx.config.backend, "seed": ctx.seed, "started_at": iso(ctx.started_wall),
+        "config": asdict(ctx.config), "topology": ctx.outcome.topology, "headline": HEADLINE,
+        "context": context.to_json()}, indent=1, default=str))
+
+
 @action(reads=["schedule", "soak_t0", "probe", "cluster", "groups"], writes=["episodes", "in_progress"])
 def run_schedule(ctx: Ctx) -> None:
     """Follow the schedule: each episode starts at its offset (whatever the last one's state: the
     schedule is followed exactly, and whether the cluster was steady before it is measured)."""
     s = ctx.state
+    write_started(ctx)
     pending: list[sch.Episode] = list(s.schedule.episodes)
     active: list[Live] = []
     ctx.cleanup(say_in_progress, ctx)
@@ -440,6 +458,71 @@ def measure(run_dir: Path, ctx: SoakContext, read_final: Any, live: dict[str, An
     return public(m), CHECKS
 
 
+class LastTime:
+    """The latest time any operation of the history was invoked or completed at."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def feed(self, invoke: Any, completion: Any) -> None:
+        self.t = max(self.t, invoke.time, completion.time if completion is not None else 0.0)
+
+
+def measure_partial(run_dir: Path, started: dict[str, Any]) -> tuple[dict[str, Any], list[Check], dict[str, Any]]:
+    """A soak whose harness was killed: the load's shards merged into the history, the episodes
+    it finished (episodes.jsonl) measured as a finished soak measures them, against the
+    availability of the history's writes; those it had begun are named. Lost writes, lost
+    increments and the replicas' agreement stay unknown: the keys were never read back."""
+    shards = sorted(run_dir.glob("history-*.jsonl"))
+    if shards and not (run_dir / HISTORY_FILE).exists():
+        merge_histories(shards, run_dir / HISTORY_FILE)
+        for shard in shards:
+            shard.unlink()
+    ctx = SoakContext.from_json(started["context"])
+    assert isinstance(ctx, SoakContext)
+    episodes = list(records(run_dir / EPISODES_FILE)) if (run_dir / EPISODES_FILE).exists() else []
+    names: list[str | None] = [None] * 16384
+    for lo, hi, name in ctx.groups:
+        names[lo : hi + 1] = [name] * (hi - lo + 1)
+    def group(op: Any) -> str | None:
+        return names[key_slot(op.key.encode())]
+
+    availability = AvailabilityChecker(group, fs=("write",))
+    ops, last = OpCounter(), LastTime()
+    if (run_dir / HISTORY_FILE).exists():
+        run_checkers(read_history(run_dir / HISTORY_FILE), availability, ops, last)
+    end_t = last.t
+    done = {e["index"] for e in episodes}
+    schedule = sch.load(run_dir / "schedule.json")
+    begun = [ep.index for ep in schedule.episodes if ctx.soak_t0 + ep.at <= end_t and ep.index not in done]
+    timeline = EpisodeTimeline(episodes)
+    for sample in records(run_dir / "timeline.jsonl"):
+        timeline.feed(sample)
+    measured = measure_episodes(episodes, timeline, availability.result(), [], end_t, ctx.node_timeout_ms)
+    for e in measured:
+        e["lost_writes"] = None  # unknown: never read back
+    worst = max((e for e in measured if not e["skipped"]), key=lambda e: e["write_unavailable_seconds"], default=None)
+    why = (f"the harness stopped {end_t:.0f} s into the run (killed?), before its final read"
+           + (f", during episode(s) {', '.join(map(str, begun))}" if begun else "")
+           + f"; the {len(measured)} episode(s) it finished are judged, lost writes are unknown")
+    unknown = "unknown: the run stopped before it read its keys back"
+    m = {
+        "episodes_total": len(measured),
+        "episodes_ok": sum(1 for e in measured if e["outcome"] == "ok"),
+        "episodes_not_recovered": sum(1 for e in measured if not e["skipped"] and e["steady_seconds"] is None),
+        "episodes_skipped": sum(1 for e in measured if e["skipped"]),
+        "failovers": sum(1 for e in measured if e["failover_seconds"] is not None),
+        **writable_seconds(availability.result(), ctx.soak_t0, end_t),
+        "worst_episode": worst["index"] if worst else None,
+        "worst_episode_write_unavailable_seconds": worst["write_unavailable_seconds"] if worst else None,
+        "in_progress_at_end": begun, "by_kind": by_kind(measured), "episodes": measured, "ops": ops.result(),
+        "node_timeout_ms": ctx.node_timeout_ms, "partial_reason": why,
+        "measurement_errors": {"lost_writes": unknown, "lost_increments": unknown, "consistency": unknown},
+    }
+    ctx.episodes, ctx.in_progress, ctx.load_end_t = episodes, begun, end_t
+    return public(m), CHECKS, ctx.to_json()
+
+
 CHECKS = [
     Check("no_lost_writes", "lost_writes", lambda v: v == 0, "==0"),
     Check("no_lost_increments", "lost_increments", lambda v: v == 0, "==0"),
@@ -457,7 +540,7 @@ PLAN = Plan(NAME, SUMMARY, [
     Do(run_schedule),
     Do(cooldown),
     Do(measure_soak),
-], measure, KNOWN, HEADLINE, state=SoakState, context_of=SoakContext.of)
+], measure, KNOWN, HEADLINE, state=SoakState, context_of=SoakContext.of, partial=measure_partial)
 
 
 command = scenario_command(PLAN, SoakConfig, exclude=("attach", "password_env", "allow_remote", "keep_data", "target",

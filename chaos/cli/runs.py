@@ -13,9 +13,12 @@ from chaos.errors import ChaosError
 
 
 def _plan_of(run_dir: str) -> Any:
+    from chaos.engine.rundir import STARTED_FILE
     from chaos.scenarios_registry import plan
 
     path = Path(run_dir) / "result.json"
+    if not path.exists() and (Path(run_dir) / STARTED_FILE).exists():  # a run killed before its result.json
+        path = Path(run_dir) / STARTED_FILE
     try:
         name = json.loads(path.read_text()).get("scenario")
     except (OSError, ValueError) as exc:
@@ -33,6 +36,10 @@ def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
     """Recompute a finished run's verdict from its files: the history, timeline.jsonl and the
     final read (checkers are pure functions of them); what could only be measured live (replica
     comparison, table checksums) is kept. Rewrites result.json, report.md and metrics.prom.
+
+    A soak whose harness was killed (no result.json) is judged on the episodes it finished: their
+    failovers, outages, rejoins and recovery; lost writes stay unknown (it never read its keys
+    back), and the verdict is INCOMPLETE, never PASSED.
 
     \b
     Examples:

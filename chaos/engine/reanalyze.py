@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from chaos.engine.report_writers import write_reports
-from chaos.engine.rundir import StoredFinalRead, read_result
+from chaos.engine.rundir import STARTED_FILE, StoredFinalRead, pack, per_second, read_result
 from chaos.engine.steps import Plan
 from chaos.engine.verdict import judge, summary_table
 from chaos.errors import ChaosError
@@ -23,6 +24,8 @@ def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
     """`chaos analyze RUN_DIR`: recompute measurements and checks from a finished run's files
     (history, timeline, final read; what was measured live is kept), with the run's own SLOs or
     new ones; rewrite result.json, the reports and metrics.prom."""
+    if not (run_dir / "result.json").exists() and (run_dir / STARTED_FILE).exists():
+        return analyze_partial(plan, run_dir)
     result = read_result(run_dir)
     if result.get("interrupted") or result.get("error") or not result.get("context"):
         raise ChaosError(f"{run_dir} holds a run that did not finish; there is no complete history to analyze")
@@ -37,6 +40,28 @@ def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
     update_final_metrics(run_dir / "metrics.prom", measurements, passed)
     click.echo(summary_table(result, plan.headline))
     return 0 if passed else 1
+
+
+def analyze_partial(plan: Plan, run_dir: Path) -> int:
+    """A run killed before its result.json: the plan's ``partial`` measures what its files hold;
+    the result is marked interrupted (never passed), with the checks it could judge."""
+    started = json.loads((run_dir / STARTED_FILE).read_text())
+    if plan.partial is None:
+        raise ChaosError(f"{run_dir} holds a {plan.name} run that never finished, and {plan.name} cannot be judged "
+                         "from a partial run")
+    measurements, checks, context = plan.partial(run_dir, started)
+    results, _ = judge(checks, [], measurements, True)
+    result = {**{k: started.get(k) for k in ("schema_version", "scenario", "kind", "run_id", "backend", "seed",
+                                             "started_at", "config", "topology", "headline")},
+              "finished_at": None, "interrupted": True, "passed": False, "fault": None, "faults": [],
+              "measurements": measurements, "checks": results, "context": context,
+              "per_second": per_second(run_dir / "load-seconds.jsonl"), "reanalyzed_at": iso(time.time()),
+              "error": measurements.get("partial_reason")}
+    write_json(run_dir / "result.json", result)
+    write_reports(run_dir, result)
+    pack(run_dir)
+    click.echo(summary_table(result, plan.headline))
+    return 1
 
 
 def update_final_metrics(path: Path, measurements: dict[str, Any], passed: bool) -> None:

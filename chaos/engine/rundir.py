@@ -124,6 +124,10 @@ def read_timeline(path: Path) -> Timeline:
     return Timeline(path)
 
 
+# what a run that may never write result.json (a soak) records as it begins: scenario, run id,
+# seed, config, and what its measure context holds then (`chaos analyze` of a killed run)
+STARTED_FILE = "started.json"
+
 # what grows with a run's length, compressed once nothing appends to it any more (after the
 # reports): the timeline (a Redis probe samples every node 100 times a second: ~750 MB of plain
 # JSON an hour here, ~15x smaller packed) and the kept final reads

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.engine.state import RunState
@@ -186,7 +187,8 @@ class Plan:
     builds the measure context saved in result.json (:mod:`chaos.measure_context`); ``known``
     lists the measurement names an ``--slo`` may name; ``headline`` those the summary prints;
     ``final_read`` is the file the live final read is kept in (``chaos analyze`` reads it
-    instead of the servers)."""
+    instead of the servers); ``partial`` judges what a run killed mid-way left (measurements,
+    checks, context), from its files and ``started.json``."""
 
     name: str
     summary: str
@@ -197,6 +199,9 @@ class Plan:
     state: type[RunState] = RunState
     context_of: Callable[[Any], Any] | None = None
     final_read: str = "final-read.jsonl"
+    # a run that stopped without its result.json (the harness killed): ``partial(run_dir, started)``
+    # measures what its files hold, from ``started.json`` (written as the run began); None: cannot
+    partial: Callable[[Path, dict[str, Any]], tuple[dict[str, Any], list[Any], dict[str, Any]]] | None = None
 
 
 def check_plan(plan: Plan) -> None:

@@ -150,3 +150,39 @@ def test_sigkill_then_down_leaves_nothing_on_docker(docker_state_dir, tmp_path, 
     down = CliRunner().invoke(cli, ["--state-dir", str(docker_state_dir.path), "down"])
     assert down.exit_code == 0, down.output
     assert_nothing_left(docker_state_dir, out)
+
+
+def test_a_soak_killed_mid_episode_is_cleaned_by_down_and_judged_on_its_finished_episodes(state_dir, tmp_path):
+    """Seed 1 draws a kill of a master (9.3 s after the warm-up), then a partition of a replica
+    (17.3 s): the harness dies as the partition's rules go in; `chaos down` removes them, and
+    `chaos analyze` judges the kill from the files alone, never PASSED."""
+    import json
+
+    from chaos.history import records
+
+    out = tmp_path / "soak"
+    harness_then_sigkill(state_dir, out, "soak", [*REDIS, "--faults", "kill,partition", "--interval", "8s±1s",
+                                                  "--seed", "1"], "episode 2 of")
+    assert not (out / "result.json").exists() and (out / "started.json").exists()
+    assert "chaos-harness" in firewall_rules()  # the partition it was holding
+    down = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "down"])
+    assert down.exit_code == 0, down.output
+    assert_nothing_left(state_dir, out)
+    judged = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "analyze", str(out)])
+    assert judged.exit_code == 1, judged.output
+    assert "verdict: interrupted" in judged.output, judged.output
+    r = json.loads((out / "result.json").read_text())
+    m = r["measurements"]
+    assert r["interrupted"] and not r["passed"] and "during episode(s) 2" in r["error"]
+    (kill,) = m["episodes"]
+    assert (kill["index"], kill["kind"], kill["role"], kill["outcome"]) == (1, "kill", "master", "ok")
+    assert 1.0 <= kill["failover_seconds"] <= 8.0 and kill["lost_writes"] is None
+    assert m["in_progress_at_end"] == [2] and m["failovers"] == 1
+    status = {c["name"]: c["status"] for c in r["checks"]}
+    assert status["no_lost_writes"] == "unknown" and status["every_episode_recovered"] == "pass"
+    assert not list(out.glob("history-*.jsonl")) and (out / "history.jsonl.zst").exists()
+    assert any(s.get("source") == "probe" for s in records(out / "timeline.jsonl"))
+    report = (out / "report.md").read_text()
+    assert report.startswith("# soak — INTERRUPTED") and "## Episodes" in report
+    again = CliRunner().invoke(cli, ["--state-dir", str(state_dir.path), "analyze", str(out)])
+    assert again.exit_code == 2 and "did not finish" in again.output
