@@ -29,6 +29,7 @@ def higher_is_better(name: str) -> bool:
 class Run:
     dir: Path
     result: dict[str, Any]
+    episode: int | None = None  # one episode of a soak, compared as a run of its own
 
     @property
     def scenario(self) -> str:
@@ -57,7 +58,32 @@ WIDE = 120  # a terminal table wider than this is printed a measurement at a tim
 def load_runs(dirs: Sequence[str | Path]) -> list[Run]:
     from chaos.engine import read_result
 
-    return [Run(Path(d), read_result(Path(d))) for d in dirs]
+    runs = []
+    for d in dirs:
+        run = Run(Path(d), read_result(Path(d)))
+        runs += [run, *episode_runs(run)]
+    return runs
+
+
+EPISODE_FIGURES = ("failover_seconds", "write_unavailable_seconds", "rejoin_seconds", "steady_seconds", "lost_writes")
+
+
+def episode_runs(run: Run) -> list[Run]:
+    """A soak's episodes, each as a run of scenario ``soak:KIND`` with the episode's figures under
+    the single-fault scenarios' names, so the failovers of one soak compare with separate
+    master-kill runs (``--group-by scenario``); passed when the episode was ok."""
+    if run.scenario != "soak":
+        return []
+    out = []
+    for e in (run.result.get("measurements") or {}).get("episodes") or []:
+        if e.get("skipped"):
+            continue
+        figures = {k: e[k] for k in EPISODE_FIGURES if isinstance(e.get(k), int | float)}
+        out.append(Run(run.dir, {"scenario": f"soak:{e['kind']}", "run_id": f"{run.result.get('run_id')}#{e['index']}",
+                                 "backend": run.result.get("backend"), "config": run.result.get("config") or {},
+                                 "passed": e.get("outcome") == "ok", "measurements": figures,
+                                 "context": run.result.get("context") or {}, "per_second": []}, episode=e["index"]))
+    return out
 
 
 def group_runs(runs: list[Run], group_by: str | None = None, label: bool = False) -> dict[str, list[Run]]:
@@ -304,7 +330,8 @@ def render_html(c: Comparison, out: Path) -> str:
     for name, runs in c.groups.items():
         for r in runs:
             link = Path(_relative(r.dir / "report.html", out.parent))
-            parts.append(f"<li>{html.escape(name)}: <a href='{html.escape(str(link))}'>{html.escape(r.dir.name)}</a> "
+            shown = r.dir.name + (f" episode {r.episode}" if r.episode is not None else "")
+            parts.append(f"<li>{html.escape(name)}: <a href='{html.escape(str(link))}'>{html.escape(shown)}</a> "
                          f"({'passed' if r.result.get('passed') else 'failed'})</li>")
     parts.append("</ul></body></html>")
     return "\n".join(parts)

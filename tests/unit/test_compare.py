@@ -117,3 +117,27 @@ def test_names_too_long_even_as_values_become_letters():
     assert short_names(["a=1", "a=2"]) == {"a=1": "a=1", "a=2": "a=2"}
     long = [f"image=registry.local:5000/team/redis-with-a-long-name:{v}, masters={m}" for v, m in (("7", 3), ("8", 6))]
     assert short_names(long) == {long[0]: "A", long[1]: "B"}
+
+
+def test_a_soaks_episodes_compare_with_separate_runs(tmp_path):
+    """Each episode of a soak is a run of scenario soak:KIND: its kills against master-kill runs."""
+    runs = [make_run(tmp_path, f"mk{i}", 1000, 2.0 + i / 10) for i in range(5)]
+    soak = tmp_path / "soak"
+    soak.mkdir()
+    episodes = [{"index": i + 1, "kind": "kill" if i % 3 else "pause", "skipped": None, "outcome": "ok",
+                 "failover_seconds": 2.05 + i / 20, "write_unavailable_seconds": 2.1, "lost_writes": 0}
+                for i in range(9)] + [{"index": 10, "kind": "kill", "skipped": "busy", "outcome": "skipped",
+                                       "failover_seconds": None, "lost_writes": 0}]
+    (soak / "result.json").write_text(json.dumps({
+        "scenario": "soak", "backend": "process", "passed": False, "run_id": "soak1",
+        "config": {"node_timeout_ms": 1000, "faults": "kill,pause"}, "context": {"version": 2, "form": "redis-soak"},
+        "measurements": {"episodes": episodes, "writable_fraction": 0.97}, "per_second": []}))
+    out = tmp_path / "c.html"
+    result = CliRunner().invoke(cli, ["report", "compare", *map(str, runs), str(soak), "--group-by", "scenario",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "scenario=master-kill (5 runs)" in result.output and "scenario=soak:kill (6 runs)" in result.output
+    assert "scenario=soak:pause (3 runs)" in result.output and "scenario=soak (1 runs)" in result.output
+    kills = next(x for x in result.output.splitlines() if x.strip().startswith("scenario=soak:kill   "))
+    assert "2.275 [2.100–2.450] n=6 +3% p=0.511 ~" in kills  # the first figure: failover_seconds
+    assert "soak episode 2" in out.read_text()
