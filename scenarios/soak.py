@@ -484,6 +484,7 @@ def measure_partial(run_dir: Path, started: dict[str, Any]) -> tuple[dict[str, A
     names: list[str | None] = [None] * 16384
     for lo, hi, name in ctx.groups:
         names[lo : hi + 1] = [name] * (hi - lo + 1)
+
     def group(op: Any) -> str | None:
         return names[key_slot(op.key.encode())]
 
