@@ -112,7 +112,8 @@ def soak_lines(m: dict[str, Any]) -> list[str]:
         lines.append(f"| {e['index']} | {e['kind']}{during} | {e.get('target') or '–'} ({e['role']}) | "
                      f"{_fmt(e['injected_t'])} | {_fmt(e.get('failover_seconds'))} | "
                      f"{_fmt(e.get('write_unavailable_seconds'))} | {_fmt(e.get('rejoin_seconds'))} | "
-                     f"{_fmt(e.get('steady_seconds'))} | {'unknown' if e.get('lost_writes') is None else e['lost_writes']} | "
+                     f"{_fmt(e.get('steady_seconds'))} | "
+                     f"{'unknown' if e.get('lost_writes') is None else e['lost_writes']} | "
                      f"{'ok' if e['outcome'] == 'ok' else '**' + e['outcome'] + '**'} |")
     kinds = m.get("by_kind") or {}
     if kinds:
