@@ -37,9 +37,9 @@ def analyze(run_dir: str, slo: tuple[str, ...]) -> None:
     final read (checkers are pure functions of them); what could only be measured live (replica
     comparison, table checksums) is kept. Rewrites result.json, report.md and metrics.prom.
 
-    A soak whose harness was killed (no result.json) is judged on the episodes it finished: their
-    failovers, outages, rejoins and recovery; lost writes stay unknown (it never read its keys
-    back), and the verdict is INCOMPLETE, never PASSED.
+    A soak whose harness was killed (no result.json) or stopped by Ctrl-C is judged on the
+    episodes it finished: their failovers, outages, rejoins and recovery; lost writes stay
+    unknown (it never read its keys back), and the verdict is INTERRUPTED, never PASSED.
 
     \b
     Examples:

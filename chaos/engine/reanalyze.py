@@ -24,10 +24,11 @@ def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
     """`chaos analyze RUN_DIR`: recompute measurements and checks from a finished run's files
     (history, timeline, final read; what was measured live is kept), with the run's own SLOs or
     new ones; rewrite result.json, the reports and metrics.prom."""
-    if not (run_dir / "result.json").exists() and (run_dir / STARTED_FILE).exists():
-        return analyze_partial(plan, run_dir)
+    if (run_dir / STARTED_FILE).exists() and plan.partial is not None and (
+            not (run_dir / "result.json").exists() or not finished(read_result(run_dir))):
+        return analyze_partial(plan, run_dir)  # killed (no result.json), or stopped before its end (Ctrl-C)
     result = read_result(run_dir)
-    if result.get("interrupted") or result.get("error") or not result.get("context"):
+    if not finished(result):
         raise ChaosError(f"{run_dir} holds a run that did not finish; there is no complete history to analyze")
     slos = [parse_slo(t, plan.known) for t in (slo_texts or result["config"].get("slo", []))]
     with StoredFinalRead(run_dir / plan.final_read) as stored:
@@ -42,13 +43,16 @@ def reanalyze(plan: Plan, run_dir: Path, slo_texts: list[str]) -> int:
     return 0 if passed else 1
 
 
+def finished(result: dict[str, Any]) -> bool:
+    """Whether a result is a finished run's, whose files hold a complete history."""
+    return not (result.get("interrupted") or result.get("error") or not result.get("context"))
+
+
 def analyze_partial(plan: Plan, run_dir: Path) -> int:
     """A run killed before its result.json: the plan's ``partial`` measures what its files hold;
     the result is marked interrupted (never passed), with the checks it could judge."""
     started = json.loads((run_dir / STARTED_FILE).read_text())
-    if plan.partial is None:
-        raise ChaosError(f"{run_dir} holds a {plan.name} run that never finished, and {plan.name} cannot be judged "
-                         "from a partial run")
+    assert plan.partial is not None
     measurements, checks, context = plan.partial(run_dir, started)
     results, _ = judge(checks, [], measurements, True)
     result = {**{k: started.get(k) for k in ("schema_version", "scenario", "kind", "run_id", "backend", "seed",
