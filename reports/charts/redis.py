@@ -65,7 +65,8 @@ def draw_worst_episode(run_dir: Path, result: dict[str, Any], log_times: list[fl
     outage = e.get("write_unavailable_seconds")
     return _save(fig, run_dir, "worst-episode",
                  f"The worst episode up close: #{e['index']}, {e['kind']} of {e.get('target')} ({e.get('role')}), "
-                 f"writes to its slots unavailable {outage if outage is not None else '?'} s, outcome {e.get('outcome')}")
+                 f"writes to its slots unavailable {'?' if outage is None else f'{outage:.2f}'} s, "
+                 f"outcome {e.get('outcome')}")
 
 
 def draw_clients(run_dir: Path, result: dict[str, Any], log_times: list[float]) -> Chart | None:

@@ -65,6 +65,7 @@ def _decorate(ax: Any, result: dict[str, Any], log_times: list[float], xlim: tup
         ax.axvline(t, color="#555", lw=0.8, ls="--", zorder=1)
         ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=7, color="#333",
                 va="bottom")
+    log_times = [t for t in log_times if lo <= t <= hi] if xlim else log_times  # drawn unclipped: only the window's
     if log_times:
         ax.plot(log_times, [1.0] * len(log_times), "|", color="#777", ms=6, transform=ax.get_xaxis_transform(),
                 clip_on=False, zorder=3)
