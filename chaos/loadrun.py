@@ -43,7 +43,7 @@ def _mysql_target(state: StateDir) -> tuple[dict[str, Any], dict[str, str], Read
             cur.execute(statement)
     conn.close()
     source = topo.source
-    return ({"mysql": {"host": source.host, "port": source.port, "user": ADMIN_USER}},
+    return ({"mysql": {"host": source.host, "port": source.port, "user": ADMIN_USER, "tls": topo.client_tls()}},
             {"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
             row_reader(topo, source), "insert", f"the MySQL source {source.address}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import click
@@ -174,6 +175,11 @@ class ReplicationConfig(RunConfig):
     replica_skip_errors: str | None = option(None, "Start the pair with the replica's replica_skip_errors (MariaDB: "
                                              "slave_skip_errors) set to these error codes, as runbooks do (e.g. 1062): "
                                              "see what it hides with replica-stop --stray-write.", metavar="CODES")
+    tls: bool = option(False, "Start the pair with TLS only: a throw-away CA and certificate per state directory, "
+                       "require_secure_transport=ON, users that REQUIRE SSL, replication over TLS verified against "
+                       "the CA; every connection of the harness and its load verifies the server.")
+    tls_ca: str | None = option(None, "With --source/--replica: connect over TLS, verifying the servers' certificates "
+                                "(and the address in them) against this CA file.", metavar="FILE")
 
 
     def validate(self) -> None:
@@ -182,6 +188,12 @@ class ReplicationConfig(RunConfig):
         check_image_options(self)
         if bool(self.source) != bool(self.replica):
             raise ChaosError("give both --source and --replica (mysql://USER@HOST:PORT of each), or neither")
+        if self.tls and self.source:
+            raise ChaosError("--tls starts a pair with TLS; to reach your own pair over TLS give --tls-ca FILE")
+        if self.tls_ca and not self.source:
+            raise ChaosError("--tls-ca is for --source/--replica; a pair the harness starts takes --tls")
+        if self.tls_ca and not Path(self.tls_ca).is_file():
+            raise ChaosError(f"--tls-ca {self.tls_ca}: no such file")
 
 
 def check_image_options(config: Any) -> None:

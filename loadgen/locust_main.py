@@ -92,7 +92,7 @@ def make_user_class(settings: LoadSettings, history: HistoryWriter | None, repor
             host, port = current_endpoint(m)
             conn = pymysql.connect(host=host, port=port, user=m["user"], password=password,
                                    autocommit=True, connect_timeout=settings.timeout,
-                                   read_timeout=settings.timeout, write_timeout=settings.timeout)
+                                   read_timeout=settings.timeout, write_timeout=settings.timeout, **(m.get("tls") or {}))
             return conn, f"{host}:{port}"
 
         return MysqlWorkload(user, connect, history, report, rng, weights, f"{m['host']}:{m['port']}",

@@ -55,12 +55,12 @@ def up_redis_cluster(state: StateDir, masters: int, replicas_per_master: int, no
 
 @up.command("mysql-replication")
 @options_of(ReplicationConfig, only=("backend", "base_port", "server", "image", "image_replica", "replication",
-                                     "replica_skip_errors"))
+                                     "replica_skip_errors", "tls"))
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for replication to run.")
 @click.pass_obj
 def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backend: str, server: str | None,
                          image: str | None, image_replica: str | None, replication: str | None,
-                         replica_skip_errors: str | None) -> None:
+                         replica_skip_errors: str | None, tls: bool) -> None:
     """Start a MariaDB (or Oracle MySQL) source and a replica replicating from it.
 
     The source is mysql-1 on 127.0.0.21:BASE_PORT, the replica mysql-2 on 127.0.0.22:BASE_PORT+1:
@@ -74,6 +74,7 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
       chaos up mysql-replication --base-port 4407 && chaos status
       chaos up mysql-replication --backend docker --server mysql:9.7 --replication position
       chaos up mysql-replication --backend docker --server mariadb:10.11 --image-replica chaos/mariadb:11.8
+      chaos up mysql-replication --tls
     """
     from chaos.backends import make_backend
     from chaos.settings import check_image_options
@@ -83,7 +84,7 @@ def up_mysql_replication(state: StateDir, base_port: int, timeout: float, backen
     topo = MysqlReplication(state, MysqlReplicationConfig(base_port=base_port, version=server or "", image_ref=image or "",
                                                           image_replica_ref=image_replica or "",
                                                           replication=replication or "gtid",
-                                                          replica_skip_errors=replica_skip_errors or ""),
+                                                          replica_skip_errors=replica_skip_errors or "", tls=tls),
                             make_backend(backend, state.path))
     seconds = topo.up(timeout=timeout, say=say)
     say(f"mysql-replication up: {topo.source.address} → {topo.replica.address} replicating, in {seconds:.2f} s")

@@ -65,7 +65,8 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                                                               image_ref=config.image or "",
                                                               image_replica_ref=config.image_replica or "",
                                                               replication=config.replication or "gtid",
-                                                              replica_skip_errors=config.replica_skip_errors or ""),
+                                                              replica_skip_errors=config.replica_skip_errors or "",
+                                                              tls=config.tls),
                                 make_backend(config.backend, state.path))
         ctx.say(f"starting a {'MySQL' if topo.family == 'mysql' else 'MariaDB'} source and replica")
         ctx.say(f"replication up in {topo.up(say=ctx.say):.2f} s")
@@ -83,6 +84,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
                              f"{state.path} so; run `chaos down` first and let the run start its own pair")
         refuse_mismatch(config, topo.config.replication, topo.config.replica_skip_errors,
                         "the pair up in " + str(state.path), "`chaos down` first")
+        if config.tls and not topo.config.tls:
+            raise ChaosError(f"--tls, but the pair up in {state.path} was started without it; drop --tls or "
+                             "`chaos down` first")
         if config.image_replica and config.image_replica != topo.config.image_replica_ref:
             raise ChaosError(f"--image-replica {config.image_replica}, but the pair up in {state.path} was started "
                              f"without it; drop it or `chaos down` first")
@@ -174,7 +178,7 @@ def attach_pair(ctx: ReplicationCtx) -> Any:
     password = read_password(config.password_env, config.source) or \
         (prompt_password(config.source) if not config.password_env else None) or ""
     topo = AttachedMysqlReplication.discover(state, config.source, config.replica, password, config.backend,
-                                             ctx.run.run_id, config.allow_remote)
+                                             ctx.run.run_id, config.allow_remote, config.tls_ca)
     problems = topo.problems_before_faults()  # the steady state, and what the options say of the pair
     if problems:
         raise ChaosError(f"steady state not reached: {'; '.join(problems)}; fix it and run again")
@@ -234,12 +238,13 @@ def start_observers_and_load(ctx: ReplicationCtx, endpoint_file: Path | None = N
                           **config.load_options(),
                           env={"CHAOS_MYSQL_PASSWORD": topo.secrets["admin"]},
                           mysql={"host": source.host, "port": source.port, "user": topo.admin_user,
-                                 "database": topo.workload_db,
+                                 "database": topo.workload_db, "tls": topo.client_tls(),
                                  **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})})
     ctx.cleanup(ctx.load.stop)
     ctx.state.clients = start_clients(ctx, {"mysql": {
         "host": source.host, "port": source.port, "user": topo.admin_user, "database": topo.workload_db,
-        "id_base": ctx.load.settings.id_base, **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})}},
+        "tls": topo.client_tls(), "id_base": ctx.load.settings.id_base,
+        **({"endpoint_file": str(endpoint_file)} if endpoint_file else {})}},
         ("CHAOS_MYSQL_PASSWORD", topo.secrets["admin"]), "mysql")
     pace = f"{config.rate:g} statements/s" if config.rate else "unpaced"
     ctx.state.fault_at = ctx.elapsed() + config.warmup

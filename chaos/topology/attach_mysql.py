@@ -49,8 +49,9 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
     """A source and replica found from their addresses; the replica mapped to what runs it."""
 
     def __init__(self, state: StateDir, backend: Any, specs: list[NodeSpec], user: str, password: str,
-                 database: str, unmapped: dict[str, str]):
+                 database: str, unmapped: dict[str, str], tls_ca: str | None = None):
         self.state, self.backend, self.specs = state, backend, specs
+        self._tls_ca = Path(tls_ca) if tls_ca else None
         self.config = MysqlReplicationConfig(base_port=specs[0].port, base_host="127.0.0.1")
         self.admin_user, self._secrets = user, {"admin": password}
         self._dialect = None
@@ -61,7 +62,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
 
     @classmethod
     def discover(cls, state: StateDir, source_url: str, replica_url: str, password: str, backend_name: str,
-                 run_id: str, allow_remote: bool = False) -> AttachedMysqlReplication:
+                 run_id: str, allow_remote: bool = False, tls_ca: str | None = None) -> AttachedMysqlReplication:
         s_user, s_host, s_port = parse_url(source_url, "mysql", 3306)
         r_user, r_host, r_port = parse_url(replica_url, "mysql", 3306)
         user = s_user or r_user or "root"
@@ -97,7 +98,7 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
                             log_file="")
             backend.adopt(spec, handle)
             specs.append(spec)
-        return cls(state, backend, specs, user, password, run_database(run_id), unmapped)
+        return cls(state, backend, specs, user, password, run_database(run_id), unmapped, tls_ca)
 
     @classmethod
     def from_record(cls, state: StateDir, record: dict[str, Any]) -> AttachedMysqlReplication:
@@ -121,8 +122,14 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
     def up(self, timeout: float = 60.0, say: Say = quiet) -> float:
         raise ChaosError("an attached source and replica are never provisioned by the harness")
 
+    @property
+    def tls_ca(self) -> Path | None:
+        """--tls-ca: the CA the user's servers' certificates are verified against (None: plain TCP)."""
+        return self._tls_ca
+
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> Any:
-        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout)
+        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout,
+                       tls=self.client_tls())
 
     def describe(self) -> list[str]:
         lines = []

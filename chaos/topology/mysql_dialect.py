@@ -87,21 +87,30 @@ class Dialect:
         return status.get("using_gtid") not in (None, "", "No", 0, "0")
 
     def change_source(self, host: str, port: int, user: str, password: str,
-                      at: tuple[str, int] | None = None, tls: bool = True) -> tuple[str, tuple[Any, ...]]:
+                      at: tuple[str, int] | None = None, tls: bool = True,
+                      ca: str | None = None) -> tuple[str, tuple[Any, ...]]:
         """Point the replica at ``host:port``: (statement, arguments). GTID positioning, or with
         ``at`` the source's binary log file and position (read from the source, never typed in).
         ``tls=False`` (MariaDB): log in without TLS, for a source that serves none (MariaDB 11.4+
-        replicas require it by default, a 10.11 source has none)."""
+        replicas require it by default, a 10.11 source has none). ``ca``: TLS verified against
+        this CA file (on the replica's file system): the source's certificate and its address."""
         args: tuple[Any, ...] = (host, port, user, password)
+        if ca:
+            prefix = "MASTER" if self.name == "mariadb" else "SOURCE"
+            verify = f"{prefix}_SSL=1, {prefix}_SSL_CA=%s, {prefix}_SSL_VERIFY_SERVER_CERT=1, "
         if self.name == "mariadb":
             sql = "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, MASTER_PASSWORD=%s, " + \
-                ("" if tls else "MASTER_SSL=0, ")
+                (verify if ca else "" if tls else "MASTER_SSL=0, ")
+            if ca:
+                args += (ca,)
             if at is None:
                 return sql + "MASTER_USE_GTID=slave_pos", args
             return sql + "MASTER_LOG_FILE=%s, MASTER_LOG_POS=%s, MASTER_USE_GTID=no", args + at
         # MySQL >= 8.0.23; the IO thread fetches the source's RSA key for caching_sha2_password
         # over plain TCP (GET_SOURCE_PUBLIC_KEY=1)
         sql = "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%s, SOURCE_USER=%s, SOURCE_PASSWORD=%s, "
+        if ca:
+            sql, args = sql + verify, args + (ca,)
         if at is None:  # GTID auto-positioning (gtid_mode=ON on both)
             return sql + "SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1", args
         return (sql + "SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%s, SOURCE_AUTO_POSITION=0, GET_SOURCE_PUBLIC_KEY=1",

@@ -229,7 +229,8 @@ def point_at_new_source(topo: MysqlReplication, conn: Any, at: tuple[str, int] |
     """Configure ``conn``'s server as a replica of ``topo.source`` and start replication."""
     src, dialect = topo.source, topo.dialect
     _execute(conn, dialect.change_source(src.host, src.port, REPL_USER, topo.secrets["repl"], at,
-                                         tls=topo.source_serves_tls()), dialect.start_replica_sql)
+                                         tls=topo.source_serves_tls(), ca=topo.replication_ca(topo.replica)),
+             dialect.start_replica_sql)
 
 
 def rejoin_as_replica(topo: MysqlReplication, promoted: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pymysql
 
+from chaos import tls as tls_files
 from chaos.backends import ProcessBackend
 from chaos.backends.base import NodeSpec, NodeStatus
 from chaos.checkers.replication import binlog_position, gtid_reached, parse_binlog_position, position_reached
@@ -56,6 +57,7 @@ class MysqlReplicationConfig:
     image_replica_ref: str = ""  # --image-replica: another image for the node that starts as the replica
     image_replica_info: dict | None = None
     image_replica: str = ""  # the image resolved for it
+    tls: bool = False  # --tls: TLS only (require_secure_transport), REQUIRE SSL users, replication over TLS
 
     def validate(self) -> None:
         parse_server(self.version, "mysql")
@@ -73,12 +75,14 @@ class MysqlReplicationConfig:
 
 
 def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "mariadb",
-                  replication: str = "gtid", skip_errors: str = "") -> str:
+                  replication: str = "gtid", skip_errors: str = "", tls: bool = False) -> str:
     """my.cnf of a node; Oracle MySQL (``family`` mysql) takes the names 8.4 kept, GTIDs on in
     GTID mode, no X Protocol listener (every instance would take port 33060), and an error log at
     verbosity 3, where a skipped replication error is the only trace it leaves. Position mode
     sets ``relay_log_recovery`` (a crashed replica fetches again what it had not applied rather
-    than applying its relay log twice); ``skip_errors`` the runbook's ``replica_skip_errors``."""
+    than applying its relay log twice); ``skip_errors`` the runbook's ``replica_skip_errors``;
+    ``tls`` serves TLS only (``require_secure_transport``: a TCP login without TLS is refused;
+    the Unix socket stays open to root), with the node's certificate in its ``tls/``."""
     lines = [
         "[mysqld]",
         f"datadir={spec.dir / 'data'}",
@@ -98,6 +102,9 @@ def server_config(spec: NodeSpec, server_id: int, replica: bool, family: str = "
         "sync_binlog=1",
         "max_connections=500",
     ]
+    if tls:
+        lines += [f"ssl_ca={spec.dir / 'tls' / tls_files.CA_FILE}", f"ssl_cert={spec.dir / 'tls' / tls_files.CERT_FILE}",
+                  f"ssl_key={spec.dir / 'tls' / tls_files.KEY_FILE}", "require_secure_transport=ON"]
     if family == "mysql":
         lines += ["log_replica_updates=ON", "skip_replica_start=ON", "mysqlx=OFF", f"secure_file_priv={spec.dir}",
                   "log_error_verbosity=3"]
@@ -187,6 +194,19 @@ class MysqlReplication(Topology):
         self.save()
 
     @property
+    def tls_ca(self) -> Path | None:
+        """The CA the harness verifies the servers against (--tls), or None (plain TCP)."""
+        return self.state.topology_dir(NAME) / "tls" / tls_files.CA_FILE if self.config.tls else None
+
+    def client_tls(self) -> dict[str, Any]:
+        """PyMySQL's TLS arguments for every client of the pair (the load, the client view)."""
+        return tls_files.pymysql_args(self.tls_ca)
+
+    def replication_ca(self, replica: NodeSpec) -> str | None:
+        """The CA file a replica's IO thread verifies its source with, in the replica's own directory."""
+        return str(replica.dir / "tls" / tls_files.CA_FILE) if self.config.tls else None
+
+    @property
     def secrets_path(self) -> Path:
         return self.state.topology_dir(NAME) / "secrets.json"
 
@@ -205,7 +225,8 @@ class MysqlReplication(Topology):
     # -- connections -------------------------------------------------------------------------
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> pymysql.Connection:
         """Admin connection over TCP with the generated credentials; one-line errors."""
-        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout)
+        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout,
+                       tls=tls_files.pymysql_args(self.tls_ca))
 
     def _root(self, spec: NodeSpec) -> pymysql.Connection:
         return pymysql.connect(unix_socket=str(spec.dir / "mysqld.sock"), user="root", password="",
@@ -239,14 +260,18 @@ class MysqlReplication(Topology):
             fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 json.dump(self._secrets, out)
+            made = tls_files.make_certificates(root / "tls", [x.host for x in self.specs], NAME) \
+                if self.config.tls else None
             for i, spec in enumerate(self.specs):
                 if spec.dir.exists():
                     shutil.rmtree(spec.dir)
                 (spec.dir / "data").mkdir(parents=True)
+                if made is not None:
+                    tls_files.copy_to(made, spec.dir / "tls")
                 kept = self.image_info_of(i).get("conf")
                 (spec.dir / "my.cnf").write_text((f"!include {kept}\n" if kept else "") + server_config(
                     spec, i + 1, replica=i > 0, family=self.family, replication=self.config.replication,
-                    skip_errors=self.config.replica_skip_errors))
+                    skip_errors=self.config.replica_skip_errors, tls=self.config.tls))
                 code, output = self.backend.run_tool("mysql", self._initialise(spec), spec.dir, image=spec.image)
                 if code != 0:
                     raise TopologyError(f"initialising {spec.name} failed ({self._initialise(spec)[0]}): "
@@ -305,9 +330,10 @@ class MysqlReplication(Topology):
             cur.execute("SELECT User, Host FROM mysql.user WHERE User=''")
             for user, host in cur.fetchall():  # anonymous accounts shadow 'x'@'%' from localhost
                 cur.execute("DROP USER %s@%s", (user, host))
-            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (ADMIN_USER, self.secrets["admin"]))
+            require = " REQUIRE SSL" if self.config.tls else ""  # a login without TLS refused, whatever the server
+            cur.execute(f"CREATE USER %s@'%%' IDENTIFIED BY %s{require}", (ADMIN_USER, self.secrets["admin"]))
             cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (ADMIN_USER,))
-            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (REPL_USER, self.secrets["repl"]))
+            cur.execute(f"CREATE USER %s@'%%' IDENTIFIED BY %s{require}", (REPL_USER, self.secrets["repl"]))
             cur.execute("GRANT REPLICATION SLAVE ON *.* TO %s@'%%'", (REPL_USER,))
         conn.close()
 
@@ -369,7 +395,7 @@ class MysqlReplication(Topology):
         src = self.source
         with conn.cursor() as cur:
             cur.execute(*self.dialect.change_source(src.host, src.port, REPL_USER, self.secrets["repl"], at,
-                                                    tls=self.source_serves_tls()))
+                                                    tls=self.source_serves_tls(), ca=self.replication_ca(self.replica)))
             cur.execute(self.dialect.start_replica_sql)
         conn.close()
         conn = self.admin(self.source)
@@ -464,12 +490,17 @@ def set_read_only_in_cnf(path: Path, read_only: bool) -> None:
 
 
 def connect(host: str, port: int, user: str, password: str, database: str | None = None,
-            timeout: float = 5.0) -> pymysql.Connection:
+            timeout: float = 5.0, tls: dict[str, Any] | None = None) -> pymysql.Connection:
+    """A connection with one-line errors; ``tls``: PyMySQL's TLS arguments (:func:`chaos.tls.pymysql_args`)."""
     try:
         return pymysql.connect(host=host, port=port, user=user, password=password, database=database,
-                               autocommit=True, connect_timeout=timeout, read_timeout=30, write_timeout=30)
+                               autocommit=True, connect_timeout=timeout, read_timeout=30, write_timeout=30,
+                               **(tls or {}))
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else 0
+        if not tls and re.search(r"secure.transport", str(exc.args[-1] if exc.args else exc), re.I):
+            raise ChaosError(f"MySQL at {host}:{port} accepts only TLS connections (require_secure_transport): "
+                             "give --tls-ca with the CA that signed its certificate") from None
         if code == 1045:
             raise ChaosError(f"MySQL at {host}:{port} refused the credentials of {user!r} (access denied); "
                              + ("check the variable given to --password-env" if user != ADMIN_USER else

@@ -49,7 +49,7 @@ def worker(n, spec, pymysql, history, stop):
                 host, port = endpoint(m)
                 conn = pymysql.connect(host=host, port=port, user=m["user"],
                                        password=os.environ.get("CHAOS_MYSQL_PASSWORD", ""), database=m["database"],
-                                       autocommit=True)
+                                       autocommit=True, **(m.get("tls") or {}))
             with conn.cursor() as cur:
                 cur.execute(f"INSERT INTO {table} (id, value) VALUES (%s, %s)", (row_id, value))
             outcome, error = "ok", None
