@@ -142,7 +142,8 @@ def replication_line(result: dict[str, Any]) -> str:
     if login.get("get_source_public_key") is not None:
         how += f", GET_SOURCE_PUBLIC_KEY={login['get_source_public_key']} (caching_sha2_password's RSA key from the source)"
     mode = "GTID" if topo["replication"] == "gtid" else "binary log position"
-    return f"Replication by {mode}; the IO thread logs in with {how}."
+    clients = f" The harness's connections: {topo['client_tls']}." if topo.get("client_tls") else ""
+    return f"Replication by {mode}; the IO thread logs in with {how}.{clients}"
 
 
 def attached_line(attached: dict[str, Any]) -> str:

@@ -117,6 +117,9 @@ def provision_pair(ctx: ReplicationCtx) -> None:
     channel = topo.replica_status()
     ctx.outcome.topology["replication_login"] = {"tls": channel.get("tls"),
                                                  "get_source_public_key": channel.get("get_source_public_key")}
+    ctx.outcome.topology["client_tls"] = (  # how the harness, its load and its clients reach the servers
+        f"TLS, the servers' certificates and addresses verified against {topo.tls_ca}" if topo.tls_ca else
+        "TLS when the server offers it, its certificate not verified (PyMySQL's default; --tls or --tls-ca verify)")
     admin = topo.admin(topo.source)
     try:
         with admin.cursor() as cur:

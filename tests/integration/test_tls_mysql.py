@@ -7,6 +7,7 @@ import json
 import pymysql
 import pytest
 
+from chaos import tls
 from chaos.state import StateDir
 from chaos.topology.mysql_replication import MysqlReplication, scalar
 from tests.conftest import chaos, require
@@ -23,10 +24,10 @@ def test_replica_stop_on_a_pair_that_speaks_only_tls(torn_down, tmp_path):
     tls_dir = state.topology_dir("mysql-replication") / "tls"
     assert {p.name for p in tls_dir.iterdir()} == {"ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem"}
     assert all((tls_dir / k).stat().st_mode & 0o777 == 0o600 for k in ("ca-key.pem", "server-key.pem"))
-    # the server refuses a login without TLS, whatever the password
-    with pytest.raises(pymysql.err.OperationalError):
+    # the server refuses a login without TLS, whatever the password (PyMySQL 2 tries TLS unless told not to)
+    with pytest.raises(pymysql.err.OperationalError, match="Access denied|insecure transport"):
         pymysql.connect(host=topo.source.host, port=topo.source.port, user=topo.admin_user,
-                        password=topo.secrets["admin"], connect_timeout=5)
+                        password=topo.secrets["admin"], connect_timeout=5, ssl_disabled=True)
     # the harness's own connections are TLS (REQUIRE SSL users on a TLS-only server)
     conn = topo.admin(topo.source)
     with conn.cursor() as cur:
@@ -59,9 +60,10 @@ def test_replica_stop_on_a_pair_that_speaks_only_tls(torn_down, tmp_path):
     attach = ["run", "replica-stop", "--source", f"mysql://chaos@{topo.source.address}", "--replica",
               f"mysql://chaos@{topo.replica.address}", "--password-env", "CHAOS_PW", "--mode", "sql-thread"]
     env = {"CHAOS_PW": topo.secrets["admin"]}
-    plain = chaos(other, *attach, "--out", str(tmp_path / "plain"), env=env)
-    assert plain.exit_code == 2 and "accepts only TLS connections" in plain.output, plain.output
-    assert len(plain.output.strip().splitlines()) == 1, plain.output
+    wrong = tls.make_certificates(tmp_path / "another-ca", [topo.source.host, topo.replica.host])
+    refused = chaos(other, *attach, "--tls-ca", str(wrong.ca), "--out", str(tmp_path / "wrong-ca"), env=env)
+    assert refused.exit_code == 2 and "CERTIFICATE_VERIFY_FAILED" in refused.output, refused.output
+    assert len(refused.output.strip().splitlines()) == 1, refused.output
     attached = chaos(other, *attach, "--tls-ca", str(tls_dir / "ca.pem"), "--duration", "5", "--warmup", "2",
                      "--down-seconds", "2", "--users", "4", "--rate", "300", "--out", str(tmp_path / "attached"), env=env)
     assert attached.exit_code == 0, attached.output
