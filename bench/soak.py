@@ -2,6 +2,7 @@
 directory's growth per hour.
 
     .venv/bin/python bench/soak.py [--scenario master-kill|soak] [--duration 600] [--base-port 7701]
+        [--interval 40s±15s] [--overlap 0] [--seed 1] [--keep DIR]
 
 Runs `chaos run master-kill --duration N` (or `chaos run soak`: kill, pause and partition episodes
 every 40 s ± 15 s at node timeout 1000 ms) as a child process (a cluster of its own, torn down
@@ -53,14 +54,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=600.0)
     parser.add_argument("--base-port", type=int, default=7701)
     parser.add_argument("--keep", metavar="DIR", help="write the run directory here and keep it (default: a temporary one)")
+    parser.add_argument("--interval", default="40s±15s", help="soak: time between episodes (MEAN±JITTER)")
+    parser.add_argument("--overlap", default="0", help="soak: probability of a second episode during one")
+    parser.add_argument("--seed", default="1", help="soak: the schedule's seed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chaos-soak-") as tmp:
         out = Path(args.keep) if args.keep else Path(tmp) / "run"
         cmd = [str(ROOT / ".venv/bin/chaos"), "--state-dir", str(Path(tmp) / "state"), "run", args.scenario,
                "--duration", str(args.duration), "--base-port", str(args.base_port), "--out", str(out)]
         if args.scenario == "soak":
-            cmd += ["--node-timeout-ms", "1000", "--faults", "kill,pause,partition", "--interval", "40s±15s",
-                    "--seed", "1"]
+            cmd += ["--node-timeout-ms", "1000", "--faults", "kill,pause,partition", "--interval", args.interval,
+                    "--overlap", args.overlap, "--seed", args.seed]
         started = time.monotonic()
         # the run's progress goes to a file: a pipe nobody reads fills (64 KB, about 15 minutes of
         # progress lines) and then blocks the harness in the middle of its faults
