@@ -415,6 +415,24 @@ class AckTimes:
             self.times.append(completion.time)
 
 
+def episodes_summary(episodes: list[dict[str, Any]], availability: dict[str, Any], soak_t0: float,
+                     end_t: float) -> dict[str, Any]:
+    """The whole run's figures from its measured episodes (a finished soak's, or a killed one's)."""
+    worst = max((e for e in episodes if not e["skipped"]), key=lambda e: e["write_unavailable_seconds"], default=None)
+    return {
+        "episodes_total": len(episodes),
+        "episodes_ok": sum(1 for e in episodes if e["outcome"] == "ok"),
+        "episodes_not_recovered": sum(1 for e in episodes if not e["skipped"] and e["steady_seconds"] is None),
+        "episodes_skipped": sum(1 for e in episodes if e["skipped"]),
+        "failovers": sum(1 for e in episodes if e["failover_seconds"] is not None),
+        **writable_seconds(availability, soak_t0, end_t),
+        "worst_episode": worst["index"] if worst else None,
+        "worst_episode_write_unavailable_seconds": worst["write_unavailable_seconds"] if worst else None,
+        "by_kind": by_kind(episodes),
+        "episodes": episodes,
+    }
+
+
 def measure(run_dir: Path, ctx: SoakContext, read_final: Any, live: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
     names: list[str | None] = [None] * 16384
     for lo, hi, name in ctx.groups:
@@ -431,25 +449,14 @@ def measure(run_dir: Path, ctx: SoakContext, read_final: Any, live: dict[str, An
         timeline.feed(sample)
     end_t = ctx.load_end_t if ctx.load_end_t is not None else max((e["injected_t"] for e in ctx.episodes), default=0)
     episodes = measure_episodes(ctx.episodes, timeline, analysis.availability, acks.times, end_t, ctx.node_timeout_ms)
-    whole = writable_seconds(analysis.availability, ctx.soak_t0, end_t)
-    worst = max((e for e in episodes if not e["skipped"]), key=lambda e: e["write_unavailable_seconds"], default=None)
     lost_by_episode = sum(e["lost_writes"] for e in episodes)
     m = {
-        "episodes_total": len(episodes),
-        "episodes_ok": sum(1 for e in episodes if e["outcome"] == "ok"),
-        "episodes_not_recovered": sum(1 for e in episodes if not e["skipped"] and e["steady_seconds"] is None),
-        "episodes_skipped": sum(1 for e in episodes if e["skipped"]),
-        "failovers": sum(1 for e in episodes if e["failover_seconds"] is not None),
+        **episodes_summary(episodes, analysis.availability, ctx.soak_t0, end_t),
         "lost_writes": analysis.writes["lost"],
         "lost_writes_outside_episodes": analysis.writes["lost"] - lost_by_episode,
         "unacked_applied_writes": analysis.writes["unacked_applied"],
         "lost_increments": analysis.counters["lost_increments"],
-        **whole,
-        "worst_episode": worst["index"] if worst else None,
-        "worst_episode_write_unavailable_seconds": worst["write_unavailable_seconds"] if worst else None,
         "in_progress_at_end": ctx.in_progress,
-        "by_kind": by_kind(episodes),
-        "episodes": episodes,
         "ops": analysis.ops, "latency_ms": analysis.latency, "writes": analysis.writes,
         "counters": {k: v for k, v in analysis.counters.items() if k != "per_key"},
         "consistency": live["consistency"], "node_timeout_ms": ctx.node_timeout_ms,
@@ -502,21 +509,13 @@ def measure_partial(run_dir: Path, started: dict[str, Any]) -> tuple[dict[str, A
     measured = measure_episodes(episodes, timeline, availability.result(), [], end_t, ctx.node_timeout_ms)
     for e in measured:
         e["lost_writes"] = None  # unknown: never read back
-    worst = max((e for e in measured if not e["skipped"]), key=lambda e: e["write_unavailable_seconds"], default=None)
     why = (f"the harness stopped {end_t:.0f} s into the run (killed?), before its final read"
            + (f", during episode(s) {', '.join(map(str, begun))}" if begun else "")
            + f"; the {len(measured)} episode(s) it finished are judged, lost writes are unknown")
     unknown = "unknown: the run stopped before it read its keys back"
     m = {
-        "episodes_total": len(measured),
-        "episodes_ok": sum(1 for e in measured if e["outcome"] == "ok"),
-        "episodes_not_recovered": sum(1 for e in measured if not e["skipped"] and e["steady_seconds"] is None),
-        "episodes_skipped": sum(1 for e in measured if e["skipped"]),
-        "failovers": sum(1 for e in measured if e["failover_seconds"] is not None),
-        **writable_seconds(availability.result(), ctx.soak_t0, end_t),
-        "worst_episode": worst["index"] if worst else None,
-        "worst_episode_write_unavailable_seconds": worst["write_unavailable_seconds"] if worst else None,
-        "in_progress_at_end": begun, "by_kind": by_kind(measured), "episodes": measured, "ops": ops.result(),
+        **episodes_summary(measured, availability.result(), ctx.soak_t0, end_t),
+        "in_progress_at_end": begun, "ops": ops.result(),
         "node_timeout_ms": ctx.node_timeout_ms, "partial_reason": why,
         "measurement_errors": {"lost_writes": unknown, "lost_increments": unknown, "consistency": unknown},
     }
