@@ -56,7 +56,7 @@ def draw_worst_episode(run_dir: Path, result: dict[str, Any], log_times: list[fl
         ax.plot(s["t"], s[k], color=COLORS[k], lw=1.2, label=k, drawstyle="steps-post")
     color = EPISODE_COLORS.get(e["kind"], "#777")
     for t, label in ((e["injected_t"], e["kind"]), (e.get("heal_t"), "heal"), (e.get("steady_t"), "steady")):
-        if t is not None:
+        if t is not None and w["start"] <= t <= w["end"]:  # a label outside the window would print beside it
             ax.axvline(t, color=color if label == e["kind"] else "#555", lw=0.9, ls="--")
             ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=7, va="bottom")
     ax.set_ylabel(f"writes to {w['group']} / 100 ms")
