@@ -71,15 +71,20 @@ EPISODE_FIGURES = ("failover_seconds", "write_unavailable_seconds", "rejoin_seco
 def episode_runs(run: Run) -> list[Run]:
     """A soak's episodes, each as a run of scenario ``soak:KIND`` with the episode's figures under
     the single-fault scenarios' names, so the failovers of one soak compare with separate
-    master-kill runs (``--group-by scenario``); passed when the episode was ok."""
+    master-kill runs (``--group-by scenario``); passed when the episode was ok. Episodes under
+    two faults at once (``--overlap``) are ``soak:KIND+overlap``, a condition of their own."""
     if run.scenario != "soak":
         return []
     out = []
-    for e in (run.result.get("measurements") or {}).get("episodes") or []:
+    episodes = (run.result.get("measurements") or {}).get("episodes") or []
+    # an episode that started during another, and the one it started during, ran under two faults
+    doubled = {e["index"] for e in episodes if e.get("overlaps")} | {e["overlaps"] for e in episodes if e.get("overlaps")}
+    for e in episodes:
         if e.get("skipped"):
             continue
         figures = {k: e[k] for k in EPISODE_FIGURES if isinstance(e.get(k), int | float)}
-        out.append(Run(run.dir, {"scenario": f"soak:{e['kind']}", "run_id": f"{run.result.get('run_id')}#{e['index']}",
+        scenario = f"soak:{e['kind']}" + ("+overlap" if e["index"] in doubled else "")
+        out.append(Run(run.dir, {"scenario": scenario, "run_id": f"{run.result.get('run_id')}#{e['index']}",
                                  "backend": run.result.get("backend"), "config": run.result.get("config") or {},
                                  "passed": e.get("outcome") == "ok", "measurements": figures,
                                  "context": run.result.get("context") or {}, "per_second": []}, episode=e["index"]))

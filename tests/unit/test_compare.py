@@ -127,7 +127,11 @@ def test_a_soaks_episodes_compare_with_separate_runs(tmp_path):
     episodes = [{"index": i + 1, "kind": "kill" if i % 3 else "pause", "skipped": None, "outcome": "ok",
                  "failover_seconds": 2.05 + i / 20, "write_unavailable_seconds": 2.1, "lost_writes": 0}
                 for i in range(9)] + [{"index": 10, "kind": "kill", "skipped": "busy", "outcome": "skipped",
-                                       "failover_seconds": None, "lost_writes": 0}]
+                                       "failover_seconds": None, "lost_writes": 0},
+                                      {"index": 11, "kind": "kill", "skipped": None, "outcome": "ok", "overlaps": 12,
+                                       "failover_seconds": 5.0, "lost_writes": 0},
+                                      {"index": 12, "kind": "pause", "skipped": None, "outcome": "ok",
+                                       "failover_seconds": 4.0, "lost_writes": 0}]
     (soak / "result.json").write_text(json.dumps({
         "scenario": "soak", "backend": "process", "passed": False, "run_id": "soak1",
         "config": {"node_timeout_ms": 1000, "faults": "kill,pause"}, "context": {"version": 2, "form": "redis-soak"},
@@ -138,6 +142,9 @@ def test_a_soaks_episodes_compare_with_separate_runs(tmp_path):
     assert result.exit_code == 0, result.output
     assert "scenario=master-kill (5 runs)" in result.output and "scenario=soak:kill (6 runs)" in result.output
     assert "scenario=soak:pause (3 runs)" in result.output and "scenario=soak (1 runs)" in result.output
+    # under two faults at once: groups of their own, the episode and the one it started during
+    assert "scenario=soak:kill+overlap (1 runs)" in result.output
+    assert "scenario=soak:pause+overlap (1 runs)" in result.output
     kills = next(x for x in result.output.splitlines() if x.strip().startswith("scenario=soak:kill   "))
     assert "2.275 [2.100–2.450] n=6 +3% p=0.511 ~" in kills  # the first figure: failover_seconds
     assert "soak episode 2" in out.read_text()
