@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from redis.crc import key_slot
 
 from chaos.cli import cli
-from chaos.history import records
 from chaos.leftovers import find
 from tests.conftest import chaos, require
 from tests.lines import read_until
@@ -111,7 +110,7 @@ def recount_outside_the_harness(out, c, victim_slots):
         longest = max(b - a for a, b in zip(times, times[1:]))
         # the harness also counts a gap from the first write of the history and to its end
         assert longest <= c[field] + 1e-6 and c[field] - longest < 0.5, (c["client"], group, longest, c[field])
-    final = dict(records(out / "final-read.jsonl"))
+    final = dict(raw_records(out / "final-read.jsonl.zst"))  # packed once the reports were written
     extra = sum(max(0, int(final.get(k) or 0) - n) for k, n in incr_acked.items())
     lost = sum(max(0, n - int(final.get(k) or 0)) for k, n in incr_acked.items())
     assert (extra, lost) == (c["unacked_applied_increments"], c["lost_increments"]), c["client"]
@@ -208,7 +207,7 @@ def test_source_kill_through_pymysql(torn_down, tmp_path, tmp_path_factory, monk
     # the kill resets its connection: the workers raise, reconnect to the promoted replica and write again
     assert c["errors_total"] >= 1 and c["all_recovered"] is True and c["recovery_seconds"]["recovered"] == 4, c
     # its inserts, read back on the new source: the ones lost are the verdict's too
-    final = dict(records(out / "final-read.jsonl"))
+    final = dict(raw_records(out / "final-read.jsonl.zst"))  # packed once the reports were written
     acked = [rec for rec in raw_records(out / "client-pymysql.jsonl.zst") if rec["type"] == "ok"]
     missing = [rec["key"] for rec in acked if final.get(rec["key"]) != rec["value"]]
     assert len(missing) == c["lost_writes"]
