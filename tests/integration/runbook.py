@@ -105,13 +105,22 @@ def kill_listeners(ports: list[int]) -> None:
     """Stop what listens on these ports (the hand-started servers), whatever their pid is now."""
     from chaos.backends.attached import listening_pid
 
-    for port in ports:
-        pid = listening_pid("127.0.0.1", port)
-        if pid:
+    # a server the run just started again may not listen yet: look until nothing listened for 2 s
+    quiet_since, deadline = None, time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = [pid for pid in (listening_pid("127.0.0.1", port) for port in ports) if pid]
+        for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if found:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 2:
+            return
+        time.sleep(0.5)
 
 
 # -- MySQL ---------------------------------------------------------------------------------------
