@@ -28,7 +28,7 @@ from chaos.errors import ChaosError
 from chaos.state import StateDir
 from chaos.topology import Attachment, Say, quiet
 from chaos.topology.attach_input import parse_url, require_loopback
-from chaos.topology.mysql_replication import NAME, MysqlReplication, MysqlReplicationConfig, connect
+from chaos.topology.mysql_replication import NAME, MysqlReplication, MysqlReplicationConfig
 from chaos.topology.node_mapping import _docker_by_cgroup, _docker_by_port, _safe_name
 from chaos.wait import wait_until
 
@@ -126,10 +126,6 @@ class AttachedMysqlReplication(Attachment, MysqlReplication):
     def tls_ca(self) -> Path | None:
         """--tls-ca: the CA the user's servers' certificates are verified against (None: plain TCP)."""
         return self._tls_ca
-
-    def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> Any:
-        return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout,
-                       tls=self.client_tls())
 
     def describe(self) -> list[str]:
         lines = []

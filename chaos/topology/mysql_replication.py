@@ -226,7 +226,7 @@ class MysqlReplication(Topology):
     def admin(self, spec: NodeSpec, timeout: float = 5.0, database: str | None = None) -> pymysql.Connection:
         """Admin connection over TCP with the generated credentials; one-line errors."""
         return connect(spec.host, spec.port, self.admin_user, self.secrets["admin"], database, timeout,
-                       tls=tls_files.pymysql_args(self.tls_ca))
+                       tls=self.client_tls())
 
     def _root(self, spec: NodeSpec) -> pymysql.Connection:
         return pymysql.connect(unix_socket=str(spec.dir / "mysqld.sock"), user="root", password="",
