@@ -130,7 +130,8 @@ def transactions(position: str | None) -> int | None:
         return None
     if re.search(r"[0-9a-fA-F-]{36}:", position):
         return sum(hi - lo + 1 for iv in parse_gtid_set(position).values() for lo, hi in iv)
-    return sum(parse_gtid(position).values()) if parse_gtid(position) else None
+    seqs = parse_gtid(position)
+    return sum(seqs.values()) if seqs else None
 
 
 def catchup_blocked(samples: Iterable[Sample], restart_t: float, target: str | None,
